@@ -1,0 +1,29 @@
+#pragma once
+// Backbones: the CIFAR ResNet-18 of the paper's code (SPEC §3) and a small ConvNet for CPU work. Each maps
+// [B, C, H, W] images to a pooled feature h of output_dim() values (the classifier head is removed).
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+
+namespace semharness {
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  virtual int64_t output_dim() const = 0;
+};
+
+struct BackboneOptions {
+  BackboneOptions(std::string name, int64_t in_channels) : name_(std::move(name)), in_channels_(in_channels) {}
+  TORCH_ARG(std::string, name);  // "convnet" or "resnet18"
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(double, width) = 1.0;        // channel multiplier
+  TORCH_ARG(int64_t, stem_padding) = 2;  // ResNet-18 stem: 3x3 conv, stride 1, this padding (the paper's code: 2)
+};
+
+// A fresh, randomly initialised backbone; calling it twice with the same options gives two modules of the
+// same structure (an EMA target is built this way).
+std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options);
+
+}  // namespace semharness

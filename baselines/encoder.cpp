@@ -1,0 +1,27 @@
+#include "baselines/encoder.h"
+
+#include <torch/torch.h>
+
+namespace semharness {
+
+EncoderImpl::EncoderImpl(const EncoderOptions& options_) : options(options_) {
+  backbone = register_module("backbone", make_backbone(options.backbone()));
+  int64_t projector_in = backbone->output_dim();
+  if (options.sem()) {
+    SEMOptions sem_options = *options.sem();
+    sem_options.in_features(backbone->output_dim());
+    sem = register_module("sem", SEM(sem_options));
+    projector_in = sem->output_dim();
+  }
+  projector = register_module("projector", MLPHead(MLPHeadOptions(projector_in, options.proj_hidden(), options.proj_out())));
+}
+
+EncoderOutput EncoderImpl::forward(const torch::Tensor& x, double tau) {
+  EncoderOutput out;
+  out.h = backbone->forward(x);
+  out.y = has_sem() ? sem->forward(out.h, tau) : torch::Tensor();
+  out.z = projector->forward(has_sem() ? out.y : out.h);
+  return out;
+}
+
+}  // namespace semharness

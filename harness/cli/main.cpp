@@ -1,0 +1,51 @@
+// build/semharness: run SEM/SSL grids, store them in SQLite, report them.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options/errors.hpp>
+#include <fmt/format.h>
+
+#include "harness/cli/commands.h"
+#include "harness/config/errors.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: semharness <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run GRID.ini [--db PATH] [--device auto|cpu|cuda] [--set key=value ...]\n"
+    "                 train and probe every run of a grid not yet finished in the database\n"
+    "  report [--db PATH] [--grid NAME]\n"
+    "                 the comparison table: methods x {baseline, +SEM}, mean ± std over seeds\n"
+    "\n"
+    "'semharness <command> --help' describes a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "run") return semharness::run_command(rest);
+    if (command == "report") return semharness::report_command(rest);
+    std::cerr << fmt::format("semharness: unknown command '{}' (expected run or report; see semharness --help)\n", command);
+    return 2;
+  } catch (const semharness::InputError& e) {
+    std::cerr << "semharness: " << e.what() << "\n";
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << fmt::format("semharness {}: {}\n", command, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::cerr << "semharness: error: " << what.substr(0, what.find('\n')) << "\n";
+    return 1;
+  }
+}

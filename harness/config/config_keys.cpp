@@ -1,0 +1,129 @@
+// The table of grid keys. Defaults are written in canonical form (a test checks that they are).
+#include <algorithm>
+#include <utility>
+
+#include "harness/config/run_config.h"
+
+namespace semharness {
+namespace {
+
+KeySpec make_key(std::string name, KeyType type, std::string default_value, std::string help) {
+  KeySpec spec{};
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.help = std::move(help);
+  return spec;
+}
+
+KeySpec text_key(std::string name, std::string default_value, std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::String, std::move(default_value), std::move(help));
+  spec.identity = false;
+  return spec;
+}
+
+KeySpec choice_key(std::string name, std::vector<std::string> choices, std::string default_value,
+                   std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::Choice, std::move(default_value), std::move(help));
+  spec.choices = std::move(choices);
+  return spec;
+}
+
+KeySpec int_key(std::string name, std::string default_value, double min, std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::Int, std::move(default_value), std::move(help));
+  spec.min = min;
+  return spec;
+}
+
+KeySpec positive_float_key(std::string name, std::string default_value, std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::Float, std::move(default_value), std::move(help));
+  spec.min = 0;
+  spec.min_exclusive = true;
+  return spec;
+}
+
+KeySpec nonnegative_float_key(std::string name, std::string default_value, std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::Float, std::move(default_value), std::move(help));
+  spec.min = 0;
+  return spec;
+}
+
+KeySpec unit_interval_float_key(std::string name, std::string default_value, std::string help) {
+  KeySpec spec = make_key(std::move(name), KeyType::Float, std::move(default_value), std::move(help));
+  spec.min = 0;
+  spec.max = 1;
+  return spec;
+}
+
+KeySpec as_run_list(KeySpec spec) {
+  spec.run_list = true;
+  return spec;
+}
+
+std::vector<KeySpec> build_config_keys() {
+  KeySpec val_fraction = unit_interval_float_key("probe.val_fraction", "0.1",
+                                                 "fraction of the training set held out to select probes");
+  val_fraction.min_exclusive = true;
+  val_fraction.max_exclusive = true;
+
+  return {
+      text_key("name", "", "grid name; empty: the grid file's stem"),
+      choice_key("dataset", {"fashion_mnist", "cifar10", "cifar100", "synthetic"}, "fashion_mnist",
+                 "dataset to pretrain and probe on"),
+      text_key("data_dir", "", "dataset files; empty: the dataset's default location"),
+      choice_key("backbone", {"convnet", "resnet18"}, "convnet", "backbone network"),
+      positive_float_key("backbone.width", "1", "channel width multiplier of the backbone"),
+      int_key("backbone.stem_padding", "2", 0, "padding of the CIFAR ResNet-18 stem conv (paper: 2)"),
+      int_key("epochs", "10", 0, "pretraining epochs"),
+      int_key("batch_size", "256", 2, "pretraining batch size"),
+      choice_key("optimizer", {"sgd"}, "sgd", "pretraining optimizer"),
+      positive_float_key("lr", "0.3", "pretraining base learning rate"),
+      nonnegative_float_key("wd", "1e-05", "pretraining weight decay"),
+      int_key("warmup_epochs", "0", 0, "linear warmup epochs before the cosine schedule"),
+      int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),
+      choice_key("method", {"simclr", "byol"}, "simclr", "self-supervised method"),
+      choice_key("sem", {"off", "on"}, "off", "simplicial embedding between backbone and projector"),
+      int_key("sem.L", "64", 1, "number of simplices"),
+      int_key("sem.V", "8", 1, "vertices per simplex"),
+      positive_float_key("sem.tau_online", "1", "softmax temperature of the online branch / view 1"),
+      positive_float_key("sem.tau_target", "1", "softmax temperature of the target branch / view 2"),
+      int_key("proj.hidden", "512", 1, "projector hidden width"),
+      int_key("proj.out", "128", 1, "projector output width"),
+      positive_float_key("simclr.temperature", "0.2", "NT-Xent temperature"),
+      int_key("byol.pred_hidden", "512", 1, "BYOL predictor hidden width"),
+      unit_interval_float_key("byol.ema_base", "0.99", "BYOL target EMA momentum at the start"),
+      unit_interval_float_key("byol.ema_final", "1", "BYOL target EMA momentum at the end"),
+      as_run_list(positive_float_key("probe.tau_d", "0.01,0.1,1", "downstream SEM temperatures probed")),
+      int_key("probe.epochs", "100", 1, "linear probe epochs"),
+      as_run_list(positive_float_key("probe.lr", "0.01,0.1,0.2", "linear probe learning rates")),
+      as_run_list(nonnegative_float_key("probe.wd1", "0,1e-05", "linear probe L1 penalties")),
+      nonnegative_float_key("probe.wd2", "0", "linear probe L2 penalty"),
+      int_key("probe.batch_size", "256", 1, "linear probe batch size"),
+      int_key("probe.train_subset", "0", 0, "labelled training images for the probe; 0: all"),
+      val_fraction,
+      int_key("probe.split_seed", "1337", 0, "seed of the train/validation split"),
+      int_key("knn.k", "200", 1, "kNN classifier neighbours"),
+      positive_float_key("knn.T", "0.1", "kNN classifier temperature"),
+  };
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& config_keys() {
+  static const std::vector<KeySpec> keys = build_config_keys();
+  return keys;
+}
+
+const KeySpec* find_key(const std::string& name) {
+  const auto& keys = config_keys();
+  auto it = std::find_if(keys.begin(), keys.end(), [&](const KeySpec& spec) { return spec.name == name; });
+  return it == keys.end() ? nullptr : &*it;
+}
+
+std::string column_name(const std::string& key) {
+  std::string column = key;
+  std::replace(column.begin(), column.end(), '.', '_');
+  return column;
+}
+
+}  // namespace semharness

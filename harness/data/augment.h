@@ -1,0 +1,38 @@
+#pragma once
+// Two-view SSL augmentations as batched tensor ops on the run's device (SPEC §3): random resized crop
+// (bicubic) with horizontal flip, colour jitter in random order, grayscale, solarize, normalisation. Random
+// draws come from the device's default generator, which the run seeds, so a run is reproducible.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+namespace semharness {
+
+struct ViewAugmentOptions {
+  double crop_min_scale = 0.08;
+  double flip_p = 0.5;
+  double jitter_p = 0.8;
+  double brightness = 0.4, contrast = 0.4, saturation = 0.2, hue = 0.1;
+  double gray_p = 0.2;
+  double solarize_p = 0.0;
+};
+
+// SPEC §3 for a method and view (1 or 2): SimCLR's stronger jitter; solarize p 0.2 on view 2 for BYOL.
+ViewAugmentOptions ssl_view_options(const std::string& method, int view);
+
+class Augmenter {
+ public:
+  Augmenter(const std::vector<double>& mean, const std::vector<double>& std, c10::Device device);
+  // float [B, C, H, W] in [0, 1] -> normalised.
+  at::Tensor normalize(const at::Tensor& unit) const;
+  // One augmented, normalised view of a float [B, C, H, W] batch in [0, 1]. Colour steps that need three
+  // channels (saturation, hue, grayscale) are skipped on one-channel images.
+  at::Tensor view(const at::Tensor& unit, const ViewAugmentOptions& options) const;
+
+ private:
+  at::Tensor mean_, std_;  // [1, C, 1, 1] on the device
+};
+
+}  // namespace semharness

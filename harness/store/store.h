@@ -1,0 +1,85 @@
+#pragma once
+// The SQLite store: one database holds the runs of any number of grids, their training curves, probe
+// results and phase timings. Schema (documented in README.md):
+//   meta(key TEXT PRIMARY KEY, value TEXT)                          -- key 'schema' = 'semharness/1'
+//   runs(run_id TEXT PRIMARY KEY, cell_id TEXT, grid TEXT, status TEXT, seed INTEGER,
+//        <one column per config key, named column_name(key)>, created_at TEXT, started_at TEXT,
+//        finished_at TEXT, error TEXT)
+//   metrics(run_id TEXT, epoch INTEGER, name TEXT, value REAL)
+//   results(run_id TEXT, protocol TEXT, feature TEXT, tau_d REAL NULL, split TEXT, metric TEXT, value REAL)
+//   timings(run_id TEXT NULL, name TEXT, device TEXT, count INTEGER, total_ms REAL, mean_ms REAL)
+// Torch-free.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/config/grid.h"
+
+namespace SQLite { class Database; }
+
+namespace semharness {
+
+struct MetricRow { int64_t epoch; std::string name; double value; };
+struct ResultRow {
+  std::string run_id;  // filled when read back; ignored on write (the outcome's run_id is used)
+  std::string protocol;              // "linear_probe", "knn", ...
+  std::string feature;               // "sem", "embedding", "backbone"
+  std::optional<double> tau_d;       // only for feature "sem"
+  std::string split;                 // "train", "val", "test"
+  std::string metric;                // "top1", "loss"
+  double value;
+};
+struct TimingRow { std::string name; std::string device; int64_t count; double total_ms; };
+
+// Everything a finished (or diverged) run writes, in one transaction.
+struct RunOutcome {
+  std::string run_id;
+  std::string status;  // "finished" or "diverged"
+  std::string error;   // reason when diverged
+  std::vector<MetricRow> metrics;
+  std::vector<ResultRow> results;
+  std::vector<TimingRow> timings;
+};
+
+struct RunRecord {
+  std::string run_id, cell_id, grid, status, error;
+  std::string created_at, started_at, finished_at;
+  int64_t seed = 0;
+  std::map<std::string, std::string> config;  // key (e.g. "sem.L") -> value, for every config key
+};
+
+class Store {
+ public:
+  // Opens or creates the database at path (creating parent folders). Throws InputError naming the path when
+  // it cannot be opened for writing, is not an SQLite database, or holds tables of another schema; the file
+  // is left untouched in those cases. Adds columns for config keys that are new since the file was made.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Inserts a pending row for each run of the grid that is not in the database yet; returns how many.
+  int register_runs(const Grid& grid);
+  // Status of a run, or "" when it is not in the database.
+  std::string status(const std::string& run_id);
+  void mark_running(const std::string& run_id);
+  // Writes metrics, results and timings and sets status and finished_at, all in one transaction. Rows a
+  // previous attempt of the same run left are replaced.
+  void finish_run(const RunOutcome& outcome);
+  void mark_failed(const std::string& run_id, const std::string& error);
+
+  std::vector<RunRecord> runs(const std::string& grid = "");  // all grids when empty
+  std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty
+  std::vector<MetricRow> metrics(const std::string& run_id);
+
+ private:
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace semharness

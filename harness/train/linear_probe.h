@@ -1,0 +1,45 @@
+#pragma once
+// Linear probes on frozen features (SPEC §2): SGD momentum 0.9, step decay x0.1 at 60% and 80% of the
+// epochs, loss = lr * (cross-entropy + wd1 * sum|W| + wd2 * sum W^2). Every (lr, wd1) of the grid is a
+// separate probe; all of them train at once on the same batches as one batched matrix product. The probe
+// with the best validation top-1 is selected; the test split is never used for selection.
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace semharness {
+
+struct LabeledFeatures {
+  at::Tensor x;  // float [N, D]
+  at::Tensor y;  // int64 [N]
+};
+
+struct ProbeSpec {
+  std::vector<double> lrs{0.01, 0.1, 0.2};
+  std::vector<double> wd1s{0.0, 1e-5};
+  double wd2 = 0.0;
+  int64_t epochs = 100;
+  int64_t batch_size = 256;
+};
+
+struct SplitScore {
+  double top1 = 0;  // percent
+  double loss = 0;  // mean cross-entropy
+};
+
+struct ProbeResult {
+  SplitScore train, val, test;  // of the selected probe
+  double lr = 0, wd1 = 0;       // its hyper-parameters
+  double weight_l1 = 0;         // sum |W| of the selected probe
+};
+
+// Batches are drawn from the device's default generator (seeded by the run).
+ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
+                                int64_t num_classes, const ProbeSpec& spec);
+
+// Weighted k-nearest-neighbour top-1 (percent) with cosine similarity, votes weighted by exp(sim / T)
+// (the protocol lightly reports, SPEC §2).
+double knn_top1(const LabeledFeatures& bank, const LabeledFeatures& queries, int64_t num_classes, int64_t k,
+                double temperature);
+
+}  // namespace semharness

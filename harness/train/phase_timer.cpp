@@ -1,0 +1,35 @@
+#include "harness/train/phase_timer.h"
+
+#include <torch/cuda.h>
+
+namespace semharness {
+
+PhaseTimer::PhaseTimer(c10::Device device, int64_t cuda_sample_every)
+    : device_(device), sample_every_(device.is_cuda() ? std::max<int64_t>(1, cuda_sample_every) : 1) {}
+
+void PhaseTimer::begin_step() {
+  ++step_;
+  sampled_ = step_ % sample_every_ == 0;
+}
+
+void PhaseTimer::synchronize() const {
+  if (device_.is_cuda()) torch::cuda::synchronize(device_.index() < 0 ? -1 : device_.index());
+}
+
+void PhaseTimer::add(const std::string& name, std::chrono::steady_clock::time_point start) {
+  add_ms(name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+}
+
+void PhaseTimer::add_ms(const std::string& name, double ms) {
+  auto& total = totals_[name];
+  total.first += 1;
+  total.second += ms;
+}
+
+std::vector<TimingRow> PhaseTimer::rows() const {
+  std::vector<TimingRow> out;
+  for (const auto& [name, total] : totals_) out.push_back({name, device_.str(), total.first, total.second});
+  return out;
+}
+
+}  // namespace semharness

@@ -1,0 +1,32 @@
+#include "sem/simplicial_embedding.h"
+
+#include <torch/torch.h>
+
+namespace semharness {
+
+SEMImpl::SEMImpl(const SEMOptions& options_) : options(options_) { reset(); }
+
+void SEMImpl::reset() {
+  TORCH_CHECK(options.L() >= 1 && options.V() >= 1, "SEM needs L >= 1 and V >= 1");
+  TORCH_CHECK(options.tau_online() > 0 && options.tau_target() > 0, "SEM temperatures must be > 0");
+  const int64_t dim = options.L() * options.V();
+  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(options.in_features(), dim).bias(false)));
+  bn = register_module("bn", torch::nn::BatchNorm1d(dim));
+}
+
+torch::Tensor SEMImpl::embed(const torch::Tensor& h) { return bn->forward(linear->forward(h)); }
+
+torch::Tensor SEMImpl::forward(const torch::Tensor& h, double tau) {
+  return simplex_softmax(embed(h), options.L(), options.V(), tau);
+}
+
+torch::Tensor to_blocks(const torch::Tensor& flat, int64_t L, int64_t V) {
+  return flat.view({flat.size(0), V, L}).transpose(1, 2);
+}
+
+torch::Tensor simplex_softmax(const torch::Tensor& e, int64_t L, int64_t V, double tau) {
+  TORCH_CHECK(e.dim() == 2 && e.size(1) == L * V, "simplex_softmax: expected [B, ", L * V, "], got ", e.sizes());
+  return torch::softmax(e.view({e.size(0), V, L}) / tau, /*dim=*/1).view({e.size(0), L * V});
+}
+
+}  // namespace semharness

@@ -1,0 +1,477 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness/config/errors.h"
+#include "harness/config/grid.h"
+#include "harness/config/run_config.h"
+
+namespace semharness {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh temporary directory per test for the grid files it writes.
+class GridFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = fs::temp_directory_path() / ("semharness_grid_test_" + std::to_string(random()) + "_" +
+                                        std::to_string(random()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& file_name, const std::string& text) {
+    fs::path path = dir_ / file_name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  fs::path dir_;
+};
+
+class GridTest : public GridFiles {};
+class RunConfigTest : public GridFiles {};
+
+// Runs load and expects an InputError whose message contains every one of needles.
+template <typename Load>
+void expect_input_error(Load load, const std::vector<std::string>& needles) {
+  try {
+    load();
+    ADD_FAILURE() << "expected an InputError";
+  } catch (const InputError& error) {
+    std::string message = error.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const std::string& needle : needles) {
+      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
+    }
+  }
+}
+
+// ---- expansion ----
+
+TEST_F(GridTest, EmptyFileGivesOneRunWithEveryKeyAtItsDefault) {
+  std::string path = write("defaults.ini", "");
+  Grid grid = load_grid(path);
+  EXPECT_EQ(grid.name, "defaults");
+  EXPECT_EQ(grid.file, path);
+  EXPECT_TRUE(grid.axes.empty());
+  EXPECT_EQ(grid.seeds, std::vector<int64_t>{0});
+  ASSERT_EQ(grid.runs.size(), 1u);
+  const RunConfig& run = grid.runs[0];
+  EXPECT_EQ(run.seed, 0);
+  EXPECT_EQ(run.values.size(), config_keys().size());
+  for (const KeySpec& spec : config_keys()) {
+    ASSERT_EQ(run.values.count(spec.name), 1u) << spec.name;
+    if (spec.name != "name") {
+      EXPECT_EQ(run.str(spec.name), spec.default_value) << spec.name;
+    }
+  }
+  EXPECT_EQ(run.str("name"), "defaults");
+}
+
+TEST_F(GridTest, AxesExpandFirstAxisSlowestAndSeedFastest) {
+  std::string path = write("ablation.ini",
+                           "method = simclr, byol\n"
+                           "seeds = 0, 1\n"
+                           "[sem]\n"
+                           "L = 16, 64\n"
+                           "V = 4\n");
+  Grid grid = load_grid(path);
+  EXPECT_EQ(grid.axes, (std::vector<std::string>{"method", "sem.L"}));
+  EXPECT_EQ(grid.seeds, (std::vector<int64_t>{0, 1}));
+  ASSERT_EQ(grid.runs.size(), 8u);
+  std::vector<std::string> labels;
+  for (const RunConfig& run : grid.runs) labels.push_back(run.label(grid.axes));
+  EXPECT_EQ(labels, (std::vector<std::string>{
+                        "method=simclr sem.L=16 seed=0", "method=simclr sem.L=16 seed=1",
+                        "method=simclr sem.L=64 seed=0", "method=simclr sem.L=64 seed=1",
+                        "method=byol sem.L=16 seed=0", "method=byol sem.L=16 seed=1",
+                        "method=byol sem.L=64 seed=0", "method=byol sem.L=64 seed=1"}));
+  for (const RunConfig& run : grid.runs) EXPECT_EQ(run.str("sem.V"), "4");
+}
+
+TEST_F(GridTest, AxesFollowTheKeyTableOrderNotTheFileOrder) {
+  std::string path = write("order.ini",
+                           "[sem]\n"
+                           "tau_online = 0.1, 1\n"
+                           "[backbone]\n"
+                           "width = 1, 2\n");
+  Grid grid = load_grid(path);
+  EXPECT_EQ(grid.axes, (std::vector<std::string>{"backbone.width", "sem.tau_online"}));
+  ASSERT_EQ(grid.runs.size(), 4u);
+  EXPECT_EQ(grid.runs[1].str("backbone.width"), "1");
+  EXPECT_EQ(grid.runs[1].str("sem.tau_online"), "1");
+}
+
+TEST_F(GridTest, AxisValuesKeepTheOrderTheFileGives) {
+  Grid grid = load_grid(write("reverse.ini", "[sem]\nL = 64, 8, 32\n"));
+  ASSERT_EQ(grid.runs.size(), 3u);
+  EXPECT_EQ(grid.runs[0].i("sem.L"), 64);
+  EXPECT_EQ(grid.runs[1].i("sem.L"), 8);
+  EXPECT_EQ(grid.runs[2].i("sem.L"), 32);
+}
+
+TEST_F(GridTest, RunListKeysAreUsedWholeAndAreNotAxes) {
+  Grid grid = load_grid(write("probe.ini",
+                              "[probe]\n"
+                              "tau_d = 0.0001, 0.001, 10\n"
+                              "lr = 0.1, 0.2\n"
+                              "wd1 = 0\n"));
+  EXPECT_TRUE(grid.axes.empty());
+  ASSERT_EQ(grid.runs.size(), 1u);
+  const RunConfig& run = grid.runs[0];
+  EXPECT_EQ(run.str("probe.tau_d"), "0.0001,0.001,10");
+  EXPECT_EQ(run.str("probe.lr"), "0.1,0.2");
+  EXPECT_EQ(run.str("probe.wd1"), "0");
+  EXPECT_EQ(run.floats("probe.tau_d"), (std::vector<double>{0.0001, 0.001, 10}));
+  EXPECT_EQ(run.floats("probe.wd1"), std::vector<double>{0});
+}
+
+TEST_F(GridTest, SeedsListGivesRunsPerCell) {
+  Grid grid = load_grid(write("seeds.ini", "seeds = 3, 1, 2\nsem = off, on\n"));
+  EXPECT_EQ(grid.seeds, (std::vector<int64_t>{3, 1, 2}));
+  ASSERT_EQ(grid.runs.size(), 6u);
+  EXPECT_EQ(grid.runs[0].seed, 3);
+  EXPECT_EQ(grid.runs[2].seed, 2);
+  EXPECT_EQ(grid.runs[3].seed, 3);
+  EXPECT_EQ(grid.runs[3].str("sem"), "on");
+}
+
+TEST_F(GridTest, NameKeyReplacesTheFileStem) {
+  Grid grid = load_grid(write("file_stem.ini", "name = cifar100_sem\n"));
+  EXPECT_EQ(grid.name, "cifar100_sem");
+  EXPECT_EQ(grid.runs[0].str("name"), "cifar100_sem");
+}
+
+TEST_F(GridTest, OverridesReplaceFileValues) {
+  std::string path = write("base.ini", "epochs = 100\n[sem]\nL = 64\n");
+  Grid grid = load_grid(path, {"sem.L=16", " epochs = 5 ", "probe.tau_d=0.5,2", "seeds=4,5"});
+  EXPECT_TRUE(grid.axes.empty());
+  EXPECT_EQ(grid.seeds, (std::vector<int64_t>{4, 5}));
+  ASSERT_EQ(grid.runs.size(), 2u);
+  EXPECT_EQ(grid.runs[0].i("sem.L"), 16);
+  EXPECT_EQ(grid.runs[0].i("epochs"), 5);
+  EXPECT_EQ(grid.runs[0].str("probe.tau_d"), "0.5,2");
+  EXPECT_EQ(grid.runs[1].seed, 5);
+}
+
+TEST_F(GridTest, OverrideWithAListCreatesAnAxis) {
+  Grid grid = load_grid(write("single.ini", "method = simclr\n"), {"method=simclr,byol"});
+  EXPECT_EQ(grid.axes, std::vector<std::string>{"method"});
+  ASSERT_EQ(grid.runs.size(), 2u);
+  EXPECT_EQ(grid.runs[1].str("method"), "byol");
+}
+
+TEST_F(GridTest, OverrideWithOneValueRemovesAnAxis) {
+  Grid grid = load_grid(write("axis.ini", "method = simclr, byol\n"), {"method=byol"});
+  EXPECT_TRUE(grid.axes.empty());
+  ASSERT_EQ(grid.runs.size(), 1u);
+  EXPECT_EQ(grid.runs[0].str("method"), "byol");
+}
+
+TEST_F(GridTest, ValuesAreStoredInCanonicalForm) {
+  Grid grid = load_grid(write("canonical.ini",
+                              "lr = 0.30\n"
+                              "wd = 0.00001\n"
+                              "epochs =   007  \n"
+                              "dataset =  cifar100 \n"
+                              "[backbone]\n"
+                              "width = 1.0\n"
+                              "[sem]\n"
+                              "tau_online = 1e0\n"
+                              "tau_target = +2.5\n"
+                              "[probe]\n"
+                              "wd2 = -0\n"
+                              "lr = 1E-2 ,0.10\n"));
+  const RunConfig& run = grid.runs[0];
+  EXPECT_EQ(run.str("lr"), "0.3");
+  EXPECT_EQ(run.str("wd"), "1e-05");
+  EXPECT_EQ(run.str("epochs"), "7");
+  EXPECT_EQ(run.str("dataset"), "cifar100");
+  EXPECT_EQ(run.str("backbone.width"), "1");
+  EXPECT_EQ(run.str("sem.tau_online"), "1");
+  EXPECT_EQ(run.str("sem.tau_target"), "2.5");
+  EXPECT_EQ(run.str("probe.wd2"), "0");
+  EXPECT_EQ(run.str("probe.lr"), "0.01,0.1");
+}
+
+TEST_F(GridTest, CommentsAndBlankLinesAreIgnored) {
+  Grid grid = load_grid(write("comments.ini", "# a grid\n\nepochs = 3  # short\n\n[sem]\n# none\nL = 2\n"));
+  EXPECT_EQ(grid.runs[0].i("epochs"), 3);
+  EXPECT_EQ(grid.runs[0].i("sem.L"), 2);
+}
+
+// ---- bad input ----
+
+TEST_F(GridTest, UnknownKeyNamesTheFileAndTheKey) {
+  std::string path = write("unknown.ini", "foo = 1\n");
+  expect_input_error([&] { load_grid(path); }, {path, "unknown key 'foo'", "Grid keys"});
+}
+
+TEST_F(GridTest, UnknownKeyInASection) {
+  std::string path = write("unknown_section.ini", "[sem]\nK = 4\n");
+  expect_input_error([&] { load_grid(path); }, {path, "unknown key 'sem.K'"});
+}
+
+TEST_F(GridTest, MalformedIntegerIsRejected) {
+  std::string path = write("malformed.ini", "epochs = abc\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'epochs'", "expected an integer >= 0", "'abc'"});
+}
+
+TEST_F(GridTest, FloatForAnIntegerIsRejected) {
+  std::string path = write("float_int.ini", "batch_size = 1.5\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'batch_size'", "got '1.5'"});
+}
+
+TEST_F(GridTest, TrailingGarbageIsRejected) {
+  std::string int_path = write("garbage_int.ini", "epochs = 3x\n");
+  expect_input_error([&] { load_grid(int_path); }, {int_path, "key 'epochs'", "'3x'"});
+  std::string float_path = write("garbage_float.ini", "lr = 0.1.2\n");
+  expect_input_error([&] { load_grid(float_path); }, {float_path, "key 'lr'", "'0.1.2'"});
+}
+
+TEST_F(GridTest, NonFiniteFloatIsRejected) {
+  std::string path = write("inf.ini", "lr = inf\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'lr'"});
+  std::string nan_path = write("nan.ini", "lr = nan\n");
+  expect_input_error([&] { load_grid(nan_path); }, {nan_path, "key 'lr'"});
+}
+
+TEST_F(GridTest, ZeroSimplicesIsRejected) {
+  std::string path = write("l0.ini", "[sem]\nL = 0\n");
+  expect_input_error([&] { load_grid(path); },
+                     {path + ": key 'sem.L': expected an integer >= 1, got '0'"});
+}
+
+TEST_F(GridTest, ZeroVerticesIsRejected) {
+  std::string path = write("v0.ini", "[sem]\nV = 0\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.V'", "got '0'"});
+}
+
+TEST_F(GridTest, ZeroTemperatureIsRejected) {
+  std::string path = write("tau0.ini", "[sem]\ntau_online = 0\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.tau_online'", "expected a number > 0"});
+}
+
+TEST_F(GridTest, NegativeTemperatureIsRejected) {
+  std::string path = write("tau_negative.ini", "[sem]\ntau_target = -0.5\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.tau_target'", "got '-0.5'"});
+}
+
+TEST_F(GridTest, BadRunListItemIsRejected) {
+  std::string path = write("tau_d.ini", "[probe]\ntau_d = 0.1, 0\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'probe.tau_d'", "list of numbers > 0"});
+}
+
+TEST_F(GridTest, UnknownMethodIsRejected) {
+  std::string path = write("method.ini", "method = moco\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'method'", "one of simclr, byol", "'moco'"});
+}
+
+TEST_F(GridTest, UnknownChoiceIsRejected) {
+  std::string path = write("dataset.ini", "dataset = imagenet\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'dataset'", "'imagenet'"});
+  std::string sem_path = write("sem.ini", "sem = yes\n");
+  expect_input_error([&] { load_grid(sem_path); }, {sem_path, "key 'sem'", "one of off, on"});
+}
+
+TEST_F(GridTest, EmptyListItemIsRejected) {
+  std::string path = write("empty_item.ini", "[sem]\nL = 16,,64\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.L'", "got ''"});
+  std::string empty_path = write("empty_value.ini", "epochs =\n");
+  expect_input_error([&] { load_grid(empty_path); }, {empty_path, "key 'epochs'"});
+}
+
+TEST_F(GridTest, OutOfRangeFractionIsRejected) {
+  std::string path = write("fraction.ini", "[probe]\nval_fraction = 1\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'probe.val_fraction'", "in (0, 1)"});
+  std::string ema_path = write("ema.ini", "[byol]\nema_base = 1.5\n");
+  expect_input_error([&] { load_grid(ema_path); }, {ema_path, "key 'byol.ema_base'", "in [0, 1]"});
+}
+
+TEST_F(GridTest, EmaBaseAboveEmaFinalIsRejected) {
+  std::string path = write("ema_order.ini", "[byol]\nema_base = 0.999\nema_final = 0.99\n");
+  expect_input_error([&] { load_grid(path); }, {path, "byol.ema_base", "byol.ema_final"});
+}
+
+TEST_F(GridTest, NegativeSeedIsRejected) {
+  std::string path = write("seed.ini", "seeds = 0, -1\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'seeds'"});
+}
+
+TEST_F(GridTest, RepeatedValueIsRejected) {
+  std::string path = write("repeat.ini", "[sem]\nL = 64, 064\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.L'", "'64' is listed twice"});
+  std::string seeds_path = write("repeat_seeds.ini", "seeds = 1, 1\n");
+  expect_input_error([&] { load_grid(seeds_path); }, {seeds_path, "key 'seeds'"});
+}
+
+TEST_F(GridTest, KeyGivenTwiceIsRejected) {
+  std::string path = write("twice.ini", "[sem]\nL = 8\nL = 16\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'sem.L' is given twice"});
+}
+
+TEST_F(GridTest, ListOnANonIdentityKeyIsRejected) {
+  std::string path = write("names.ini", "data_dir = /a, /b\n");
+  expect_input_error([&] { load_grid(path); }, {path, "key 'data_dir'", "single value"});
+}
+
+TEST_F(GridTest, MissingFileIsRejected) {
+  std::string path = (dir_ / "absent.ini").string();
+  expect_input_error([&] { load_grid(path); }, {path + ": cannot open grid file"});
+  expect_input_error([&] { load_grid(dir_.string()); }, {dir_.string(), "cannot open grid file"});
+}
+
+TEST_F(GridTest, IniSyntaxErrorNamesTheFile) {
+  std::string path = write("syntax.ini", "[sem]\nL 64\n");
+  expect_input_error([&] { load_grid(path); }, {path + ": "});
+}
+
+TEST_F(GridTest, OverrideWithoutEqualsIsRejected) {
+  std::string path = write("ok.ini", "");
+  expect_input_error([&] { load_grid(path, {"sem.L"}); }, {"--set: expected key=value, got 'sem.L'"});
+  expect_input_error([&] { load_grid(path, {"=4"}); }, {"--set: expected key=value"});
+}
+
+TEST_F(GridTest, BadOverrideValueNamesSetAndTheKey) {
+  std::string path = write("ok.ini", "");
+  expect_input_error([&] { load_grid(path, {"sem.L=0"}); }, {"--set: key 'sem.L'", "got '0'"});
+  expect_input_error([&] { load_grid(path, {"bogus=1"}); }, {"--set: unknown key 'bogus'"});
+  expect_input_error([&] { load_grid(path, {"epochs=1", "epochs=2"}); }, {"--set", "key 'epochs'"});
+}
+
+// ---- keys and run identity ----
+
+TEST_F(RunConfigTest, KeyTableStartsAsDocumentedAndDefaultsAreCanonical) {
+  const auto& keys = config_keys();
+  ASSERT_EQ(keys.size(), 36u);
+  EXPECT_EQ(keys.front().name, "name");
+  EXPECT_EQ(keys[1].name, "dataset");
+  EXPECT_EQ(keys.back().name, "knn.T");
+  for (const KeySpec& spec : keys) {
+    EXPECT_EQ(canonical_value(spec, spec.default_value, "defaults"), spec.default_value) << spec.name;
+    EXPECT_EQ(find_key(spec.name), &spec);
+  }
+  EXPECT_EQ(find_key("seeds"), nullptr);
+  EXPECT_EQ(find_key("sem.l"), nullptr);
+  EXPECT_TRUE(find_key("probe.tau_d")->run_list);
+  EXPECT_FALSE(find_key("name")->identity);
+  EXPECT_FALSE(find_key("data_dir")->identity);
+}
+
+TEST_F(RunConfigTest, ColumnNamesReplaceDotsAndStayDistinctIgnoringCase) {
+  EXPECT_EQ(column_name("sem.L"), "sem_L");
+  EXPECT_EQ(column_name("epochs"), "epochs");
+  std::set<std::string> lowered;
+  for (const KeySpec& spec : config_keys()) {
+    std::string column = column_name(spec.name);
+    std::transform(column.begin(), column.end(), column.begin(), [](unsigned char c) { return std::tolower(c); });
+    EXPECT_TRUE(lowered.insert(column).second) << spec.name;  // SQLite column names ignore case
+  }
+}
+
+TEST_F(RunConfigTest, CanonicalFloatsAreShortest) {
+  const KeySpec& lr = *find_key("lr");
+  EXPECT_EQ(canonical_value(lr, "0.1", "x"), "0.1");
+  EXPECT_EQ(canonical_value(lr, "1e-5", "x"), "1e-05");
+  EXPECT_EQ(canonical_value(lr, "1", "x"), "1");
+  EXPECT_EQ(canonical_value(lr, " 0.3 ", "x"), "0.3");
+  EXPECT_EQ(canonical_value(lr, "0.30000000000000004", "x"), "0.30000000000000004");
+  EXPECT_EQ(canonical_value(lr, "123456789", "x"), "123456789");
+  EXPECT_EQ(canonical_value(lr, "10", "x"), "10");
+  EXPECT_EQ(canonical_value(lr, "1500000", "x"), "1500000");
+  EXPECT_EQ(canonical_value(lr, "1e20", "x"), "1e+20");
+  EXPECT_EQ(canonical_value(lr, "0.0001", "x"), "0.0001");
+  EXPECT_EQ(canonical_value(lr, "2.5e-7", "x"), "2.5e-07");
+  EXPECT_EQ(canonical_value(*find_key("probe.wd1"), "0, 1e-5,0.0001", "x"), "0,1e-05,0.0001");
+  EXPECT_EQ(canonical_value(*find_key("sem.L"), "+12", "x"), "12");
+}
+
+TEST_F(RunConfigTest, CellIdIsSixteenHexDigitsOfFnv1a) {
+  RunConfig empty;
+  EXPECT_EQ(empty.canonical(), "");
+  EXPECT_EQ(empty.cell_id(), "cbf29ce484222325");  // FNV-1a 64 of the empty string
+  Grid grid = load_grid(write("hex.ini", ""));
+  std::string id = grid.runs[0].cell_id();
+  ASSERT_EQ(id.size(), 16u);
+  for (char c : id) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c)) << id;
+}
+
+TEST_F(RunConfigTest, CanonicalListsIdentityKeysSortedWithoutSeed) {
+  Grid grid = load_grid(write("canon.ini", "name = n\ndata_dir = /d\nseeds = 7\n"));
+  const RunConfig& run = grid.runs[0];
+  std::string text = run.canonical();
+  EXPECT_EQ(text.find("name="), std::string::npos);
+  EXPECT_EQ(text.find("data_dir="), std::string::npos);
+  EXPECT_NE(text.find("\nsem.L=64\n"), std::string::npos);
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  EXPECT_EQ(lines.size(), config_keys().size() - 2);
+  for (const std::string& line : lines) EXPECT_NE(line.rfind("seed=", 0), 0u) << line;
+  EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end()));
+}
+
+TEST_F(RunConfigTest, CellIdIsStableAcrossSeedsAndRunIdIsNot) {
+  Grid grid = load_grid(write("seeds.ini", "seeds = 0, 1, 2\n"));
+  ASSERT_EQ(grid.runs.size(), 3u);
+  std::set<std::string> run_ids;
+  for (const RunConfig& run : grid.runs) {
+    EXPECT_EQ(run.cell_id(), grid.runs[0].cell_id());
+    run_ids.insert(run.run_id());
+  }
+  EXPECT_EQ(run_ids.size(), 3u);
+  EXPECT_NE(grid.runs[0].run_id(), grid.runs[0].cell_id());
+}
+
+TEST_F(RunConfigTest, CellIdDiffersAcrossConfigs) {
+  Grid grid = load_grid(write("cells.ini", "method = simclr, byol\n[sem]\nL = 8, 16\n"));
+  std::set<std::string> cell_ids;
+  for (const RunConfig& run : grid.runs) cell_ids.insert(run.cell_id());
+  EXPECT_EQ(cell_ids.size(), 4u);
+}
+
+TEST_F(RunConfigTest, CellIdIsReproducibleAndIgnoresNameAndDataDir) {
+  Grid first = load_grid(write("first.ini", "name = one\ndata_dir = /data/a\nlr = 0.3\n"));
+  Grid second = load_grid(write("second.ini", "name = two\ndata_dir = /data/b\nlr = 0.30\n"));
+  EXPECT_EQ(first.runs[0].cell_id(), second.runs[0].cell_id());
+  EXPECT_EQ(first.runs[0].run_id(), second.runs[0].run_id());
+  Grid again = load_grid(write("third.ini", ""));
+  EXPECT_EQ(again.runs[0].cell_id(), first.runs[0].cell_id());
+}
+
+TEST_F(RunConfigTest, AccessorsParseAndNameMissingKeys) {
+  RunConfig run;
+  run.values = {{"sem.L", "64"}, {"lr", "0.3"}, {"probe.lr", "0.01,0.1"}, {"method", "byol"}};
+  run.seed = 2;
+  EXPECT_EQ(run.i("sem.L"), 64);
+  EXPECT_DOUBLE_EQ(run.f("lr"), 0.3);
+  EXPECT_EQ(run.floats("probe.lr"), (std::vector<double>{0.01, 0.1}));
+  EXPECT_EQ(run.str("method"), "byol");
+  EXPECT_EQ(run.label({"method", "sem.L"}), "method=byol sem.L=64 seed=2");
+  EXPECT_EQ(run.label({}), "seed=2");
+  try {
+    run.str("sem.V");
+    ADD_FAILURE() << "expected std::out_of_range";
+  } catch (const std::out_of_range& error) {
+    EXPECT_NE(std::string(error.what()).find("sem.V"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(run.i("knn.k"), std::out_of_range);
+  EXPECT_THROW(run.f("knn.T"), std::out_of_range);
+}
+
+}  // namespace
+}  // namespace semharness
