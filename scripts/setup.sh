@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing and builds semharness: Debian packages, the pinned torch wheel (its LibTorch) into
+# .venv, then configures and builds build/. Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_VERSION=2.15.0
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build ccache git pkg-config python3 python3-venv sqlite3
+  libfmt-dev libboost-program-options-dev libsqlite3-dev libsqlitecpp-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
+  dataset-fashion-mnist
+)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+  echo "setup: installing torch==$TORCH_VERSION into .venv (LibTorch for the C++ build)"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+
+if [ ! -f build/build.ninja ]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
+  rm -f build-configure.log
+fi
+echo "setup: building (ninja -C build)"
+ninja -C build
