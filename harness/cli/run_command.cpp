@@ -63,7 +63,6 @@ int run_command(const std::vector<std::string>& args) {
   const c10::Device device = resolve_device(device_name);
   Store store(db);
   use_every_core();
-  std::cout << fmt::format("semharness: LibTorch {}, {} threads, database {}\n", TORCH_VERSION, torch::get_num_threads(), db);
   const auto summary = run_grid(grid, store, device, std::cout);
   std::cout << "\n" << format_comparison(comparison_table(store.runs(grid.name), store.results()));
   return summary.failed > 0 ? 1 : 0;

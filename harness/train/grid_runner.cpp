@@ -60,8 +60,9 @@ GridRunSummary run_grid(const Grid& grid, Store& store, c10::Device device, std:
       pending.push_back(&run);
     }
   }
-  log << fmt::format("grid '{}': {} runs, {} already done, {} to run on {}\n", grid.name, summary.total,
-                     summary.skipped, pending.size(), device.str());
+  log << fmt::format("grid '{}': {} runs, {} already done, {} to run on {} ({} threads, LibTorch {}), database {}\n",
+                     grid.name, summary.total, summary.skipped, pending.size(), device.str(), torch::get_num_threads(),
+                     TORCH_VERSION, store.path());
   const auto grid_started = Clock::now();
   for (size_t i = 0; i < pending.size(); ++i) {
     const RunConfig& run = *pending[i];
