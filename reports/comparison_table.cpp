@@ -1,5 +1,7 @@
 #include "reports/comparison_table.h"
 
+#include "reports/text_table.h"
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -104,15 +106,14 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
 
 std::string format_comparison(const std::vector<ComparisonRow>& rows) {
   const auto cell = [](const std::optional<SeedStats>& s) {
-    return s ? fmt::format("{:6.2f} ± {:5.2f} (n={})", s->mean, s->std, s->n) : std::string("—");
+    return s ? fmt::format("{:.2f} ± {:.2f} (n={})", s->mean, s->std, s->n) : std::string("-");
   };
-  size_t width = 6;
-  for (const auto& row : rows) width = std::max(width, row.label.size());
-  std::string out = fmt::format("{:<{}}  {:>22}  {:>22}  {:>7}\n", "method", width, "baseline", "+SEM", "delta");
+  std::vector<std::vector<std::string>> table = {{"method", "baseline", "+SEM", "delta"}};
   for (const auto& row : rows) {
-    const std::string delta = row.baseline && row.sem ? fmt::format("{:+7.2f}", row.sem->mean - row.baseline->mean) : "";
-    out += fmt::format("{:<{}}  {:>22}  {:>22}  {:>7}\n", row.label, width, cell(row.baseline), cell(row.sem), delta);
+    const std::string delta = row.baseline && row.sem ? fmt::format("{:+.2f}", row.sem->mean - row.baseline->mean) : "";
+    table.push_back({row.label, cell(row.baseline), cell(row.sem), delta});
   }
+  std::string out = format_aligned(table);
   out += "top-1 % on the test split, mean ± std over seeds. protocol linear_probe: frozen features, probe\n"
          "selected on a 10% validation split; baseline = backbone feature of sem=off runs, +SEM = SEM feature of\n"
          "sem=on runs at the tau_d best on validation.\n";
