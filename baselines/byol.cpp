@@ -13,32 +13,28 @@ torch::Tensor byol_loss(const torch::Tensor& p, const torch::Tensor& z) {
 }
 
 BYOLImpl::BYOLImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
-  const int64_t out = options.encoder().proj_out();
-  predictor = register_module("predictor", MLPHead(MLPHeadOptions(out, options.byol_pred_hidden(), out)));
+  const int64_t out = options.encoder().projector().out_features();
+  predictor = register_module("predictor", MLPHead(MLPHeadOptions(out, options.byol().pred_hidden(), out)));
   target = register_module("target", Encoder(options.encoder()));
   copy_weights(*target, *online);
   for (auto& p : target->parameters()) p.set_requires_grad(false);
 }
 
-torch::Tensor BYOLImpl::training_loss(const torch::Tensor& view1, const torch::Tensor& view2) {
-  double tau_online = 1.0, tau_target = 1.0;
-  if (const auto& sem = options.encoder().sem()) {
-    tau_online = sem->tau_online();
-    tau_target = sem->tau_target();
-  }
-  const auto p1 = predictor->forward(online->forward(view1, tau_online).z);
-  const auto p2 = predictor->forward(online->forward(view2, tau_online).z);
+StepOutput BYOLImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
+  const auto out1 = online->forward(view1, tau_online());
+  const auto p1 = predictor->forward(out1.z);
+  const auto p2 = predictor->forward(online->forward(view2, tau_online()).z);
   torch::Tensor z1, z2;
   {
     torch::NoGradGuard no_grad;
-    z1 = target->forward(view1, tau_target).z;
-    z2 = target->forward(view2, tau_target).z;
+    z1 = target->forward(view1, tau_target()).z;
+    z2 = target->forward(view2, tau_target()).z;
   }
-  return byol_loss(p1, z2) + byol_loss(p2, z1);
+  return {byol_loss(p1, z2) + byol_loss(p2, z1), out1.h};
 }
 
 void BYOLImpl::after_optimizer_step(int64_t step, int64_t total_steps) {
-  ema_update(*target, *online, cosine_momentum(options.ema_base(), options.ema_final(), step, total_steps));
+  ema_update(*target, *online, cosine_momentum(options.byol().ema_base(), options.byol().ema_final(), step, total_steps));
 }
 
 }  // namespace semharness

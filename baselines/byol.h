@@ -12,7 +12,7 @@ torch::Tensor byol_loss(const torch::Tensor& p, const torch::Tensor& z);
 class BYOLImpl : public SSLMethodImpl {
  public:
   explicit BYOLImpl(const MethodOptions& options);
-  torch::Tensor training_loss(const torch::Tensor& view1, const torch::Tensor& view2) override;
+  StepOutput training_step(const torch::Tensor& view1, const torch::Tensor& view2) override;
   void after_optimizer_step(int64_t step, int64_t total_steps) override;
 
   MLPHead predictor{nullptr};

@@ -13,7 +13,9 @@ EncoderImpl::EncoderImpl(const EncoderOptions& options_) : options(options_) {
     sem = register_module("sem", SEM(sem_options));
     projector_in = sem->output_dim();
   }
-  projector = register_module("projector", MLPHead(MLPHeadOptions(projector_in, options.proj_hidden(), options.proj_out())));
+  MLPHeadOptions projector_options = options.projector();
+  projector_options.in_features(projector_in);
+  projector = register_module("projector", MLPHead(projector_options));
 }
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& x, double tau) {

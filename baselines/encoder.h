@@ -14,18 +14,18 @@
 namespace semharness {
 
 struct EncoderOptions {
-  EncoderOptions(BackboneOptions backbone, int64_t proj_hidden, int64_t proj_out)
-      : backbone_(std::move(backbone)), proj_hidden_(proj_hidden), proj_out_(proj_out) {}
+  // projector.in_features is filled from the backbone or the SEM block.
+  EncoderOptions(BackboneOptions backbone, MLPHeadOptions projector)
+      : backbone_(std::move(backbone)), projector_(std::move(projector)) {}
   TORCH_ARG(BackboneOptions, backbone);
-  TORCH_ARG(int64_t, proj_hidden);
-  TORCH_ARG(int64_t, proj_out);
+  TORCH_ARG(MLPHeadOptions, projector);
   // in_features is filled from the backbone; L, V and the temperatures are used.
   TORCH_ARG(std::optional<SEMOptions>, sem) = std::nullopt;
 };
 
 struct EncoderOutput {
   torch::Tensor h;  // backbone feature
-  torch::Tensor y;  // SEM feature (undefined without SEM)
+  torch::Tensor y;  // SEM block output (undefined without SEM)
   torch::Tensor z;  // projector output
 };
 

@@ -7,13 +7,23 @@ namespace semharness {
 MLPHeadImpl::MLPHeadImpl(const MLPHeadOptions& options_) : options(options_) { reset(); }
 
 void MLPHeadImpl::reset() {
-  fc1 = register_module("fc1", torch::nn::Linear(options.in_features(), options.hidden()));
-  bn = register_module("bn", torch::nn::BatchNorm1d(options.hidden()));
-  fc2 = register_module("fc2", torch::nn::Linear(options.hidden(), options.out_features()));
+  TORCH_CHECK(options.layers() >= 1, "MLPHead needs at least one layer");
+  layers = torch::nn::Sequential();
+  int64_t in = options.in_features();
+  for (int64_t i = 0; i + 1 < options.layers(); ++i) {
+    layers->push_back(torch::nn::Linear(in, options.hidden()));
+    if (options.batch_norm()) layers->push_back(torch::nn::BatchNorm1d(options.hidden()));
+    if (options.gelu()) {
+      layers->push_back(torch::nn::GELU());
+    } else {
+      layers->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
+    }
+    in = options.hidden();
+  }
+  layers->push_back(torch::nn::Linear(in, options.out_features()));
+  register_module("layers", layers);
 }
 
-torch::Tensor MLPHeadImpl::forward(const torch::Tensor& x) {
-  return fc2->forward(torch::relu(bn->forward(fc1->forward(x))));
-}
+torch::Tensor MLPHeadImpl::forward(const torch::Tensor& x) { return layers->forward(x); }
 
 }  // namespace semharness

@@ -1,6 +1,6 @@
 #pragma once
-// The heads of the SSL methods: Linear -> BatchNorm1d -> ReLU -> Linear (SimCLR's projector, BYOL's
-// projector and predictor).
+// The MLP heads of the SSL methods: (Linear -> [BatchNorm1d] -> ReLU|GELU) x (layers - 1) -> Linear.
+// SimCLR/MoCo: 2 layers without BN; BYOL, SwAV: 2 layers with BN; Barlow Twins, VICReg, DINO: 3 layers.
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>
@@ -14,6 +14,9 @@ struct MLPHeadOptions {
   TORCH_ARG(int64_t, in_features);
   TORCH_ARG(int64_t, hidden);
   TORCH_ARG(int64_t, out_features);
+  TORCH_ARG(int64_t, layers) = 2;  // Linear layers, >= 1
+  TORCH_ARG(bool, batch_norm) = true;
+  TORCH_ARG(bool, gelu) = false;   // activation GELU instead of ReLU (DINO)
 };
 
 class MLPHeadImpl : public torch::nn::Cloneable<MLPHeadImpl> {
@@ -23,8 +26,7 @@ class MLPHeadImpl : public torch::nn::Cloneable<MLPHeadImpl> {
   torch::Tensor forward(const torch::Tensor& x);
 
   MLPHeadOptions options;
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-  torch::nn::BatchNorm1d bn{nullptr};
+  torch::nn::Sequential layers{nullptr};
 };
 TORCH_MODULE(MLPHead);
 

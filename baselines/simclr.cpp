@@ -17,15 +17,10 @@ torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, dou
   return torch::nn::functional::cross_entropy(logits, positives);
 }
 
-torch::Tensor SimCLRImpl::training_loss(const torch::Tensor& view1, const torch::Tensor& view2) {
-  double tau1 = 1.0, tau2 = 1.0;
-  if (const auto& sem = options.encoder().sem()) {
-    tau1 = sem->tau_online();
-    tau2 = sem->tau_target();
-  }
-  const auto z1 = online->forward(view1, tau1).z;
-  const auto z2 = online->forward(view2, tau2).z;
-  return nt_xent_loss(z1, z2, options.simclr_temperature());
+StepOutput SimCLRImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
+  const auto out1 = online->forward(view1, tau_online());
+  const auto out2 = online->forward(view2, tau_target());
+  return {nt_xent_loss(out1.z, out2.z, options.simclr().temperature()), out1.h};
 }
 
 }  // namespace semharness

@@ -12,7 +12,7 @@ torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, dou
 class SimCLRImpl : public SSLMethodImpl {
  public:
   explicit SimCLRImpl(const MethodOptions& options) : SSLMethodImpl(options) {}
-  torch::Tensor training_loss(const torch::Tensor& view1, const torch::Tensor& view2) override;
+  StepOutput training_step(const torch::Tensor& view1, const torch::Tensor& view2) override;
 };
 
 }  // namespace semharness

@@ -1,25 +1,20 @@
 #pragma once
 // What every SSL method shares (solo-learn's base): an online encoder (backbone -> SEM -> projector), a
-// loss on two augmented views, and a hook after each optimizer step (EMA targets). One file per method
-// holds its heads and loss.
+// loss on two augmented views, and hooks around the optimizer step and each epoch (EMA targets, queues,
+// frozen layers). One file per method holds its heads and loss.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
 
-#include "baselines/encoder.h"
+#include "baselines/method_options.h"
 
 namespace semharness {
 
-struct MethodOptions {
-  MethodOptions(std::string name, EncoderOptions encoder) : name_(std::move(name)), encoder_(std::move(encoder)) {}
-  TORCH_ARG(std::string, name);  // "simclr", "byol"
-  TORCH_ARG(EncoderOptions, encoder);
-  TORCH_ARG(double, simclr_temperature) = 0.2;
-  TORCH_ARG(int64_t, byol_pred_hidden) = 512;
-  TORCH_ARG(double, ema_base) = 0.99;   // BYOL target momentum at step 0 ...
-  TORCH_ARG(double, ema_final) = 1.0;   // ... and at the last step (cosine in between)
+struct StepOutput {
+  torch::Tensor loss;  // the SSL loss of the batch
+  torch::Tensor h1;    // backbone feature of view 1 (the online classifier reads it, detached)
 };
 
 class SSLMethodImpl : public torch::nn::Module {
@@ -27,12 +22,20 @@ class SSLMethodImpl : public torch::nn::Module {
   explicit SSLMethodImpl(const MethodOptions& options);
 
   // The loss of one batch of two views of the same images.
-  virtual torch::Tensor training_loss(const torch::Tensor& view1, const torch::Tensor& view2) = 0;
+  virtual StepOutput training_step(const torch::Tensor& view1, const torch::Tensor& view2) = 0;
+  // Called before the first step of each epoch; epoch counts from 0.
+  virtual void on_epoch_start(int64_t /*epoch*/, int64_t /*epochs*/) {}
+  // Called between backward and the optimizer step (e.g. to zero the gradients of frozen layers).
+  virtual void before_optimizer_step() {}
   // Called after every optimizer step; step counts from 0 to total_steps - 1.
   virtual void after_optimizer_step(int64_t /*step*/, int64_t /*total_steps*/) {}
 
   // Parameters the optimizer updates (EMA targets excluded).
   std::vector<torch::Tensor> trainable_parameters() const;
+
+  // SEM temperatures (SPEC §1); 1 without SEM, where they are unused.
+  double tau_online() const;
+  double tau_target() const;
 
   MethodOptions options;
   Encoder online{nullptr};
@@ -40,5 +43,7 @@ class SSLMethodImpl : public torch::nn::Module {
 
 // The method named by options.name(); throws std::invalid_argument for an unknown one.
 std::shared_ptr<SSLMethodImpl> make_method(const MethodOptions& options);
+// The names make_method knows, in the paper's order.
+const std::vector<std::string>& method_names();
 
 }  // namespace semharness

@@ -2,6 +2,7 @@
 
 #include "reports/text_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -24,6 +25,7 @@ std::vector<std::string> row_keys() {
 
 struct RunScores {
   std::optional<double> backbone_test;
+  std::optional<double> embedding_test;
   std::optional<double> sem_test;  // at the tau_d with the best validation top-1
 };
 
@@ -33,6 +35,7 @@ std::map<std::string, RunScores> scores_by_run(const std::vector<ResultRow>& res
   for (const auto& r : results) {
     if (r.protocol != "linear_probe" || r.metric != "top1") continue;
     if (r.feature == "backbone" && r.split == "test") scores[r.run_id].backbone_test = r.value;
+    if (r.feature == "embedding" && r.split == "test") scores[r.run_id].embedding_test = r.value;
     if (r.feature == "sem" && r.tau_d) {
       auto& entry = sem[r.run_id][*r.tau_d];
       if (r.split == "val") entry.first = r.value;
@@ -80,7 +83,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     if (key == "method" || values.size() > 1) varying.push_back(key);
   }
   std::vector<std::string> order;
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> cells;  // label -> (baseline, sem)
+  // label -> sem mode (off, on, linear, gumbel) -> one value per finished run
+  std::map<std::string, std::map<std::string, std::vector<double>>> cells;
   for (const auto* run : finished) {
     std::string label;
     for (const auto& key : varying) {
@@ -90,16 +94,20 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     auto& cell = cells[label];
     const auto it = scores.find(run->run_id);
     if (it == scores.end()) continue;
-    if (run->config.at("sem") == "off" && it->second.backbone_test) cell.first.push_back(*it->second.backbone_test);
-    if (run->config.at("sem") == "on" && it->second.sem_test) cell.second.push_back(*it->second.sem_test);
+    const std::string& mode = run->config.at("sem");
+    const auto& score = mode == "off" ? it->second.backbone_test
+                        : mode == "linear" ? it->second.embedding_test
+                                           : it->second.sem_test;
+    if (score) cell[mode].push_back(*score);
   }
+  const auto stats = [](const std::map<std::string, std::vector<double>>& cell, const std::string& mode) {
+    const auto it = cell.find(mode);
+    return it == cell.end() ? std::nullopt : std::optional<SeedStats>(seed_stats(it->second));
+  };
   std::vector<ComparisonRow> rows;
   for (const auto& label : order) {
-    ComparisonRow row{label, std::nullopt, std::nullopt};
-    const auto& [baseline, sem] = cells.at(label);
-    if (!baseline.empty()) row.baseline = seed_stats(baseline);
-    if (!sem.empty()) row.sem = seed_stats(sem);
-    rows.push_back(row);
+    const auto& cell = cells.at(label);
+    rows.push_back({label, stats(cell, "off"), stats(cell, "on"), stats(cell, "linear"), stats(cell, "gumbel")});
   }
   return rows;
 }
@@ -108,15 +116,26 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows) {
   const auto cell = [](const std::optional<SeedStats>& s) {
     return s ? fmt::format("{:.2f} ± {:.2f} (n={})", s->mean, s->std, s->n) : std::string("-");
   };
-  std::vector<std::vector<std::string>> table = {{"method", "baseline", "+SEM", "delta"}};
+  const bool any_linear = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.linear.has_value(); });
+  const bool any_gumbel = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.gumbel.has_value(); });
+  std::vector<std::string> header = {"method", "baseline", "+SEM", "delta"};
+  if (any_linear) header.push_back("+linear");
+  if (any_gumbel) header.push_back("+gumbel");
+  std::vector<std::vector<std::string>> table = {header};
   for (const auto& row : rows) {
     const std::string delta = row.baseline && row.sem ? fmt::format("{:+.2f}", row.sem->mean - row.baseline->mean) : "";
-    table.push_back({row.label, cell(row.baseline), cell(row.sem), delta});
+    std::vector<std::string> line = {row.label, cell(row.baseline), cell(row.sem), delta};
+    if (any_linear) line.push_back(cell(row.linear));
+    if (any_gumbel) line.push_back(cell(row.gumbel));
+    table.push_back(line);
   }
   std::string out = format_aligned(table);
   out += "top-1 % on the test split, mean ± std over seeds. protocol linear_probe: frozen features, probe\n"
          "selected on a 10% validation split; baseline = backbone feature of sem=off runs, +SEM = SEM feature of\n"
-         "sem=on runs at the tau_d best on validation.\n";
+         "sem=on runs at the tau_d best on validation";
+  if (any_linear) out += "; +linear = embedder output of sem=linear runs (no softmax)";
+  if (any_gumbel) out += "; +gumbel = sem=gumbel runs, like +SEM";
+  out += ".\n";
   return out;
 }
 

@@ -17,7 +17,26 @@ void SEMImpl::reset() {
 torch::Tensor SEMImpl::embed(const torch::Tensor& h) { return bn->forward(linear->forward(h)); }
 
 torch::Tensor SEMImpl::forward(const torch::Tensor& h, double tau) {
-  return simplex_softmax(embed(h), options.L(), options.V(), tau);
+  const auto e = embed(h);
+  switch (options.activation()) {
+    case SEMActivation::None:
+      return e;
+    case SEMActivation::GumbelSoftmax:
+      if (is_training()) return straight_through_gumbel_softmax(e, options.L(), options.V(), tau);
+      break;
+    case SEMActivation::Softmax:
+      break;
+  }
+  return simplex_softmax(e, options.L(), options.V(), tau);
+}
+
+torch::Tensor straight_through_gumbel_softmax(const torch::Tensor& e, int64_t L, int64_t V, double tau) {
+  // Gumbel(0, 1) noise = -log(-log U); clamping U away from 0 and 1 keeps both logs finite.
+  const auto u = torch::rand_like(e).clamp_(1e-10, 1.0 - 1e-7);
+  const auto soft = simplex_softmax(e - torch::log(-torch::log(u)), L, V, tau);
+  const auto blocks = soft.view({e.size(0), V, L});
+  const auto hard = torch::zeros_like(blocks).scatter_(1, blocks.argmax(1, /*keepdim=*/true), 1.0).view_as(soft);
+  return hard - soft.detach() + soft;
 }
 
 torch::Tensor to_blocks(const torch::Tensor& flat, int64_t L, int64_t V) {

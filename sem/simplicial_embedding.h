@@ -12,6 +12,13 @@
 
 namespace semharness {
 
+// What follows the Linear+BN embedder. Softmax is SEM; the other two are the paper code's controls.
+enum class SEMActivation {
+  Softmax,        // softmax over each simplex at tau
+  None,           // the embedder alone, no softmax: is SEM only extra width? (sem = linear)
+  GumbelSoftmax,  // straight-through Gumbel-softmax: one-hot forward, softmax gradient (sem = gumbel)
+};
+
 struct SEMOptions {
   SEMOptions(int64_t in_features, int64_t L, int64_t V) : in_features_(in_features), L_(L), V_(V) {}
   TORCH_ARG(int64_t, in_features);
@@ -19,6 +26,7 @@ struct SEMOptions {
   TORCH_ARG(int64_t, V);                // vertices per simplex
   TORCH_ARG(double, tau_online) = 1.0;  // temperature of the online branch / first view
   TORCH_ARG(double, tau_target) = 1.0;  // temperature of the EMA target / second view (SPEC §1)
+  TORCH_ARG(SEMActivation, activation) = SEMActivation::Softmax;
 };
 
 class SEMImpl : public torch::nn::Cloneable<SEMImpl> {
@@ -28,7 +36,9 @@ class SEMImpl : public torch::nn::Cloneable<SEMImpl> {
 
   // Pre-softmax embedding e, [B, L*V] in the block layout above.
   torch::Tensor embed(const torch::Tensor& h);
-  // y = simplex_softmax(embed(h), tau).
+  // y = simplex_softmax(embed(h), tau) for Softmax; embed(h) for None; for GumbelSoftmax in training mode
+  // the one-hot of each simplex's argmax of (e + Gumbel noise) / tau with the gradient of its softmax,
+  // and simplex_softmax in eval mode.
   torch::Tensor forward(const torch::Tensor& h, double tau);
   int64_t output_dim() const { return options.L() * options.V(); }
 
@@ -42,6 +52,8 @@ TORCH_MODULE(SEM);
 torch::Tensor to_blocks(const torch::Tensor& flat, int64_t L, int64_t V);
 // Softmax of each simplex at temperature tau; same shape and layout as e.
 torch::Tensor simplex_softmax(const torch::Tensor& e, int64_t L, int64_t V, double tau);
+// One-hot per simplex in the forward pass, gradient of the softmax of (e + Gumbel noise) / tau backward.
+torch::Tensor straight_through_gumbel_softmax(const torch::Tensor& e, int64_t L, int64_t V, double tau);
 // The downstream feature of SPEC §2: softmax(e / tau_d) of a frozen pre-softmax embedding.
 inline torch::Tensor downstream_feature(const torch::Tensor& e, int64_t L, int64_t V, double tau_d) {
   return simplex_softmax(e, L, V, tau_d);

@@ -7,7 +7,9 @@
 #include "baselines/byol.h"
 #include "baselines/ema.h"
 #include "baselines/schedules.h"
+#include "baselines/optimizers.h"
 #include "baselines/simclr.h"
+#include "harness/train/method_factory.h"
 
 using namespace semharness;
 
@@ -48,6 +50,36 @@ TEST(EmaTest, UpdatesParametersAndCopiesBuffers) {
   EXPECT_NEAR(target->weight[1].item<double>(), 3.0, 1e-12);
 }
 
+TEST(LarsTest, TrustRatioHandComputed) {
+  // Tolerances 1e-9: the denominator carries an epsilon of 1e-8.
+  // ||w|| = 5 (3, 4), ||g|| = 1 (0.6, 0.8), wd 0.5, eta 0.02: 0.02 * 5 / (1 + 0.5 * 5) = 0.1 / 3.5.
+  const auto w = torch::tensor({3.0, 4.0}, torch::kDouble), g = torch::tensor({0.6, 0.8}, torch::kDouble);
+  EXPECT_NEAR(lars_factor(w, g, 0.5, 0.02, /*clip=*/false, 1.0).item<double>(), 0.1 / 3.5, 1e-9);
+  // Clipped: min(factor / lr, 1): lr 0.01 -> 2.857 clipped to 1; lr 1 -> unchanged.
+  EXPECT_NEAR(lars_factor(w, g, 0.5, 0.02, true, 0.01).item<double>(), 1.0, 1e-9);
+  EXPECT_NEAR(lars_factor(w, g, 0.5, 0.02, true, 1.0).item<double>(), 0.1 / 3.5, 1e-9);
+  // A zero weight or gradient leaves the rate alone.
+  EXPECT_NEAR(lars_factor(torch::zeros({2}, torch::kDouble), g, 0.5, 0.02, false, 1.0).item<double>(), 1.0, 1e-9);
+}
+
+TEST(LarsTest, StepExcludesBiasesAndNormsFromDecayAndAdaptation) {
+  auto weight = torch::tensor({{3.0, 4.0}}, torch::kDouble).requires_grad_(true);  // 2-d: adapted
+  auto bias = torch::tensor({1.0}, torch::kDouble).requires_grad_(true);           // 1-d: plain momentum SGD
+  weight.mutable_grad() = torch::tensor({{0.6, 0.8}}, torch::kDouble);
+  bias.mutable_grad() = torch::tensor({2.0}, torch::kDouble);
+  PretrainOptimizer lars({weight, bias}, OptimizerOptions().name("lars").lr(1.0).weight_decay(0.5).lars_clip(false));
+  lars.step();
+  // weight: (g + wd w) * factor = ((0.6, 0.8) + (1.5, 2)) * 0.1 / 3.5; bias: 1 - 1 * 2, no decay.
+  const double factor = 0.1 / 3.5;
+  EXPECT_NEAR(weight[0][0].item<double>(), 3.0 - 2.1 * factor, 1e-9);
+  EXPECT_NEAR(weight[0][1].item<double>(), 4.0 - 2.8 * factor, 1e-9);
+  EXPECT_NEAR(bias[0].item<double>(), -1.0, 1e-9);
+  // Second step: momentum 0.9 keeps 0.9 of the first update direction.
+  bias.mutable_grad() = torch::tensor({0.0}, torch::kDouble);
+  lars.step();
+  EXPECT_NEAR(bias[0].item<double>(), -1.0 - 0.9 * 2.0, 1e-9);
+}
+
 TEST(ScheduleTest, EndPoints) {
   EXPECT_NEAR(cosine_momentum(0.99, 1.0, 0, 100), 0.99, 1e-12);
   EXPECT_NEAR(cosine_momentum(0.99, 1.0, 50, 100), 0.995, 1e-12);
@@ -60,40 +92,55 @@ TEST(ScheduleTest, EndPoints) {
   EXPECT_NEAR(warmup_cosine_lr(0.3, 0, 0, 10), 0.3, 1e-12);
 }
 
-class MethodStepTest : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+// Every method x embedder, built from a run configuration the way the harness builds it (so the per-method
+// projector shapes are covered too), on a fixed batch: the loss is finite and goes down.
+class MethodStepTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(MethodStepTest, LossFiniteAndDecreasesOnAFixedBatch) {
-  const auto& [name, with_sem] = GetParam();
+  const auto& [name, sem] = GetParam();
+  RunConfig config;
+  for (const auto& spec : config_keys()) config.values[spec.name] = spec.default_value;
+  const std::map<std::string, std::string> small = {
+      {"method", name}, {"sem", sem}, {"backbone.width", "0.25"}, {"proj.hidden", "64"}, {"proj.out", "32"},
+      {"sem.L", "8"}, {"sem.V", "4"}, {"sem.tau_online", "0.5"}, {"byol.pred_hidden", "64"},
+      {"moco.queue_size", "32"}, {"swav.prototypes", "16"}, {"swav.queue_size", "0"},
+      {"swav.freeze_prototypes_epochs", "0"}, {"dino.prototypes", "64"}, {"dino.freeze_last_layer_epochs", "0"}};
+  for (const auto& [key, value] : small) config.values[key] = value;
   torch::manual_seed(0);
-  EncoderOptions encoder(BackboneOptions("convnet", 3).width(0.25), 64, 32);
-  if (with_sem) encoder.sem(SEMOptions(0, 8, 4).tau_online(0.5).tau_target(1.0));
-  auto method = make_method(MethodOptions(name, encoder).byol_pred_hidden(64));
-  torch::optim::SGD sgd(method->trainable_parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  const auto v1 = torch::randn({32, 3, 16, 16}), v2 = v1 + 0.1 * torch::randn_like(v1);
+  auto method = make_method(method_options(config, 3));
+  PretrainOptimizer optimizer(method->trainable_parameters(), OptimizerOptions().name("sgd").lr(0.02));
+  // Two batches in turn: with MoCo's queue of one batch, each batch meets the other's keys as negatives
+  // (a single repeated batch would fill the queue with copies of its own positives).
+  const auto a = torch::randn({32, 3, 16, 16}), b = torch::randn({32, 3, 16, 16});
+  const auto a2 = a + 0.1 * torch::randn_like(a), b2 = b + 0.1 * torch::randn_like(b);
   std::vector<double> losses;
-  for (int step = 0; step < 8; ++step) {
-    const auto loss = method->training_loss(v1, v2);
-    losses.push_back(loss.item<double>());
-    ASSERT_TRUE(std::isfinite(losses.back()));
-    sgd.zero_grad();
-    loss.backward();
-    sgd.step();
-    method->after_optimizer_step(step, 8);
+  method->on_epoch_start(0, 1);
+  const int steps = 12;
+  for (int step = 0; step < steps; ++step) {
+    const auto output = step % 2 == 0 ? method->training_step(a, a2) : method->training_step(b, b2);
+    losses.push_back(output.loss.item<double>());
+    ASSERT_TRUE(std::isfinite(losses.back())) << "step " << step;
+    EXPECT_EQ(output.h1.size(0), 32);
+    optimizer.zero_grad();
+    output.loss.backward();
+    method->before_optimizer_step();
+    optimizer.step();
+    method->after_optimizer_step(step, steps);
   }
-  EXPECT_LT(losses.back(), losses.front());
+  // Steps 2 and 3 are the first to see both batches with a warm queue; compare with the last two.
+  EXPECT_LT(losses[steps - 2] + losses[steps - 1], losses[2] + losses[3]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, MethodStepTest,
-                         ::testing::Combine(::testing::Values("simclr", "byol"), ::testing::Bool()),
-                         [](const auto& info) {
-                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_sem" : "_baseline");
-                         });
+                         ::testing::Combine(::testing::ValuesIn(method_names()),
+                                            ::testing::Values("off", "on", "linear", "gumbel")),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 TEST(ByolTest, TargetIsFrozenAndFollowsOnline) {
   torch::manual_seed(0);
-  EncoderOptions encoder(BackboneOptions("convnet", 1).width(0.25), 16, 8);
+  EncoderOptions encoder(BackboneOptions("convnet", 1).width(0.25), MLPHeadOptions(0, 16, 8));
   encoder.sem(SEMOptions(0, 4, 3));
-  BYOLImpl byol(MethodOptions("byol", encoder).byol_pred_hidden(16).ema_base(0.5).ema_final(0.5));
+  BYOLImpl byol(MethodOptions("byol", encoder).byol(BYOLOptions().pred_hidden(16).ema_base(0.5).ema_final(0.5)));
   for (const auto& p : byol.target->parameters()) EXPECT_FALSE(p.requires_grad());
   const auto trainable = byol.trainable_parameters();
   EXPECT_EQ(trainable.size(), byol.online->parameters().size() + byol.predictor->parameters().size());

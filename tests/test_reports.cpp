@@ -59,3 +59,20 @@ TEST(ReportTest, ComparisonTableSelectsTauOnValidation) {
   EXPECT_NE(text.find("simclr"), std::string::npos);
   EXPECT_NE(text.find("+13.00"), std::string::npos);
 }
+
+TEST(ReportTest, ControlsGetTheirOwnColumns) {
+  std::vector<RunRecord> runs = {record("a", "vicreg", "off"), record("b", "vicreg", "linear"),
+                                 record("c", "vicreg", "gumbel")};
+  std::vector<ResultRow> results = {
+      top1("a", "backbone", std::nullopt, "test", 60.0),
+      top1("b", "embedding", std::nullopt, "test", 61.0), top1("b", "backbone", std::nullopt, "test", 1.0),
+      top1("c", "sem", 0.1, "val", 50.0), top1("c", "sem", 0.1, "test", 63.0)};
+  const auto rows = comparison_table(runs, results);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0].sem);
+  EXPECT_NEAR(rows[0].linear->mean, 61.0, 1e-12);
+  EXPECT_NEAR(rows[0].gumbel->mean, 63.0, 1e-12);
+  const auto text = format_comparison(rows);
+  EXPECT_NE(text.find("+linear"), std::string::npos);
+  EXPECT_NE(text.find("+gumbel"), std::string::npos);
+}

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include "harness/config/errors.h"
 
@@ -38,7 +39,55 @@ void require_known_key(const std::string& key, const std::string& source) {
   }
 }
 
-std::map<std::string, Setting> read_grid_file(const std::string& path) {
+// Settings that apply only to the cells where a choice key has one value: a section [method:byol] (or
+// --set method:byol.lr=1) holds values for the cells with method = byol.
+struct Condition {
+  std::string key, value;
+  bool operator<(const Condition& other) const { return std::tie(key, value) < std::tie(other.key, other.value); }
+};
+using ConditionalSettings = std::map<Condition, std::map<std::string, Setting>>;
+
+// Splits "method:byol.lr" into ({method, byol}, "lr"); returns false for a plain key.
+bool split_conditional(const std::string& full_key, const std::string& source, Condition& condition, std::string& key) {
+  const auto colon = full_key.find(':');
+  if (colon == std::string::npos) return false;
+  const auto dot = full_key.find('.', colon);
+  condition.key = full_key.substr(0, colon);
+  condition.value = dot == std::string::npos ? full_key.substr(colon + 1) : full_key.substr(colon + 1, dot - colon - 1);
+  key = dot == std::string::npos ? "" : full_key.substr(dot + 1);
+  const KeySpec* spec = find_key(condition.key);
+  if (spec == nullptr || spec->type != KeyType::Choice) {
+    throw InputError(source + ": section '" + condition.key + ":" + condition.value +
+                     "': expected [KEY:VALUE] with KEY a choice key such as method");
+  }
+  condition.value = canonical_value(*spec, condition.value, source);
+  if (key.empty()) throw InputError(source + ": '" + full_key + "': expected a key after the section name");
+  require_known_key(key, source);
+  if (key == kSeedsKey || key == "name" || key == "data_dir" || key == condition.key) {
+    throw InputError(source + ": key '" + key + "' cannot depend on " + condition.key);
+  }
+  return true;
+}
+
+void add_setting(const std::string& full_key, Setting setting, std::map<std::string, Setting>& settings,
+                 ConditionalSettings& conditional, bool replace) {
+  Condition condition;
+  std::string key;
+  const bool is_conditional = split_conditional(full_key, setting.source, condition, key);
+  if (!is_conditional) {
+    require_known_key(full_key, setting.source);
+    key = full_key;
+  }
+  auto& target = is_conditional ? conditional[condition] : settings;
+  const std::string source = setting.source;
+  if (replace) {
+    target[key] = std::move(setting);
+  } else if (!target.emplace(key, std::move(setting)).second) {
+    throw InputError(source + ": key '" + full_key + "' is given twice");
+  }
+}
+
+void read_grid_file(const std::string& path, std::map<std::string, Setting>& settings, ConditionalSettings& conditional) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) throw InputError(path + ": cannot open grid file");
   std::ifstream stream(path);
@@ -54,18 +103,14 @@ std::map<std::string, Setting> read_grid_file(const std::string& path) {
     throw InputError(path + ": " + e.what());
   }
 
-  std::map<std::string, Setting> settings;
   for (const po::option& option : options) {
-    require_known_key(option.string_key, path);
-    std::string raw = option.value.empty() ? "" : option.value.front();
-    if (!settings.emplace(option.string_key, Setting{raw, path}).second) {
-      throw InputError(path + ": key '" + option.string_key + "' is given twice");
-    }
+    add_setting(option.string_key, Setting{option.value.empty() ? "" : option.value.front(), path}, settings,
+                conditional, /*replace=*/false);
   }
-  return settings;
 }
 
-void apply_overrides(const std::vector<std::string>& overrides, std::map<std::string, Setting>& settings) {
+void apply_overrides(const std::vector<std::string>& overrides, std::map<std::string, Setting>& settings,
+                     ConditionalSettings& conditional) {
   std::set<std::string> overridden;
   for (const std::string& assignment : overrides) {
     auto equals = assignment.find('=');
@@ -73,11 +118,11 @@ void apply_overrides(const std::vector<std::string>& overrides, std::map<std::st
     if (equals == std::string::npos || key.empty()) {
       throw InputError(kOverrideSource + ": expected key=value, got '" + assignment + "'");
     }
-    require_known_key(key, kOverrideSource);
     if (!overridden.insert(key).second) {
       throw InputError(kOverrideSource + ": key '" + key + "' is given twice");
     }
-    settings[key] = Setting{trim(assignment.substr(equals + 1)), kOverrideSource};
+    add_setting(key, Setting{trim(assignment.substr(equals + 1)), kOverrideSource}, settings, conditional,
+                /*replace=*/true);
   }
 }
 
@@ -131,22 +176,62 @@ std::string source_of(const std::map<std::string, Setting>& settings, const std:
 
 void check_cross_key_rules(const RunConfig& cell, const std::map<std::string, Setting>& settings,
                            const std::string& path) {
-  // The BYOL target momentum anneals from ema_base up to ema_final; the reverse is a swapped pair.
-  if (cell.f("byol.ema_base") > cell.f("byol.ema_final")) {
-    std::string source = source_of(settings, "byol.ema_base", path) == kOverrideSource ||
-                                 source_of(settings, "byol.ema_final", path) == kOverrideSource
-                             ? kOverrideSource
-                             : path;
-    throw InputError(source + ": keys 'byol.ema_base' and 'byol.ema_final': byol.ema_base must not exceed " +
-                     "byol.ema_final, got " + cell.str("byol.ema_base") + " > " + cell.str("byol.ema_final"));
+  // EMA target momenta anneal from ema_base up to ema_final; the reverse is a swapped pair.
+  for (const std::string method : {"byol", "moco", "dino"}) {
+    const std::string base = method + ".ema_base", final_key = method + ".ema_final";
+    if (cell.f(base) > cell.f(final_key)) {
+      std::string source = source_of(settings, base, path) == kOverrideSource ||
+                                   source_of(settings, final_key, path) == kOverrideSource
+                               ? kOverrideSource
+                               : path;
+      throw InputError(source + ": keys '" + base + "' and '" + final_key + "': " + base + " must not exceed " +
+                       final_key + ", got " + cell.str(base) + " > " + cell.str(final_key));
+    }
+  }
+}
+
+// The canonical value of every [KEY:VALUE] setting, checked once whether or not a cell matches it.
+using ConditionalValues = std::map<Condition, std::map<std::string, std::pair<std::string, std::string>>>;  // key -> (value, source)
+
+ConditionalValues conditional_values(const ConditionalSettings& conditional) {
+  ConditionalValues out;
+  for (const auto& [condition, settings] : conditional) {
+    for (const auto& [key, setting] : settings) {
+      const auto values = key_values(*find_key(key), setting);
+      if (values.size() != 1) {
+        throw InputError(setting.source + ": key '" + condition.key + ":" + condition.value + "." + key +
+                         "': expected a single value, got '" + trim(setting.raw) + "'");
+      }
+      out[condition][key] = {values.front(), setting.source};
+    }
+  }
+  return out;
+}
+
+// Applies the [KEY:VALUE] settings to a cell whose KEY has that VALUE. Two conditions that both match and
+// set the same key are ambiguous.
+void apply_conditional(RunConfig& cell, const ConditionalValues& conditional) {
+  std::map<std::string, std::string> set_by;
+  for (const auto& [condition, settings] : conditional) {
+    if (cell.str(condition.key) != condition.value) continue;
+    const std::string section = condition.key + ":" + condition.value;
+    for (const auto& [key, value_source] : settings) {
+      if (!set_by.emplace(key, section).second) {
+        throw InputError(value_source.second + ": key '" + key + "' is set by both [" + set_by[key] + "] and [" +
+                         section + "]");
+      }
+      cell.values[key] = value_source.first;
+    }
   }
 }
 
 }  // namespace
 
 Grid load_grid(const std::string& path, const std::vector<std::string>& overrides) {
-  std::map<std::string, Setting> settings = read_grid_file(path);
-  apply_overrides(overrides, settings);
+  std::map<std::string, Setting> settings;
+  ConditionalSettings conditional;
+  read_grid_file(path, settings, conditional);
+  apply_overrides(overrides, settings, conditional);
 
   Grid grid;
   grid.file = path;
@@ -183,7 +268,14 @@ Grid load_grid(const std::string& path, const std::vector<std::string>& override
   }
 
   grid.runs.reserve(cells.size() * grid.seeds.size());
-  for (const RunConfig& cell : cells) {
+  std::set<std::string> cell_ids;
+  const ConditionalValues conditional_by_cell = conditional_values(conditional);
+  for (RunConfig& cell : cells) {
+    apply_conditional(cell, conditional_by_cell);
+    if (!cell_ids.insert(cell.cell_id()).second) {
+      throw InputError(path + ": two cells have the same configuration once the [KEY:VALUE] sections apply ("
+                       + cell.label(grid.axes) + "): an axis is overridden by a section");
+    }
     check_cross_key_rules(cell, settings, path);
     for (int64_t seed : grid.seeds) {
       RunConfig run = cell;

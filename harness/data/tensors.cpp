@@ -14,6 +14,10 @@ TensorSplit to_tensors(const ImageSet& set, c10::Device device) {
   return out;
 }
 
+DeviceDataset to_device(const Dataset& dataset, c10::Device device) {
+  return {dataset.info, to_tensors(dataset.train, device), to_tensors(dataset.test, device)};
+}
+
 TensorSplit select(const TensorSplit& split, const at::Tensor& index) {
   return {split.images.index_select(0, index), split.labels.index_select(0, index)};
 }

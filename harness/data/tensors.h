@@ -14,7 +14,13 @@ struct TensorSplit {
   int64_t size() const { return labels.size(0); }
 };
 
+struct DeviceDataset {
+  DatasetInfo info;
+  TensorSplit train, test;
+};
+
 TensorSplit to_tensors(const ImageSet& set, c10::Device device);
+DeviceDataset to_device(const Dataset& dataset, c10::Device device);
 // Rows `index` (int64 on the same device) of a split.
 TensorSplit select(const TensorSplit& split, const at::Tensor& index);
 // uint8 [B, C, H, W] -> float in [0, 1].

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "baselines/schedules.h"
 #include "baselines/ssl_method.h"
 #include "harness/data/augment.h"
 #include "harness/train/linear_probe.h"
+#include "harness/train/method_factory.h"
 #include "harness/train/phase_timer.h"
 
 namespace semharness {
@@ -19,82 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-MethodOptions method_options(const RunConfig& c, int64_t in_channels) {
-  BackboneOptions backbone(c.str("backbone"), in_channels);
-  backbone.width(c.f("backbone.width")).stem_padding(c.i("backbone.stem_padding"));
-  EncoderOptions encoder(backbone, c.i("proj.hidden"), c.i("proj.out"));
-  if (c.str("sem") == "on") {
-    encoder.sem(SEMOptions(0, c.i("sem.L"), c.i("sem.V")).tau_online(c.f("sem.tau_online")).tau_target(c.f("sem.tau_target")));
-  }
-  MethodOptions options(c.str("method"), encoder);
-  options.simclr_temperature(c.f("simclr.temperature"))
-      .byol_pred_hidden(c.i("byol.pred_hidden"))
-      .ema_base(c.f("byol.ema_base"))
-      .ema_final(c.f("byol.ema_final"));
-  return options;
-}
-
-struct Pretrained {
-  std::vector<MetricRow> curve;
-  std::string divergence;  // empty unless the loss became NaN or infinite
-};
-
-Pretrained pretrain(SSLMethodImpl& method, const TensorSplit& train, const Augmenter& augmenter,
-                    const RunConfig& c, PhaseTimer& timer, const ProgressFn& progress, Clock::time_point started) {
-  Pretrained out;
-  const auto device = train.images.device();
-  const auto long_on_device = torch::TensorOptions().dtype(torch::kLong).device(device);
-  int64_t n = train.size();
-  const auto subset = torch::randperm(n, long_on_device);
-  if (c.i("train_subset") > 0) n = std::min(n, c.i("train_subset"));
-  const int64_t batch = std::min(c.i("batch_size"), n);
-  const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
-  const int64_t epochs = c.i("epochs");
-  const int64_t total_steps = epochs * steps_per_epoch;
-  const double base_lr = c.f("lr");
-  const auto view1 = ssl_view_options(c.str("method"), 1);
-  const auto view2 = ssl_view_options(c.str("method"), 2);
-
-  torch::optim::SGD sgd(method.trainable_parameters(), torch::optim::SGDOptions(base_lr).momentum(0.9).weight_decay(c.f("wd")));
-  method.train();
-  int64_t step = 0;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device));  // read once per epoch: no per-step sync
-    const auto order = subset.slice(0, 0, n).index_select(0, torch::randperm(n, long_on_device));
-    double lr = base_lr;
-    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
-      timer.begin_step();
-      const auto batch_images = timer.time("data", [&] {
-        return to_unit_float(train.images.index_select(0, order.slice(0, s * batch, (s + 1) * batch)));
-      });
-      const auto views = timer.time("augment", [&] {
-        return std::make_pair(augmenter.view(batch_images, view1), augmenter.view(batch_images, view2));
-      });
-      lr = warmup_cosine_lr(base_lr, step, c.i("warmup_epochs") * steps_per_epoch, total_steps);
-      for (auto& group : sgd.param_groups()) group.options().set_lr(lr);
-      const auto loss = timer.time("forward", [&] { return method.training_loss(views.first, views.second); });
-      timer.time("backward", [&] {
-        sgd.zero_grad();
-        loss.backward();
-      });
-      timer.time("optimizer", [&] {
-        sgd.step();
-        method.after_optimizer_step(step, total_steps);
-      });
-      loss_sum += loss.detach();
-    }
-    const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
-    out.curve.push_back({epoch, "train_loss", mean_loss});
-    out.curve.push_back({epoch, "lr", lr});
-    if (progress) progress({epoch, epochs, mean_loss, seconds_since(started), "pretrain"});
-    if (!std::isfinite(mean_loss)) {
-      out.divergence = "training loss became " + std::to_string(mean_loss) + " in epoch " + std::to_string(epoch);
-      break;
-    }
-  }
-  return out;
 }
 
 struct FrozenFeatures {
@@ -128,10 +52,6 @@ void add_probe_rows(std::vector<ResultRow>& rows, const std::string& feature, st
 
 }  // namespace
 
-DeviceDataset to_device(const Dataset& dataset, c10::Device device) {
-  return {dataset.info, to_tensors(dataset.train, device), to_tensors(dataset.test, device)};
-}
-
 RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Device device, const ProgressFn& progress) {
   const auto started = Clock::now();
   torch::manual_seed(static_cast<uint64_t>(c.seed));
@@ -143,8 +63,9 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   method->to(device);
   const Augmenter augmenter(data.info.mean, data.info.std, device);
 
-  auto pretrained = pretrain(*method, data.train, augmenter, c, timer, progress, started);
+  auto pretrained = pretrain(*method, data, augmenter, c, timer, progress);
   outcome.metrics = std::move(pretrained.curve);
+  outcome.results = std::move(pretrained.results);
   if (!pretrained.divergence.empty()) {
     outcome.status = "diverged";
     outcome.error = pretrained.divergence;
@@ -184,6 +105,9 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   add_probe_rows(rows, "backbone", std::nullopt, probe(train_features.h, test_features.h));
   if (encoder.has_sem()) {
     add_probe_rows(rows, "embedding", std::nullopt, probe(train_features.e, test_features.e));
+  }
+  // The linear control has no softmax, so there is no downstream temperature to sweep: e is its feature.
+  if (encoder.has_sem() && encoder.sem->options.activation() != SEMActivation::None) {
     const auto L = c.i("sem.L"), V = c.i("sem.V");
     for (double tau_d : c.floats("probe.tau_d")) {
       add_probe_rows(rows, "sem", tau_d,

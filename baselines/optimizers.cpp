@@ -1,0 +1,53 @@
+#include "baselines/optimizers.h"
+
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+namespace semharness {
+
+at::Tensor lars_factor(const at::Tensor& weight, const at::Tensor& grad, double weight_decay, double eta, bool clip,
+                       double lr) {
+  const auto w_norm = weight.norm();
+  const auto g_norm = grad.norm();
+  auto factor = eta * w_norm / (g_norm + weight_decay * w_norm + 1e-8);
+  if (clip) factor = torch::clamp_max(factor / lr, 1.0);
+  return torch::where((w_norm > 0).logical_and(g_norm > 0), factor, torch::ones_like(factor));
+}
+
+PretrainOptimizer::PretrainOptimizer(std::vector<at::Tensor> parameters, const OptimizerOptions& options)
+    : parameters_(std::move(parameters)), buffers_(parameters_.size()), options_(options) {
+  if (options_.name() != "sgd" && options_.name() != "lars") {
+    throw std::invalid_argument("unknown optimizer '" + options_.name() + "' (expected sgd or lars)");
+  }
+}
+
+void PretrainOptimizer::zero_grad() {
+  for (auto& p : parameters_) {
+    if (p.grad().defined()) p.mutable_grad().reset();
+  }
+}
+
+void PretrainOptimizer::step() {
+  torch::NoGradGuard no_grad;
+  const bool lars = options_.name() == "lars";
+  const double lr = options_.lr(), wd = options_.weight_decay();
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    auto& p = parameters_[i];
+    if (!p.grad().defined()) continue;
+    auto d_p = p.grad();
+    // LARS leaves biases and normalisation parameters (the 1-d ones) alone: no decay, no adaptation.
+    const bool adapted = !lars || p.dim() > 1;
+    if (adapted && wd != 0) d_p = d_p + wd * p;
+    if (lars && adapted) d_p = d_p * lars_factor(p, p.grad(), wd, options_.lars_eta(), options_.lars_clip(), lr);
+    auto& buffer = buffers_[i];
+    if (!buffer.defined()) {
+      buffer = d_p.clone();
+    } else {
+      buffer.mul_(options_.momentum()).add_(d_p);
+    }
+    p.add_(buffer, -lr);
+  }
+}
+
+}  // namespace semharness

@@ -1,0 +1,43 @@
+#pragma once
+// The pretraining optimizers: SGD with momentum and LARS (You et al. 2017, as in solo-learn: trust ratio
+// eta * ||w|| / (||g|| + wd * ||w||), clipped to the base learning rate, biases and normalisation weights
+// excluded from adaptation and weight decay). Both keep their momentum buffers on the parameters' device
+// and take no host synchronisation.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+namespace semharness {
+
+struct OptimizerOptions {
+  TORCH_ARG(std::string, name) = "sgd";  // "sgd" or "lars"
+  TORCH_ARG(double, lr) = 0.1;
+  TORCH_ARG(double, momentum) = 0.9;
+  TORCH_ARG(double, weight_decay) = 0.0;
+  TORCH_ARG(double, lars_eta) = 0.02;
+  TORCH_ARG(bool, lars_clip) = true;
+};
+
+// LARS's local learning-rate factor for one parameter (a 0-d tensor): 1 when ||w|| or ||g|| is 0; with
+// clip, min(factor / lr, 1) so that the effective rate never exceeds lr.
+at::Tensor lars_factor(const at::Tensor& weight, const at::Tensor& grad, double weight_decay, double eta, bool clip,
+                       double lr);
+
+class PretrainOptimizer {
+ public:
+  PretrainOptimizer(std::vector<at::Tensor> parameters, const OptimizerOptions& options);
+  void set_lr(double lr) { options_.lr(lr); }
+  double lr() const { return options_.lr(); }
+  void zero_grad();
+  void step();
+  // Momentum buffers, one per parameter (undefined until the first step), for checkpoints.
+  std::vector<at::Tensor>& momentum_buffers() { return buffers_; }
+
+ private:
+  std::vector<at::Tensor> parameters_, buffers_;
+  OptimizerOptions options_;
+};
+
+}  // namespace semharness

@@ -1,0 +1,138 @@
+#include "harness/train/pretrain.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "baselines/optimizers.h"
+#include "baselines/schedules.h"
+#include "harness/train/method_factory.h"
+#include "harness/train/mixed_precision.h"
+
+namespace semharness {
+namespace {
+
+// Scales the gradients so that their global L2 norm is at most max_norm, on the device (LibTorch's
+// clip_grad_norm_ returns the norm as a double, which would synchronise every step).
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  std::vector<torch::Tensor> squares;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
+  }
+  if (squares.empty()) return;
+  const auto coefficient = (max_norm / (torch::stack(squares).sum().sqrt() + 1e-6)).clamp_max(1.0);
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) p.grad().mul_(coefficient);
+  }
+}
+
+double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, const DeviceDataset& data,
+                        const Augmenter& augmenter) {
+  torch::NoGradGuard no_grad;
+  method.eval();
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(data.test.images.device()));
+  for (int64_t start = 0; start < data.test.size(); start += 1024) {
+    const int64_t end = std::min(data.test.size(), start + 1024);
+    const auto x = augmenter.normalize(to_unit_float(data.test.images.slice(0, start, end)));
+    const auto logits = classifier->forward(method.online->backbone->forward(x));
+    correct += (logits.argmax(1) == data.test.labels.slice(0, start, end)).sum();
+  }
+  method.train();
+  return correct.item<int64_t>() * 100.0 / static_cast<double>(data.test.size());
+}
+
+}  // namespace
+
+PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
+                        const RunConfig& c, PhaseTimer& timer, const ProgressFn& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  PretrainResult out;
+  const auto& train = data.train;
+  const auto device = train.images.device();
+  const auto long_on_device = torch::TensorOptions().dtype(torch::kLong).device(device);
+  int64_t n = train.size();
+  const auto subset = torch::randperm(n, long_on_device);
+  if (c.i("train_subset") > 0) n = std::min(n, c.i("train_subset"));
+  const int64_t batch = std::min(c.i("batch_size"), n);
+  const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
+  const int64_t epochs = c.i("epochs");
+  const int64_t total_steps = epochs * steps_per_epoch;
+  const double base_lr = c.f("lr");
+  const double grad_clip = c.f("grad_clip");
+  const std::string precision = c.str("precision");
+  const auto view1 = ssl_view_options(c.str("method"), 1);
+  const auto view2 = ssl_view_options(c.str("method"), 2);
+
+  const auto parameters = method.trainable_parameters();
+  PretrainOptimizer optimizer(parameters, optimizer_options(c));
+  // The online classifier: its own SGD, the same schedule, no weight decay.
+  torch::nn::Linear classifier(method.online->backbone->output_dim(), data.info.num_classes);
+  classifier->to(device);
+  const double online_lr = c.f("online.lr");
+  torch::optim::SGD classifier_sgd(classifier->parameters(), torch::optim::SGDOptions(online_lr).momentum(0.9));
+  LossScaler scaler(device, precision);
+
+  method.train();
+  int64_t step = 0;
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    method.on_epoch_start(epoch - 1, epochs);
+    // Accumulated on the device and read once per epoch: no host sync inside the step.
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
+    auto online_correct = torch::zeros({}, long_on_device);
+    const auto order = subset.slice(0, 0, n).index_select(0, torch::randperm(n, long_on_device));
+    double lr = base_lr;
+    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
+      timer.begin_step();
+      const auto index = order.slice(0, s * batch, (s + 1) * batch);
+      const auto images = timer.time("data", [&] { return to_unit_float(train.images.index_select(0, index)); });
+      const auto labels = train.labels.index_select(0, index);
+      const auto views = timer.time("augment", [&] {
+        return std::make_pair(augmenter.view(images, view1), augmenter.view(images, view2));
+      });
+      lr = warmup_cosine_lr(base_lr, step, c.i("warmup_epochs") * steps_per_epoch, total_steps);
+      optimizer.set_lr(lr);
+      for (auto& group : classifier_sgd.param_groups()) group.options().set_lr(online_lr * lr / base_lr);
+      const auto [loss, online_loss] = timer.time("forward", [&] {
+        AutocastScope autocast(device, precision);
+        auto output = method.training_step(views.first, views.second);
+        const auto logits = classifier->forward(output.h1.detach());
+        online_correct += (logits.argmax(1) == labels).sum();
+        return std::make_pair(output.loss, torch::nn::functional::cross_entropy(logits.to(torch::kFloat), labels));
+      });
+      timer.time("backward", [&] {
+        optimizer.zero_grad();
+        classifier_sgd.zero_grad();
+        scaler.scale(loss).backward();
+        online_loss.backward();
+      });
+      timer.time("optimizer", [&] {
+        method.before_optimizer_step();
+        if (scaler.unscale(parameters)) {
+          if (grad_clip > 0) clip_gradients(parameters, grad_clip);
+          optimizer.step();
+        }
+        scaler.update();
+        classifier_sgd.step();
+        method.after_optimizer_step(step, total_steps);
+      });
+      loss_sum += loss.detach().to(torch::kFloat);
+    }
+    const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
+    const double seen = static_cast<double>(steps_per_epoch * batch);
+    out.curve.push_back({epoch, "train_loss", mean_loss});
+    out.curve.push_back({epoch, "lr", lr});
+    out.curve.push_back({epoch, "online_train_top1", online_correct.item<int64_t>() * 100.0 / seen});
+    if (progress) {
+      progress({epoch, epochs, mean_loss, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
+    }
+    if (!std::isfinite(mean_loss)) {
+      out.divergence = "training loss became " + std::to_string(mean_loss) + " in epoch " + std::to_string(epoch);
+      return out;
+    }
+  }
+  out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1",
+                         online_test_top1(method, classifier, data, augmenter)});
+  return out;
+}
+
+}  // namespace semharness

@@ -1,0 +1,35 @@
+#pragma once
+// Self-supervised pretraining of one run: two augmented views per image, the method's loss, the optimizer
+// with its warmup + cosine schedule, and the online linear classifier on the detached backbone feature
+// (solo-learn's protocol for its published numbers, stored as protocol "online_linear").
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "baselines/ssl_method.h"
+#include "harness/config/run_config.h"
+#include "harness/data/augment.h"
+#include "harness/data/tensors.h"
+#include "harness/store/store.h"
+#include "harness/train/phase_timer.h"
+
+namespace semharness {
+
+struct EpochProgress {
+  int64_t epoch, epochs;  // epoch counts from 1
+  double loss;
+  double seconds;         // since the run started
+};
+using ProgressFn = std::function<void(const EpochProgress&)>;
+
+struct PretrainResult {
+  std::vector<MetricRow> curve;     // per epoch: train_loss, lr, online_train_top1
+  std::vector<ResultRow> results;   // online_linear top-1 on the test split
+  std::string divergence;           // empty unless the loss became NaN or infinite
+};
+
+PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
+                        const RunConfig& config, PhaseTimer& timer, const ProgressFn& progress);
+
+}  // namespace semharness
