@@ -17,6 +17,9 @@ struct MLPHeadOptions {
   TORCH_ARG(int64_t, layers) = 2;  // Linear layers, >= 1
   TORCH_ARG(bool, batch_norm) = true;
   TORCH_ARG(bool, gelu) = false;   // activation GELU instead of ReLU (DINO)
+  // > 0: Linear weights drawn from a normal truncated at +-2 std and zero biases (DINO's head); 0: LibTorch's
+  // default initialisation.
+  TORCH_ARG(double, init_std) = 0.0;
 };
 
 class MLPHeadImpl : public torch::nn::Cloneable<MLPHeadImpl> {
@@ -29,5 +32,8 @@ class MLPHeadImpl : public torch::nn::Cloneable<MLPHeadImpl> {
   torch::nn::Sequential layers{nullptr};
 };
 TORCH_MODULE(MLPHead);
+
+// Fills tensor in place from N(0, std^2) truncated to [-2 std, 2 std].
+void truncated_normal_(torch::Tensor& tensor, double std);
 
 }  // namespace semharness

@@ -6,9 +6,9 @@ namespace {
 MLPHeadOptions projector_options(const RunConfig& c) {
   const std::string& method = c.str("method");
   MLPHeadOptions projector(0, c.i("proj.hidden"), c.i("proj.out"));
-  if (method == "simclr" || method == "mocov2plus") projector.batch_norm(false);
+  if (method == "simclr" || method == "mocov2plus" || method == "dino") projector.batch_norm(false);
   if (method == "barlow" || method == "vicreg" || method == "dino") projector.layers(3);
-  if (method == "dino") projector.gelu(true);
+  if (method == "dino") projector.gelu(true).init_std(0.02);
   return projector;
 }
 

@@ -8,7 +8,7 @@
 namespace semharness {
 
 // Projector shapes follow solo-learn per method (SimCLR/MoCo: Linear-ReLU-Linear; BYOL/SwAV: with BN;
-// Barlow Twins/VICReg: three layers with BN; DINO: three layers with BN and GELU).
+// Barlow Twins/VICReg: three layers with BN; DINO: three layers with GELU, no BN).
 MethodOptions method_options(const RunConfig& config, int64_t in_channels);
 OptimizerOptions optimizer_options(const RunConfig& config);
 
