@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "harness/store/store.h"
 #include "test_paths.h"
 
 namespace semharness_cli_test {
@@ -462,6 +463,50 @@ TEST_F(CliTest, EndToEndTinyGrid) {
     EXPECT_EQ(sqlite.execAndGet("SELECT COUNT(*) FROM runs").getInt64(), 4);
     EXPECT_EQ(sqlite.execAndGet("SELECT COUNT(*) FROM runs WHERE status = 'finished'").getInt64(), 4);
   }
+}
+
+}  // namespace
+}  // namespace semharness_cli_test
+
+namespace semharness_cli_test {
+namespace {
+
+// CIFAR-100 binary records: coarse label, fine label, 3072 pixel bytes.
+std::string cifar100_records(int count, uint32_t seed) {
+  std::mt19937 random(seed);
+  std::string bytes;
+  for (int i = 0; i < count; ++i) {
+    bytes += static_cast<char>(i % 20);
+    bytes += static_cast<char>(i % 100);
+    for (int p = 0; p < 3072; ++p) bytes += static_cast<char>(random() & 0xff);
+  }
+  return bytes;
+}
+
+// The paper's grid as a user starts it on their CIFAR-100 files: every method x {off, on}, ResNet-18,
+// L = 5000, V = 13, the per-method optimizers and heads, one epoch. Small files and one probe epoch keep it
+// to a few minutes on 2 cores.
+TEST(PaperGridTest, RunsOneEpochOfEveryCellOnCifarFiles) {
+  const fs::path dir = make_temp_dir("paper");
+  write_bytes(dir / "train.bin", cifar100_records(64, 1));
+  write_bytes(dir / "test.bin", cifar100_records(32, 2));
+  const Result result = run_binary(dir, {"run", SEMHARNESS_SOURCE_DIR "/experiments/paper_cifar100.ini", "--db",
+                                         (dir / "paper.db").string(), "--set", "epochs=1", "--set", "seeds=0",
+                                         "--set", "probe.epochs=1", "--set", "data_dir=" + dir.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("14 finished, 0 diverged, 0 failed"), std::string::npos) << result.output;
+  semharness::Store store((dir / "paper.db").string());
+  const auto runs = store.runs("paper_cifar100");
+  ASSERT_EQ(runs.size(), 14u);
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, "finished") << run.config.at("method") << " " << run.error;
+    EXPECT_EQ(run.config.at("backbone"), "resnet18");
+    EXPECT_EQ(run.config.at("sem.L"), "5000");
+    const auto metrics = store.metrics(run.run_id);
+    ASSERT_FALSE(metrics.empty());
+    EXPECT_EQ(metrics.front().epoch, 1);
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
