@@ -60,6 +60,12 @@ KeySpec as_run_list(KeySpec spec) {
   return spec;
 }
 
+// Keys that change how a run is carried out, not what it computes: not part of its identity.
+KeySpec not_identity(KeySpec spec) {
+  spec.identity = false;
+  return spec;
+}
+
 std::vector<KeySpec> build_config_keys() {
   KeySpec val_fraction = unit_interval_float_key("probe.val_fraction", "0.1",
                                                  "fraction of the training set held out to select probes");
@@ -86,6 +92,8 @@ std::vector<KeySpec> build_config_keys() {
       choice_key("precision", {"fp32", "bf16", "fp16"}, "bf16", "autocast precision on CUDA (the CPU runs fp32)"),
       positive_float_key("online.lr", "0.1", "learning rate of the online linear classifier"),
       int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),
+      not_identity(int_key("checkpoint_every", "1", 0,
+                           "save a resumable checkpoint every N pretraining epochs; 0: never")),
       choice_key("method", {"simclr", "mocov2plus", "byol", "barlow", "swav", "dino", "vicreg"}, "simclr",
                  "self-supervised method"),
       choice_key("sem", {"off", "on", "linear", "gumbel"}, "off",

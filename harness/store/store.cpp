@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <stdexcept>
 
@@ -28,6 +29,13 @@ constexpr int kBusyTimeoutMs = 10000;
 constexpr const char* kRunsLeadingColumns =
     "run_id TEXT PRIMARY KEY, cell_id TEXT, grid TEXT, status TEXT, seed INTEGER";
 constexpr const char* kRunsTrailingColumns = "created_at TEXT, started_at TEXT, finished_at TEXT, error TEXT";
+// Columns added after the first schema; a database made before them gets them on open.
+const std::vector<std::pair<std::string, std::string>> kRunsLaterColumns = {
+    {"worker", "TEXT"},              // host:pid of the process running it
+    {"heartbeat_at", "TEXT"},        // refreshed while it runs
+    {"attempts", "INTEGER DEFAULT 0"},  // claims so far
+    {"resumed_from_epoch", "INTEGER"},  // the checkpoint epoch its last attempt started from
+};
 
 std::string quote_identifier(const std::string& name) {
   std::string quoted = "\"";
@@ -135,6 +143,10 @@ RunRecord read_run(SQLite::Statement& row) {
   record.started_at = row.getColumn("started_at").getText();
   record.finished_at = row.getColumn("finished_at").getText();
   record.seed = row.getColumn("seed").getInt64();
+  record.worker = row.getColumn("worker").getText();
+  record.heartbeat_at = row.getColumn("heartbeat_at").getText();
+  record.attempts = row.getColumn("attempts").getInt64();
+  if (!row.getColumn("resumed_from_epoch").isNull()) record.resumed_from_epoch = row.getColumn("resumed_from_epoch").getInt64();
   for (const KeySpec& key : config_keys()) {
     record.config[key.name] = row.getColumn(column_name(key.name).c_str()).getText();
   }
@@ -191,6 +203,11 @@ Store::Store(const std::string& path) : path_(path) {
         db_->exec("ALTER TABLE runs ADD COLUMN " + quote_identifier(column) + " TEXT");
       }
     }
+    for (const auto& [column, type] : kRunsLaterColumns) {
+      if (existing.count(column) == 0) db_->exec("ALTER TABLE runs ADD COLUMN " + column + " " + type);
+    }
+    db_->exec("CREATE TABLE IF NOT EXISTS provenance(run_id TEXT, key TEXT, value TEXT)");
+    db_->exec("CREATE INDEX IF NOT EXISTS provenance_run_id ON provenance(run_id)");
 
     db_->exec("CREATE TABLE IF NOT EXISTS metrics(run_id TEXT, epoch INTEGER, name TEXT, value REAL)");
     db_->exec(
@@ -255,15 +272,89 @@ void Store::mark_running(const std::string& run_id) {
   require_updated(update.exec(), run_id, path_);
 }
 
+std::optional<std::string> Store::claim_next(const std::vector<std::string>& run_ids, const std::string& worker,
+                                             const std::function<bool(const RunRecord&)>& is_abandoned,
+                                             const std::set<std::string>& skip) {
+  // BEGIN IMMEDIATE takes the write lock before reading, so two processes cannot pick the same run.
+  SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  SQLite::Statement query(*db_, "SELECT * FROM runs WHERE run_id = ?");
+  std::optional<std::string> chosen;
+  for (const std::string& run_id : run_ids) {
+    if (skip.count(run_id)) continue;
+    query.reset();
+    query.bind(1, run_id);
+    if (!query.executeStep()) continue;
+    const RunRecord record = read_run(query);
+    if (record.status == "pending" || record.status == "failed" ||
+        (record.status == "running" && is_abandoned(record))) {
+      chosen = run_id;
+      break;
+    }
+  }
+  if (chosen) {
+    SQLite::Statement update(*db_,
+                             "UPDATE runs SET status = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
+                             "error = NULL, attempts = COALESCE(attempts, 0) + 1 WHERE run_id = ?");
+    const std::string now = utc_now();
+    update.bind(1, worker);
+    update.bind(2, now);
+    update.bind(3, now);
+    update.bind(4, *chosen);
+    update.exec();
+  }
+  transaction.commit();
+  return chosen;
+}
+
+void Store::heartbeat(const std::string& run_id) {
+  SQLite::Statement update(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'");
+  update.bind(1, utc_now());
+  update.bind(2, run_id);
+  update.exec();
+}
+
+void Store::set_provenance(const std::string& run_id,
+                           const std::vector<std::pair<std::string, std::string>>& entries) {
+  SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  SQLite::Statement remove(*db_, "DELETE FROM provenance WHERE run_id = ? AND key = ?");
+  SQLite::Statement insert(*db_, "INSERT INTO provenance(run_id, key, value) VALUES(?, ?, ?)");
+  for (const auto& [key, value] : entries) {
+    remove.reset();
+    remove.bind(1, run_id);
+    remove.bind(2, key);
+    remove.exec();
+    insert.reset();
+    insert.bind(1, run_id);
+    insert.bind(2, key);
+    insert.bind(3, value);
+    insert.exec();
+  }
+  transaction.commit();
+}
+
+std::map<std::string, std::string> Store::provenance(const std::string& run_id) {
+  SQLite::Statement query(*db_, "SELECT key, value FROM provenance WHERE run_id = ? ORDER BY rowid");
+  query.bind(1, run_id);
+  std::map<std::string, std::string> entries;
+  while (query.executeStep()) entries[query.getColumn(0).getText()] = query.getColumn(1).getText();
+  return entries;
+}
+
 void Store::finish_run(const RunOutcome& outcome) {
   const std::string& run_id = outcome.run_id;
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
 
-  SQLite::Statement update(*db_, "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?");
+  SQLite::Statement update(
+      *db_, "UPDATE runs SET status = ?, error = ?, finished_at = ?, resumed_from_epoch = ? WHERE run_id = ?");
   update.bind(1, outcome.status);
   bind_optional_text(update, 2, outcome.error);
   update.bind(3, utc_now());
-  update.bind(4, run_id);
+  if (outcome.resumed_from_epoch) {
+    update.bind(4, *outcome.resumed_from_epoch);
+  } else {
+    update.bind(4);
+  }
+  update.bind(5, run_id);
   require_updated(update.exec(), run_id, path_);
 
   for (const char* table : {"metrics", "results", "timings"}) {

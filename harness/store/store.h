@@ -4,7 +4,9 @@
 //   meta(key TEXT PRIMARY KEY, value TEXT)                          -- key 'schema' = 'semharness/1'
 //   runs(run_id TEXT PRIMARY KEY, cell_id TEXT, grid TEXT, status TEXT, seed INTEGER,
 //        <one column per config key, named column_name(key)>, created_at TEXT, started_at TEXT,
-//        finished_at TEXT, error TEXT)
+//        finished_at TEXT, error TEXT, worker TEXT, heartbeat_at TEXT, attempts INTEGER,
+//        resumed_from_epoch INTEGER)
+//   provenance(run_id TEXT, key TEXT, value TEXT)
 //   metrics(run_id TEXT, epoch INTEGER, name TEXT, value REAL)
 //   results(run_id TEXT, protocol TEXT, feature TEXT, tau_d REAL NULL, split TEXT, metric TEXT, value REAL)
 //   timings(run_id TEXT NULL, name TEXT, device TEXT, count INTEGER, total_ms REAL, mean_ms REAL)
@@ -12,7 +14,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,11 +46,15 @@ struct RunOutcome {
   std::vector<MetricRow> metrics;
   std::vector<ResultRow> results;
   std::vector<TimingRow> timings;
+  std::optional<int64_t> resumed_from_epoch;  // set when pretraining went on from a checkpoint
 };
 
 struct RunRecord {
   std::string run_id, cell_id, grid, status, error;
   std::string created_at, started_at, finished_at;
+  std::string worker, heartbeat_at;  // who runs it ("host:pid") and when it last said so
+  int64_t attempts = 0;
+  std::optional<int64_t> resumed_from_epoch;
   int64_t seed = 0;
   std::map<std::string, std::string> config;  // key (e.g. "sem.L") -> value, for every config key
 };
@@ -68,6 +76,17 @@ class Store {
   // Status of a run, or "" when it is not in the database.
   std::string status(const std::string& run_id);
   void mark_running(const std::string& run_id);
+  // Atomically (BEGIN IMMEDIATE) takes the first of run_ids, in order, that is pending, failed, or running
+  // but abandoned by its worker (is_abandoned decides, e.g. from the heartbeat), skipping `skip`; marks it
+  // running by `worker`, counts the attempt and returns it. nullopt when none is left.
+  std::optional<std::string> claim_next(const std::vector<std::string>& run_ids, const std::string& worker,
+                                        const std::function<bool(const RunRecord&)>& is_abandoned,
+                                        const std::set<std::string>& skip = {});
+  // Refreshes heartbeat_at of a running run.
+  void heartbeat(const std::string& run_id);
+  // Sets provenance entries of a run (key -> value), replacing entries of the same keys.
+  void set_provenance(const std::string& run_id, const std::vector<std::pair<std::string, std::string>>& entries);
+  std::map<std::string, std::string> provenance(const std::string& run_id);
   // Writes metrics, results and timings and sets status and finished_at, all in one transaction. Rows a
   // previous attempt of the same run left are replaced.
   void finish_run(const RunOutcome& outcome);
@@ -76,6 +95,9 @@ class Store {
   std::vector<RunRecord> runs(const std::string& grid = "");  // all grids when empty
   std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty
   std::vector<MetricRow> metrics(const std::string& run_id);
+
+  // For the store's own modules (merge, provenance, status), which build their SQL on this connection.
+  SQLite::Database& database() { return *db_; }
 
  private:
   std::string path_;

@@ -30,6 +30,9 @@ class LossScaler {
   // reads one flag from the device: PyTorch's GradScaler synchronises at the same point.
   bool unscale(const std::vector<at::Tensor>& parameters);
   void update();
+  // The scale and its growth tracker (undefined when disabled), for checkpoints: shallow handles to the
+  // scaler's own tensors, so copying into them restores the state.
+  std::vector<at::Tensor> state() const { return {scale_, growth_tracker_}; }
 
  private:
   bool enabled_ = false;

@@ -6,6 +6,7 @@
 
 #include "baselines/optimizers.h"
 #include "baselines/schedules.h"
+#include "harness/train/checkpoint.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/mixed_precision.h"
 
@@ -44,7 +45,8 @@ double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, co
 }  // namespace
 
 PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
-                        const RunConfig& c, PhaseTimer& timer, const ProgressFn& progress) {
+                        const RunConfig& c, PhaseTimer& timer, const ProgressFn& progress,
+                        const CheckpointPolicy& checkpoint) {
   const auto started = std::chrono::steady_clock::now();
   PretrainResult out;
   const auto& train = data.train;
@@ -72,9 +74,19 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   torch::optim::SGD classifier_sgd(classifier->parameters(), torch::optim::SGDOptions(online_lr).momentum(0.9));
   LossScaler scaler(device, precision);
 
+  CheckpointParts parts{method, *classifier, optimizer.momentum_buffers(), classifier_sgd, scaler.state(), device};
+  int64_t step = 0, first_epoch = 1;
+  if (!checkpoint.path.empty()) {
+    if (auto resumed = load_checkpoint(checkpoint.path, parts)) {
+      step = resumed->step;
+      first_epoch = resumed->epochs_done + 1;
+      out.curve = std::move(resumed->curve);
+      out.resumed_from_epoch = resumed->epochs_done;
+    }
+  }
+
   method.train();
-  int64_t step = 0;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
     method.on_epoch_start(epoch - 1, epochs);
     // Accumulated on the device and read once per epoch: no host sync inside the step.
     auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
@@ -128,6 +140,11 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     if (!std::isfinite(mean_loss)) {
       out.divergence = "training loss became " + std::to_string(mean_loss) + " in epoch " + std::to_string(epoch);
       return out;
+    }
+    if (!checkpoint.path.empty() && checkpoint.every > 0 && epoch % checkpoint.every == 0 && epoch < epochs) {
+      const auto saving = std::chrono::steady_clock::now();
+      save_checkpoint(checkpoint.path, parts, {epoch, step, out.curve});
+      timer.add_ms("checkpoint", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saving).count());
     }
   }
   out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1",

@@ -4,6 +4,7 @@
 // (solo-learn's protocol for its published numbers, stored as protocol "online_linear").
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,18 @@ struct PretrainResult {
   std::vector<MetricRow> curve;     // per epoch: train_loss, lr, online_train_top1
   std::vector<ResultRow> results;   // online_linear top-1 on the test split
   std::string divergence;           // empty unless the loss became NaN or infinite
+  std::optional<int64_t> resumed_from_epoch;  // the checkpoint's epoch when the run went on from one
+};
+
+// Where the run keeps its checkpoint and how often it writes it (config key checkpoint_every; 0: never).
+// An existing checkpoint at path is resumed from. Empty path: no checkpoints.
+struct CheckpointPolicy {
+  std::string path;
+  int64_t every = 0;
 };
 
 PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
-                        const RunConfig& config, PhaseTimer& timer, const ProgressFn& progress);
+                        const RunConfig& config, PhaseTimer& timer, const ProgressFn& progress,
+                        const CheckpointPolicy& checkpoint = {});
 
 }  // namespace semharness

@@ -52,7 +52,8 @@ void add_probe_rows(std::vector<ResultRow>& rows, const std::string& feature, st
 
 }  // namespace
 
-RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Device device, const ProgressFn& progress) {
+RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Device device, const ProgressFn& progress,
+                       const CheckpointPolicy& checkpoint) {
   const auto started = Clock::now();
   torch::manual_seed(static_cast<uint64_t>(c.seed));
   RunOutcome outcome;
@@ -63,7 +64,8 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   method->to(device);
   const Augmenter augmenter(data.info.mean, data.info.std, device);
 
-  auto pretrained = pretrain(*method, data, augmenter, c, timer, progress);
+  auto pretrained = pretrain(*method, data, augmenter, c, timer, progress, checkpoint);
+  outcome.resumed_from_epoch = pretrained.resumed_from_epoch;
   outcome.metrics = std::move(pretrained.curve);
   outcome.results = std::move(pretrained.results);
   if (!pretrained.divergence.empty()) {

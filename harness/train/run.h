@@ -10,7 +10,9 @@
 
 namespace semharness {
 
+// With a checkpoint policy, pretraining saves its state every checkpoint.every epochs and goes on from a
+// checkpoint already at checkpoint.path (outcome.resumed_from_epoch tells).
 RunOutcome execute_run(const RunConfig& config, const DeviceDataset& data, c10::Device device,
-                       const ProgressFn& progress = {});
+                       const ProgressFn& progress = {}, const CheckpointPolicy& checkpoint = {});
 
 }  // namespace semharness
