@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cli_support.h"
 #include "harness/store/store.h"
 #include "test_paths.h"
 
@@ -27,91 +28,8 @@ namespace semharness_cli_test {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace semharness_test;
 
-// The tiny training settings every run of this file uses (synthetic data: 3x16x16, 10 classes).
-constexpr const char* kTinySettings =
-    "dataset = synthetic\n"
-    "batch_size = 128\n"
-    "train_subset = 512\n"
-    "seeds = 0\n"
-    "\n"
-    "[sem]\n"
-    "L = 8\n"
-    "V = 4\n"
-    "\n"
-    "[proj]\n"
-    "hidden = 64\n"
-    "out = 32\n"
-    "\n"
-    "[byol]\n"
-    "pred_hidden = 64\n"
-    "\n"
-    "[probe]\n"
-    "epochs = 5\n"
-    "train_subset = 1000\n"
-    "\n"
-    "[knn]\n"
-    "k = 20\n";
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-fs::path make_temp_dir(const std::string& tag) {
-  std::random_device random;
-  fs::path dir = fs::temp_directory_path() / ("semharness-cli-test-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                                              std::to_string(random()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-
-  std::vector<std::string> non_empty_lines() const {
-    std::vector<std::string> lines;
-    std::istringstream stream(output);
-    std::string line;
-    while (std::getline(stream, line)) {
-      if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
-    }
-    return lines;
-  }
-};
-
-// Runs build/semharness with args inside dir, capturing stdout and stderr into a file there.
-Result run_binary(const fs::path& dir, const std::vector<std::string>& args) {
-  static int counter = 0;
-  const fs::path output = dir / ("output-" + std::to_string(counter++) + ".txt");
-  std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(SEMHARNESS_BINARY);
-  for (const std::string& arg : args) command += " " + shell_quote(arg);
-  command += " > " + shell_quote(output.string()) + " 2>&1 < /dev/null";
-  const int status = std::system(command.c_str());
-  Result result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.output = read_bytes(output);
-  return result;
-}
 
 // The grid of the end-to-end test: both methods, with and without SEM.
 std::string e2e_grid(const std::string& name) {

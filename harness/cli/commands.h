@@ -8,6 +8,9 @@ namespace semharness {
 
 int run_command(const std::vector<std::string>& args);
 int report_command(const std::vector<std::string>& args);
+int merge_command(const std::vector<std::string>& args);
+int slurm_command(const std::vector<std::string>& args);
+int status_command(const std::vector<std::string>& args);
 
 // The default database: results/semharness.db under the current directory.
 inline const char* kDefaultDatabase = "results/semharness.db";

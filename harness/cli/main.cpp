@@ -15,10 +15,16 @@ constexpr const char* kUsage =
     "usage: semharness <command> [options]\n"
     "\n"
     "commands:\n"
-    "  run GRID.ini [--db PATH] [--device auto|cpu|cuda] [--set key=value ...]\n"
+    "  run GRID.ini [--db PATH] [--device auto|cpu|cuda] [--set key=value ...] [--jobs N] [--task-index I]\n"
     "                 train and probe every run of a grid not yet finished in the database\n"
     "  report [--db PATH] [--grid NAME]\n"
     "                 the comparison table: methods x {baseline, +SEM}, mean ± std over seeds\n"
+    "  slurm GRID.ini [--db PATH] [--set key=value ...] [--max-parallel K] [--submit]\n"
+    "                 a Slurm job array of the runs not finished, one shard database per task, and a merge job\n"
+    "  merge SHARD.db... [--db PATH]\n"
+    "                 fold shard databases (Slurm array tasks) into the database\n"
+    "  status [--db PATH] [--stale-after SECONDS]\n"
+    "                 runs per state and grid, runs in flight (stale ones marked), failed runs\n"
     "\n"
     "'semharness <command> --help' describes a command's options.\n";
 
@@ -35,7 +41,10 @@ int main(int argc, char** argv) {
   try {
     if (command == "run") return semharness::run_command(rest);
     if (command == "report") return semharness::report_command(rest);
-    std::cerr << fmt::format("semharness: unknown command '{}' (expected run or report; see semharness --help)\n", command);
+    if (command == "slurm") return semharness::slurm_command(rest);
+    if (command == "merge") return semharness::merge_command(rest);
+    if (command == "status") return semharness::status_command(rest);
+    std::cerr << fmt::format("semharness: unknown command '{}' (expected run, report, status, slurm or merge; see semharness --help)\n", command);
     return 2;
   } catch (const semharness::InputError& e) {
     std::cerr << "semharness: " << e.what() << "\n";

@@ -46,14 +46,6 @@ std::string quote_identifier(const std::string& name) {
   return quoted + "\"";
 }
 
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 InputError cannot_open(const std::string& path, const std::string& reason) {
   return InputError(path + ": cannot open database for writing (" + reason + ")");
@@ -159,6 +151,15 @@ void require_updated(int changes, const std::string& run_id, const std::string& 
 }
 
 }  // namespace
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
 
 Store::Store(const std::string& path) : path_(path) {
   fs::path parent = fs::path(path).parent_path();

@@ -59,6 +59,9 @@ struct RunRecord {
   std::map<std::string, std::string> config;  // key (e.g. "sem.L") -> value, for every config key
 };
 
+// Now, in UTC, as the store writes times: "%Y-%m-%dT%H:%M:%SZ".
+std::string utc_now();
+
 class Store {
  public:
   // Opens or creates the database at path (creating parent folders). Throws InputError naming the path when

@@ -43,26 +43,21 @@ std::vector<std::pair<std::string, at::Generator>> generators(c10::Device device
   return out;
 }
 
-// Writes bytes to a file descriptor, remembering the first errno so the caller can report it.
-struct FileWriter {
-  int fd;
-  int error = 0;
-  size_t operator()(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    size_t left = size;
-    while (left > 0 && error == 0) {
-      const ssize_t written = ::write(fd, bytes, left);
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        error = errno;
-        return 0;
-      }
-      bytes += written;
-      left -= static_cast<size_t>(written);
+// Writes all of bytes to fd; returns 0 or the errno of the failed write.
+int write_all(int fd, const std::string& bytes) {
+  const char* data = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t written = ::write(fd, data, left);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno;
     }
-    return error == 0 ? size : 0;
+    data += written;
+    left -= static_cast<size_t>(written);
   }
-};
+  return 0;
+}
 
 std::runtime_error write_error(const std::string& path, int error) {
   return std::runtime_error("cannot write checkpoint " + path + " (" + std::strerror(error) + ")");
@@ -103,20 +98,23 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
   std::error_code fs_error;
   fs::create_directories(fs::path(path).parent_path(), fs_error);
   if (fs_error) throw write_error(path, fs_error.value());
+  // Serialised in memory first: LibTorch's zip writer cannot report a failed write (it throws from its
+  // destructor), and the file write below can name the system's reason.
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
   const std::string temporary = path + ".tmp";
-  FileWriter writer{::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-  if (writer.fd < 0) throw write_error(path, errno);
-  try {
-    archive.save_to([&writer](const void* data, size_t size) { return writer(data, size); });
-  } catch (const std::exception&) {
-    if (writer.error == 0) writer.error = EIO;
-  }
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw write_error(path, errno);
+  int error = write_all(fd, bytes);
   // Delayed allocation can report a full disk only at fsync or close.
-  if (writer.error == 0 && ::fsync(writer.fd) != 0) writer.error = errno;
-  if (::close(writer.fd) != 0 && writer.error == 0) writer.error = errno;
-  if (writer.error != 0) {
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
     ::unlink(temporary.c_str());
-    throw write_error(path, writer.error);
+    throw write_error(path, error);
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) throw write_error(path, errno);
 }

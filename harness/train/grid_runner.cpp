@@ -15,6 +15,7 @@
 #include "harness/config/errors.h"
 #include "harness/executors/worker_identity.h"
 #include "harness/train/checkpoint.h"
+#include "harness/train/provenance.h"
 #include "harness/train/run.h"
 
 namespace semharness {
@@ -141,7 +142,11 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
   }
 
   const std::string worker = this_worker();
-  const auto abandoned = [&](const RunRecord& run) { return is_abandoned(run, options.stale_after_seconds); };
+  // A task's shard database belongs to that task alone (Slurm runs one task per index): a running run in it
+  // was left by an earlier, cancelled job of the same task, possibly on another node.
+  const auto abandoned = [&](const RunRecord& run) {
+    return options.task_index.has_value() || is_abandoned(run, options.stale_after_seconds);
+  };
   Heartbeat heartbeat(store.path(), options.heartbeat_seconds);
   std::set<std::string> attempted;  // a run that failed here is left for the next `run`, not retried in a loop
   const auto grid_started = Clock::now();
@@ -154,6 +159,10 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
     const std::string tag = fmt::format("[{:>{}}/{}] {}", index_of.at(run_id) + 1, width, whole_grid.runs.size(),
                                         run.label(whole_grid.axes));
     heartbeat.beat_for(run_id);
+    reset_peak_memory(device);
+    auto provenance = run_provenance(device);
+    provenance.emplace_back("started_at", utc_now());
+    store.set_provenance(run_id, provenance);
     const CheckpointPolicy checkpoint{checkpoint_path(store.path(), run_id), run.i("checkpoint_every")};
     try {
       const auto outcome = execute_run(run, datasets.at({run.str("dataset"), run.str("data_dir")}), device,
@@ -188,6 +197,9 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
       log << fmt::format("{}  failed: {}\n", tag, what) << std::flush;
     }
     heartbeat.beat_for("");
+    auto ending = peak_memory(device);
+    ending.emplace_back("finished_at", utc_now());
+    store.set_provenance(run_id, ending);
   }
   if (!options.pool_member) {
     int64_t elsewhere = 0;

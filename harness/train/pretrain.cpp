@@ -134,10 +134,14 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     out.curve.push_back({epoch, "train_loss", mean_loss});
     out.curve.push_back({epoch, "lr", lr});
     out.curve.push_back({epoch, "online_train_top1", online_correct.item<int64_t>() * 100.0 / seen});
-    if (progress) {
-      progress({epoch, epochs, mean_loss, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
-    }
+    // Reported after the checkpoint is on disk: a worker killed after an "epoch N" line resumes after epoch N.
+    const auto report = [&] {
+      if (progress) {
+        progress({epoch, epochs, mean_loss, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
+      }
+    };
     if (!std::isfinite(mean_loss)) {
+      report();
       out.divergence = "training loss became " + std::to_string(mean_loss) + " in epoch " + std::to_string(epoch);
       return out;
     }
@@ -146,6 +150,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
       save_checkpoint(checkpoint.path, parts, {epoch, step, out.curve});
       timer.add_ms("checkpoint", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saving).count());
     }
+    report();
   }
   out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1",
                          online_test_top1(method, classifier, data, augmenter)});

@@ -1,0 +1,178 @@
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "harness/cli/commands.h"
+#include "harness/config/errors.h"
+#include "harness/config/run_config.h"
+#include "harness/store/store.h"
+#include "reports/text_table.h"
+
+namespace semharness {
+namespace po = boost::program_options;
+
+namespace {
+
+const std::vector<std::string> kStates = {"pending", "running", "finished", "failed", "diverged"};
+
+// Seconds since a store timestamp ("%Y-%m-%dT%H:%M:%SZ", UTC); nullopt when empty or malformed.
+std::optional<int64_t> age_seconds(const std::string& utc_timestamp, std::time_t now) {
+  std::tm utc{};
+  char zone = '\0';
+  if (std::sscanf(utc_timestamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &utc.tm_year, &utc.tm_mon, &utc.tm_mday,
+                  &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &zone) != 7 || zone != 'Z') {
+    return std::nullopt;
+  }
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  return static_cast<int64_t>(now - timegm(&utc));
+}
+
+// The config keys whose values differ between runs of each grid: what tells its cells apart.
+std::map<std::string, std::vector<std::string>> varying_keys(const std::vector<RunRecord>& runs) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // grid -> key -> values
+  for (const RunRecord& run : runs) {
+    for (const auto& [key, value] : run.config) values[run.grid][key].insert(value);
+  }
+  std::map<std::string, std::vector<std::string>> varying;
+  for (const auto& [grid, key_values] : values) {
+    std::vector<std::string>& keys = varying[grid];
+    for (const KeySpec& spec : config_keys()) {  // in the documented order, like a grid's axes
+      const auto found = key_values.find(spec.name);
+      if (found != key_values.end() && found->second.size() > 1) keys.push_back(spec.name);
+    }
+  }
+  return varying;
+}
+
+std::string run_label(const RunRecord& run, const std::vector<std::string>& varying) {
+  RunConfig config;
+  config.values = run.config;
+  config.seed = run.seed;
+  return config.label(varying);
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string counts_table(const std::vector<RunRecord>& runs) {
+  std::map<std::string, std::map<std::string, int64_t>> counts;  // grid -> status -> runs
+  for (const RunRecord& run : runs) ++counts[run.grid][run.status];
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"grid"});
+  rows[0].insert(rows[0].end(), kStates.begin(), kStates.end());
+  rows[0].push_back("total");
+  std::map<std::string, int64_t> all_grids;
+  for (const auto& [grid, by_status] : counts) {
+    std::vector<std::string> row = {grid};
+    int64_t total = 0;
+    for (const std::string& state : kStates) {
+      const auto found = by_status.find(state);
+      const int64_t count = found == by_status.end() ? 0 : found->second;
+      row.push_back(std::to_string(count));
+      all_grids[state] += count;
+      total += count;
+    }
+    row.push_back(std::to_string(total));
+    rows.push_back(row);
+  }
+  if (counts.size() > 1) {
+    std::vector<std::string> row = {"(all)"};
+    int64_t total = 0;
+    for (const std::string& state : kStates) {
+      row.push_back(std::to_string(all_grids[state]));
+      total += all_grids[state];
+    }
+    row.push_back(std::to_string(total));
+    rows.push_back(row);
+  }
+  return format_aligned(rows);
+}
+
+}  // namespace
+
+int status_command(const std::vector<std::string>& args) {
+  po::options_description options("semharness status [options]");
+  std::string db;
+  int64_t stale_after = 300;
+  options.add_options()
+      ("help,h", "this help")
+      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to read")
+      ("stale-after", po::value(&stale_after)->default_value(300),
+       "seconds without a heartbeat after which a running run counts as stale");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << options
+              << "\nPrints the runs per state of every grid, the runs in flight (worker, attempts, heartbeat age;\n"
+                 "'stale' when the heartbeat is older than --stale-after: the next 'run' of the grid reclaims\n"
+                 "them) and the failed and diverged runs with their errors.\n";
+    return 0;
+  }
+  if (stale_after <= 0) throw InputError(fmt::format("--stale-after: expected seconds > 0, got {}", stale_after));
+  if (!std::filesystem::exists(db)) throw InputError(fmt::format("{}: no such database", db));
+  Store store(db);
+  const std::vector<RunRecord> runs = store.runs();
+  if (runs.empty()) {
+    std::cout << db << ": no runs\n";
+    return 0;
+  }
+  const auto varying = varying_keys(runs);
+
+  std::cout << counts_table(runs);
+
+  std::vector<const RunRecord*> in_flight, unsuccessful;
+  for (const RunRecord& run : runs) {
+    if (run.status == "running") in_flight.push_back(&run);
+    if (run.status == "failed" || run.status == "diverged") unsuccessful.push_back(&run);
+  }
+  const auto by_grid_then_start = [](const RunRecord* a, const RunRecord* b) {
+    return std::tie(a->grid, a->started_at, a->run_id) < std::tie(b->grid, b->started_at, b->run_id);
+  };
+  std::sort(in_flight.begin(), in_flight.end(), by_grid_then_start);
+  std::sort(unsuccessful.begin(), unsuccessful.end(), by_grid_then_start);
+
+  if (!in_flight.empty()) {
+    const std::time_t now = std::time(nullptr);
+    std::vector<std::vector<std::string>> rows = {
+        {"grid", "run", "label", "worker", "attempts", "started_at", "heartbeat_age_s", "resumed_from", ""}};
+    int stale = 0;
+    for (const RunRecord* run : in_flight) {
+      // A run claimed before heartbeats existed has only started_at.
+      const auto age = age_seconds(run->heartbeat_at.empty() ? run->started_at : run->heartbeat_at, now);
+      const bool is_stale = age && *age > stale_after;
+      stale += is_stale;
+      rows.push_back({run->grid, run->run_id, run_label(*run, varying.at(run->grid)),
+                      run->worker.empty() ? "-" : run->worker, std::to_string(run->attempts),
+                      run->started_at.empty() ? "-" : run->started_at, age ? std::to_string(*age) : "-",
+                      run->resumed_from_epoch ? std::to_string(*run->resumed_from_epoch) : "-",
+                      is_stale ? "stale" : ""});
+    }
+    std::cout << fmt::format("\nin flight: {}", in_flight.size());
+    if (stale > 0) {
+      std::cout << fmt::format(" ({} stale: no heartbeat for more than {} s; the next 'run' reclaims them)", stale,
+                               stale_after);
+    }
+    std::cout << "\n" << format_aligned(rows);
+  }
+
+  if (!unsuccessful.empty()) {
+    std::cout << fmt::format("\nfailed or diverged: {}\n", unsuccessful.size());
+    for (const RunRecord* run : unsuccessful) {
+      std::cout << fmt::format("{} {} [{}] {}: {}\n", run->grid, run->run_id, run_label(*run, varying.at(run->grid)),
+                               run->status, run->error.empty() ? "(no error recorded)" : first_line(run->error));
+    }
+  }
+  return 0;
+}
+
+}  // namespace semharness
