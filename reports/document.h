@@ -1,0 +1,50 @@
+#pragma once
+// What a report is made of, independent of how it is written: sections holding paragraphs, tables and line
+// plots. Every analysis (comparison, ablations, bound check, coherence, timings) produces sections; the
+// writers (reports/writers/: text, Markdown, CSV, LaTeX, HTML with SVG plots) render any document.
+// Torch-free.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace semharness {
+
+struct ReportCell {
+  std::string text;              // as printed, e.g. "65.78 ± 0.41 (n=5)"
+  std::optional<double> value;   // the number behind it, for CSV and for picking the best; none for labels
+  bool best = false;             // highlighted (bold in LaTeX/HTML/Markdown)
+};
+
+struct ReportTable {
+  std::string id;                      // short, unique in the document, for file names and CSV ("comparison")
+  std::string title;
+  std::vector<std::string> header;     // column names
+  std::vector<std::vector<ReportCell>> rows;
+  std::vector<std::string> notes;      // printed under the table (protocol, what the numbers are)
+};
+
+struct PlotSeries {
+  std::string label;                           // legend entry, e.g. "simclr"
+  std::vector<std::pair<double, double>> points;  // (x, y), drawn in this order
+};
+
+struct LinePlot {
+  std::string id, title, x_label, y_label;
+  bool log_x = false;
+  std::vector<PlotSeries> series;
+};
+
+struct ReportSection {
+  std::string id, title;
+  std::vector<std::string> paragraphs;  // plain text: verdicts, explanations
+  std::vector<ReportTable> tables;
+  std::vector<LinePlot> plots;
+};
+
+struct ReportDocument {
+  std::string title;
+  std::vector<ReportSection> sections;
+};
+
+}  // namespace semharness
