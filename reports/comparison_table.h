@@ -1,14 +1,21 @@
 #pragma once
 // The paper's table: one row per configuration (method and whatever else varies, SEM settings aside),
 // columns baseline (sem=off, linear probe on the backbone feature) and +SEM (sem=on, linear probe on the
-// SEM feature at the tau_d chosen on the validation split), mean ± std over seeds; the controls get their
-// own columns when the database has them: +linear (sem=linear, probe on the embedder output) and +gumbel
-// (sem=gumbel, like +SEM). Torch-free.
+// SEM feature at the tau_d chosen on the validation split), mean ± std over seeds, and their difference with
+// a 95% confidence interval; the controls get their own columns when the database has them: +linear
+// (sem=linear, probe on the embedder output) and +gumbel (sem=gumbel, like +SEM); the baseline's online
+// linear classifier and the published number (reports/reference_numbers.h) for the same method, dataset and
+// backbone. When a row's runs of one sem mode hold several SEM settings (sem.L, sem.V, sem.tau_online,
+// sem.tau_target), the setting with the best mean validation top-1 is the one reported. Torch-free.
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/store/store.h"
+#include "reports/document.h"
+#include "reports/reference_numbers.h"
 
 namespace semharness {
 
@@ -18,15 +25,57 @@ struct SeedStats {
 };
 SeedStats seed_stats(const std::vector<double>& values);
 
+// A confidence interval of mean(b) - mean(a) over seeds.
+struct DifferenceInterval {
+  double difference = 0;  // mean(b) - mean(a) (= the mean of the per-seed differences when paired)
+  double low = 0, high = 0;
+  double df = 0;          // degrees of freedom of the t quantile
+  bool paired = false;    // paired t-interval on the per-seed differences; false: Welch
+  double confidence = 0.95;
+};
+// Paired by seed when a and b hold the same seeds (at least 2): t-interval on the per-seed differences.
+// Otherwise Welch's interval (Welch–Satterthwaite df; n - 2 summed when both sides have zero variance, the
+// interval then being a point). nullopt when a side has fewer than 2 seeds (and they cannot be paired).
+std::optional<DifferenceInterval> difference_interval(const std::map<int64_t, double>& a,
+                                                      const std::map<int64_t, double>& b,
+                                                      double confidence = 0.95);
+
+// run_id -> the tau_d whose SEM linear probe has the best validation top-1 (ties: the smallest tau_d).
+std::map<std::string, double> best_sem_tau_d(const std::vector<ResultRow>& results);
+
+// One column of a row: the headline accuracy of each seed (runs of one seed that differ only in settings
+// the column ignores are averaged), and the SEM setting chosen when there were several.
+struct ComparisonArm {
+  std::map<int64_t, double> by_seed;
+  std::string setting;  // e.g. "sem.L=8 sem.V=4", empty when the row had one setting
+  SeedStats stats() const;
+};
+
 struct ComparisonRow {
   std::string label;  // e.g. "simclr" or "simclr backbone=resnet18"
   std::optional<SeedStats> baseline, sem;
   std::optional<SeedStats> linear, gumbel;  // the controls
+  // Added for the full report: the row's non-SEM identity keys (method, dataset, backbone, epochs, ...),
+  // the per-seed values of each column, the +SEM - baseline interval, the baseline's online linear top-1.
+  std::map<std::string, std::string> keys;
+  std::map<std::string, ComparisonArm> arms;  // by sem mode: "off", "on", "linear", "gumbel"
+  std::optional<DifferenceInterval> sem_minus_baseline;
+  std::optional<SeedStats> baseline_online;
 };
 
 // Only finished runs count.
 std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results);
-// Aligned text for the terminal, with a line naming the protocol.
+
+// The table as a report section: columns method, baseline, +SEM, the difference (95% CI), the controls and
+// the online/reference columns when any row has them; a first row names the protocol of each column; the
+// best of a row's own accuracies is marked best. references: the published numbers to look up.
+ReportSection comparison_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references);
+// Aligned text for the terminal (the table of comparison_section with the built-in reference numbers, and
+// its notes).
 std::string format_comparison(const std::vector<ComparisonRow>& rows);
+
+// Report builder: the comparison of the runs of `grid` (every grid when empty).
+std::vector<ReportSection> comparison_sections(Store& store, const std::vector<ReferenceNumber>& references,
+                                               const std::string& grid);
 
 }  // namespace semharness

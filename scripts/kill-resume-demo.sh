@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fault drill: runs a 12-run grid, SIGKILLs the worker KILLS times at random moments, then runs the grid
-# to the end and prints how many runs went on from a checkpoint. Usage:
+# Fault drill: runs a 12-run grid and SIGKILLs its worker KILLS times, the k-th time once 3k-2 runs are
+# finished and the run in flight has written a checkpoint (plus a random 0-4 s, so mid-epoch); then runs the
+# grid to the end and prints how many runs went on from a checkpoint. Usage:
 #   scripts/kill-resume-demo.sh [DB] [KILLS] [extra `run` options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +14,16 @@ rm -rf "$db" "$db"-wal "$db"-shm "$db".checkpoints
 for ((k = 1; k <= kills; k++)); do
   "$binary" run "$grid" --db "$db" "$@" > "$db.kill$k.log" 2>&1 &
   pid=$!
-  delay=$(( 20 + RANDOM % 40 ))
-  sleep "$delay"
+  finished() { sqlite3 "$db" "SELECT count(*) FROM runs WHERE status = 'finished'" 2>/dev/null || echo 0; }
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( $(finished) >= 3 * k - 2 )) && ls "$db".checkpoints/*.pt >/dev/null 2>&1; then break; fi
+    sleep 1
+  done
+  sleep $(( RANDOM % 5 ))
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
-    echo "kill $k: SIGKILL after ${delay}s; $(sqlite3 "$db" "SELECT count(*) FROM runs WHERE status = 'finished'") runs finished, in flight: $(sqlite3 "$db" "SELECT group_concat(run_id, ' ') FROM runs WHERE status = 'running'"), checkpoints on disk: $(ls "$db".checkpoints 2>/dev/null | grep -c '\.pt$' || true)"
+    echo "kill $k: SIGKILL; $(sqlite3 "$db" "SELECT count(*) FROM runs WHERE status = 'finished'") runs finished, in flight: $(sqlite3 "$db" "SELECT group_concat(run_id, ' ') FROM runs WHERE status = 'running'"), checkpoints on disk: $(ls "$db".checkpoints 2>/dev/null | grep -c '\.pt$' || true)"
   else
     wait "$pid" || true
     echo "kill $k: the grid finished before the kill"

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/config/shell_words.h"
 #include "test_paths.h"
 
 namespace semharness_test {
@@ -59,17 +60,7 @@ inline void write_bytes(const fs::path& path, const std::string& bytes) {
   ASSERT_TRUE(out.good()) << path;
 }
 
-inline std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
+using semharness::shell_quote;
 
 inline fs::path make_temp_dir(const std::string& tag) {
   std::random_device random;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_support.h"
 #include "harness/config/errors.h"
 #include "harness/config/grid.h"
 #include "harness/config/slurm_script.h"
@@ -28,15 +29,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
+using semharness_test::read_bytes;
+using semharness_test::Result;
+using semharness_test::run_binary;
+using semharness_test::write_bytes;
 
 // Every row of the tables merge writes, as text in a fixed order: equal dumps, equal contents.
 std::string dump(const std::string& path) {
@@ -324,21 +320,6 @@ TEST_F(SlurmScriptTest, MergeScriptMergesEveryShardThenReports) {
   EXPECT_EQ(run_script(merge_script(j), ""),
             "<merge>\n<" + j.shards_dir + "/task-0.db>\n<" + j.shards_dir + "/task-5.db>\n<--db>\n<" + j.main_db +
                 ">\n<report>\n<--db>\n<" + j.main_db + ">\n<--grid>\n<g>\n");
-}
-
-// The commands through build/semharness.
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
-
-Result run_binary(const fs::path& dir, const std::vector<std::string>& args) {
-  const fs::path output = dir / "binary-output.txt";
-  std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(SEMHARNESS_BINARY);
-  for (const std::string& arg : args) command += " " + shell_quote(arg);
-  command += " > " + shell_quote(output.string()) + " 2>&1 < /dev/null";
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(output)};
 }
 
 TEST_F(MergeTest, MergeCommandPrintsOneLinePerShardAndATotal) {

@@ -1,18 +1,28 @@
 // The comparison table against hand-computed means and standard deviations on records the test builds.
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "harness/config/errors.h"
+#include "reports/ablations.h"
 #include "reports/comparison_table.h"
+#include "reports/reference_numbers.h"
+#include "reports/timings_table.h"
+#include "report_fixture.h"
+#include "test_paths.h"
 
 using namespace semharness;
 
 namespace {
 
-RunRecord record(const std::string& id, const std::string& method, const std::string& sem, const std::string& status = "finished") {
+RunRecord record(const std::string& id, const std::string& method, const std::string& sem, const std::string& status = "finished",
+                 int64_t seed = 0) {
   RunRecord r;
   r.run_id = id;
   r.status = status;
+  r.seed = seed;
   for (const auto& spec : config_keys()) r.config[spec.name] = spec.default_value;
   r.config["method"] = method;
   r.config["sem"] = sem;
@@ -34,7 +44,7 @@ TEST(ReportTest, SeedStatsHandComputed) {
 }
 
 TEST(ReportTest, ComparisonTableSelectsTauOnValidation) {
-  std::vector<RunRecord> runs = {record("a", "simclr", "off"), record("b", "simclr", "off"),
+  std::vector<RunRecord> runs = {record("a", "simclr", "off"), record("b", "simclr", "off", "finished", 1),
                                  record("c", "simclr", "on"), record("d", "byol", "on"),
                                  record("e", "byol", "off", "failed")};
   std::vector<ResultRow> results = {
@@ -75,4 +85,242 @@ TEST(ReportTest, ControlsGetTheirOwnColumns) {
   const auto text = format_comparison(rows);
   EXPECT_NE(text.find("+linear"), std::string::npos);
   EXPECT_NE(text.find("+gumbel"), std::string::npos);
+}
+
+TEST(ReportTest, PairedIntervalHandComputed) {
+  // Per-seed differences 3, 4, 2: mean 3, sample std 1, t-interval 3 ± t_{0.975,2} / sqrt(3).
+  const auto ci = difference_interval({{0, 60.0}, {1, 62.0}, {2, 64.0}}, {{0, 63.0}, {1, 66.0}, {2, 66.0}});
+  ASSERT_TRUE(ci);
+  EXPECT_TRUE(ci->paired);
+  EXPECT_NEAR(ci->difference, 3.0, 1e-12);
+  EXPECT_NEAR(ci->df, 2.0, 1e-12);
+  const double half = semharness_test::t975_df2() / std::sqrt(3.0);
+  EXPECT_NEAR(ci->low, 3.0 - half, 1e-9);
+  EXPECT_NEAR(ci->high, 3.0 + half, 1e-9);
+  EXPECT_NEAR(semharness_test::t975_df2(), 4.302652729911275, 1e-9);  // the tabulated value, for the record
+}
+
+TEST(ReportTest, WelchIntervalHandComputed) {
+  // Different seeds: Welch. Equal variances 1 and n 3 on both sides: se^2 = 1/3 + 1/3, df = (2/3)^2 / (2 (1/3)^2 / 2) = 4.
+  const auto ci = difference_interval({{0, 1.0}, {1, 2.0}, {2, 3.0}}, {{3, 2.0}, {4, 3.0}, {5, 4.0}});
+  ASSERT_TRUE(ci);
+  EXPECT_FALSE(ci->paired);
+  EXPECT_NEAR(ci->difference, 1.0, 1e-12);
+  EXPECT_NEAR(ci->df, 4.0, 1e-12);
+  const double half = semharness_test::t975_df4() * std::sqrt(2.0 / 3.0);
+  EXPECT_NEAR(ci->low, 1.0 - half, 1e-9);
+  EXPECT_NEAR(ci->high, 1.0 + half, 1e-9);
+  // One side without spread: df is the other side's n - 1.
+  const auto flat = difference_interval({{0, 50.0}, {1, 54.0}, {2, 52.0}}, {{0, 56.0}, {1, 56.0}});
+  ASSERT_TRUE(flat);
+  EXPECT_FALSE(flat->paired);
+  EXPECT_NEAR(flat->df, 2.0, 1e-12);
+  EXPECT_NEAR(flat->high - flat->difference, semharness_test::t975_df2() * std::sqrt(4.0 / 3.0), 1e-9);
+  // A single seed on a side and nothing to pair: no interval.
+  EXPECT_FALSE(difference_interval({{0, 1.0}}, {{1, 2.0}, {2, 3.0}}));
+  EXPECT_FALSE(difference_interval({{0, 1.0}}, {{0, 2.0}}));
+}
+
+class HandmadeReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = semharness_test::make_report_temp_dir("reports");
+    db_ = (dir_ / "runs.db").string();
+    semharness_test::fill_handmade_database(dir_, db_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string db_;
+};
+
+TEST_F(HandmadeReportTest, ComparisonNumbersMatchHandComputation) {
+  Store store(db_);
+  const auto rows = comparison_table(store.runs("handmade"), store.results());
+  ASSERT_EQ(rows.size(), 2u);
+  const ComparisonRow& simclr = rows[0];
+  const ComparisonRow& byol = rows[1];
+  EXPECT_EQ(simclr.label, "simclr");
+  EXPECT_EQ(byol.label, "byol");
+  EXPECT_EQ(simclr.keys.at("dataset"), "synthetic");
+
+  // Baseline: the runs of sem.L 8 and 16 are one computation per seed, so n counts seeds.
+  ASSERT_TRUE(simclr.baseline && simclr.sem);
+  EXPECT_NEAR(simclr.baseline->mean, 62.0, 1e-12);
+  EXPECT_NEAR(simclr.baseline->std, 2.0, 1e-12);
+  EXPECT_EQ(simclr.baseline->n, 3);
+  // +SEM: sem.L 8 wins on validation (70 > 66) although sem.L 16 tests higher; tau_d 0.1 is its best.
+  EXPECT_NEAR(simclr.sem->mean, 65.0, 1e-12);
+  EXPECT_NEAR(simclr.sem->std, std::sqrt(3.0), 1e-12);
+  EXPECT_EQ(simclr.sem->n, 3);
+  EXPECT_EQ(simclr.arms.at("on").setting, "sem.L=8");
+  ASSERT_TRUE(simclr.sem_minus_baseline);
+  EXPECT_TRUE(simclr.sem_minus_baseline->paired);
+  EXPECT_NEAR(simclr.sem_minus_baseline->difference, 3.0, 1e-12);
+  EXPECT_NEAR(simclr.sem_minus_baseline->low, 3.0 - semharness_test::t975_df2() / std::sqrt(3.0), 1e-9);
+  ASSERT_TRUE(simclr.baseline_online);
+  EXPECT_NEAR(simclr.baseline_online->mean, 41.0, 1e-12);
+  EXPECT_NEAR(simclr.baseline_online->std, 1.0, 1e-12);
+
+  // byol: seed 2 of +SEM failed, so the seeds differ: Welch, with no spread on the +SEM side (df = 3 - 1).
+  ASSERT_TRUE(byol.baseline && byol.sem);
+  EXPECT_NEAR(byol.baseline->mean, 52.0, 1e-12);
+  EXPECT_NEAR(byol.baseline->std, 2.0, 1e-12);
+  EXPECT_NEAR(byol.sem->mean, 56.0, 1e-12);
+  EXPECT_NEAR(byol.sem->std, 0.0, 1e-12);
+  EXPECT_EQ(byol.sem->n, 2);
+  ASSERT_TRUE(byol.sem_minus_baseline);
+  EXPECT_FALSE(byol.sem_minus_baseline->paired);
+  EXPECT_NEAR(byol.sem_minus_baseline->df, 2.0, 1e-12);
+  const double half = semharness_test::t975_df2() * std::sqrt(4.0 / 3.0);
+  EXPECT_NEAR(byol.sem_minus_baseline->low, 4.0 - half, 1e-9);
+  EXPECT_NEAR(byol.sem_minus_baseline->high, 4.0 + half, 1e-9);
+
+  const ReportSection section = comparison_section(rows, builtin_reference_numbers());
+  ASSERT_EQ(section.tables.size(), 1u);
+  const ReportTable& table = section.tables[0];
+  // No reference for synthetic data; the online column is there.
+  EXPECT_EQ(table.header, (std::vector<std::string>{"method", "baseline", "+SEM", "+SEM - baseline (95% CI)",
+                                                    "baseline online"}));
+  EXPECT_EQ(table.subheader[1], "linear_probe");
+  EXPECT_EQ(table.subheader[4], "online_linear");
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0][1].text, "62.00 ± 2.00 (n=3)");
+  EXPECT_EQ(table.rows[0][2].text, "65.00 ± 1.73 (n=3)");
+  EXPECT_FALSE(table.rows[0][1].best);
+  EXPECT_TRUE(table.rows[0][2].best);
+  EXPECT_EQ(table.rows[0][3].text, "+3.00 [+0.52, +5.48] paired, n=3");
+  EXPECT_EQ(table.rows[1][3].text, "+4.00 [-0.97, +8.97] Welch, df=2.0");
+  ASSERT_EQ(section.paragraphs.size(), 1u);
+  EXPECT_NE(section.paragraphs[0].find("above the baseline with 95% confidence in 1 of 2 rows"), std::string::npos)
+      << section.paragraphs[0];
+  EXPECT_NE(section.paragraphs[0].find("undecided in 1"), std::string::npos) << section.paragraphs[0];
+}
+
+TEST_F(HandmadeReportTest, AblationsOverLAndTauD) {
+  Store store(db_);
+  const auto sections = ablation_report(store.runs("handmade"), store.results());
+  // sem.L (both methods, one line each) and probe.tau_d (one line per configuration); nothing else varies.
+  ASSERT_EQ(sections.size(), 2u);
+  EXPECT_EQ(sections[0].id, "ablation_L");
+  EXPECT_EQ(sections[1].id, "ablation_tau_d");
+  for (const auto& section : sections) {
+    ASSERT_EQ(section.tables.size(), 1u);
+    ASSERT_EQ(section.plots.size(), 1u);
+  }
+  const ReportTable& by_L = sections[0].tables[0];
+  EXPECT_EQ(by_L.id, "ablation_L");
+  EXPECT_EQ(by_L.header, (std::vector<std::string>{"line", "sem.L=8", "sem.L=16"}));
+  ASSERT_EQ(by_L.rows.size(), 2u);
+  EXPECT_EQ(by_L.rows[0][0].text, "simclr");
+  EXPECT_NEAR(*by_L.rows[0][1].value, 65.0, 1e-12);
+  EXPECT_NEAR(*by_L.rows[0][2].value, 68.0, 1e-12);  // sem.L 16 at its own best tau_d (1)
+  EXPECT_TRUE(by_L.rows[0][2].best);
+  EXPECT_EQ(by_L.rows[1][0].text, "byol");
+  EXPECT_NEAR(*by_L.rows[1][1].value, 56.0, 1e-12);
+  EXPECT_NEAR(*by_L.rows[1][2].value, 58.5, 1e-12);
+  EXPECT_EQ(by_L.rows[1][2].text, "58.50 ± 0.71 (n=2)");
+  const LinePlot& plot_L = sections[0].plots[0];
+  EXPECT_FALSE(plot_L.log_x);  // 8..16: less than a factor of 10
+  ASSERT_EQ(plot_L.series.size(), 2u);
+  EXPECT_EQ(plot_L.series[0].points, (std::vector<std::pair<double, double>>{{8, 65}, {16, 68}}));
+  EXPECT_NEAR(plot_L.series[0].errors[0], std::sqrt(3.0), 1e-12);
+
+  const ReportTable& by_tau = sections[1].tables[0];
+  EXPECT_EQ(by_tau.id, "ablation_tau_d");
+  ASSERT_EQ(by_tau.rows.size(), 4u);
+  EXPECT_EQ(by_tau.rows[0][0].text, "simclr sem.L=8");
+  EXPECT_NEAR(*by_tau.rows[0][1].value, 65.0, 1e-12);  // tau_d 0.1
+  EXPECT_NEAR(*by_tau.rows[0][2].value, 50.0, 1e-12);  // tau_d 1
+  EXPECT_TRUE(sections[1].plots[0].log_x);
+
+  // One sem=off run: nothing to ablate.
+  std::vector<RunRecord> one_run = {store.runs("handmade")[0]};
+  const auto none = ablation_report(one_run, store.results());
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].id, "ablations");
+  EXPECT_TRUE(none[0].tables.empty());
+  EXPECT_FALSE(none[0].paragraphs.empty());
+}
+
+TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
+  Store store(db_);
+  const ReportSection section = timings_section(store, "handmade");
+  ASSERT_EQ(section.tables.size(), 2u);
+  const ReportTable& grid = section.tables[0];
+  EXPECT_EQ(grid.id, "timings_handmade");
+  ASSERT_EQ(grid.rows.size(), 2u);
+  // Phase order: forward before backward. 12 simclr runs x 10 calls x 50 ms.
+  EXPECT_EQ(grid.rows[0][0].text, "forward");
+  EXPECT_EQ(grid.rows[0][1].text, "cpu");
+  EXPECT_EQ(*grid.rows[0][2].value, 12);    // runs
+  EXPECT_EQ(*grid.rows[0][3].value, 120);   // calls
+  EXPECT_NEAR(*grid.rows[0][4].value, 0.6, 1e-12);  // s
+  EXPECT_NEAR(*grid.rows[0][5].value, 5.0, 1e-12);  // ms per call
+  EXPECT_EQ(grid.rows[1][0].text, "backward");
+  EXPECT_NEAR(*grid.rows[1][5].value, 3.0, 1e-12);
+  const ReportTable& bench = section.tables[1];
+  EXPECT_EQ(bench.id, "timings_benchmark");
+  ASSERT_EQ(bench.rows.size(), 1u);
+  EXPECT_EQ(bench.rows[0][0].text, "sem_forward");
+  EXPECT_NEAR(*bench.rows[0][4].value, 2.5, 1e-12);
+  // Another grid's name: no grid rows, the benchmark rows still.
+  EXPECT_EQ(timings_section(store, "elsewhere").tables.size(), 1u);
+}
+
+TEST(ReportTest, ReferenceColumnOnlyWhereDatasetAndBackboneMatch) {
+  auto cifar = [](const std::string& id, const std::string& method, const std::string& sem, const std::string& backbone,
+                  int64_t seed) {
+    RunRecord r = record(id, method, sem, "finished", seed);
+    r.config["dataset"] = "cifar100";
+    r.config["backbone"] = backbone;
+    r.config["epochs"] = "1000";
+    return r;
+  };
+  std::vector<RunRecord> runs = {cifar("a", "byol", "off", "resnet18", 0), cifar("b", "byol", "on", "resnet18", 0),
+                                 cifar("c", "simclr", "off", "convnet", 0)};
+  std::vector<ResultRow> results = {top1("a", "backbone", std::nullopt, "test", 60.0),
+                                    top1("b", "sem", 0.1, "val", 50.0), top1("b", "sem", 0.1, "test", 63.0),
+                                    top1("c", "backbone", std::nullopt, "test", 50.0)};
+  const auto section = comparison_section(comparison_table(runs, results), builtin_reference_numbers());
+  const ReportTable& table = section.tables.at(0);
+  ASSERT_EQ(table.header.back(), "reference");
+  EXPECT_EQ(table.subheader.back(), "online_linear (published)");
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0][0].text, "byol backbone=resnet18");
+  EXPECT_EQ(table.rows[0].back().text, "70.46");  // SPEC §5, BYOL on CIFAR-100
+  EXPECT_EQ(table.rows[1].back().text, "-");      // a ConvNet is not the reference's ResNet-18
+  EXPECT_EQ(table.rows[0][3].text, "+3.00 (no CI: n=1)");
+}
+
+TEST(ReferenceNumbersTest, BuiltinCopyMatchesResultsFile) {
+  std::ifstream in(std::string(SEMHARNESS_SOURCE_DIR) + "/results/reference.csv", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(builtin_reference_csv(), text.str());
+  const auto& numbers = builtin_reference_numbers();
+  EXPECT_EQ(numbers.size(), 20u);  // ten methods x CIFAR-10/100
+  const ReferenceNumber* simclr = find_reference(numbers, "simclr", "cifar100", "resnet18");
+  ASSERT_NE(simclr, nullptr);
+  EXPECT_EQ(simclr->top1, 65.78);
+  EXPECT_EQ(simclr->epochs, 1000);
+  EXPECT_EQ(simclr->protocol, "online_linear");
+  EXPECT_EQ(find_reference(numbers, "mocov2plus", "cifar10", "resnet18")->top1, 92.94);
+  EXPECT_EQ(find_reference(numbers, "simclr", "cifar100", "convnet"), nullptr);
+}
+
+TEST(ReferenceNumbersTest, MalformedFilesAreInputErrors) {
+  const std::string header = "method,dataset,backbone,epochs,protocol,top1,source\n";
+  EXPECT_THROW(parse_reference_csv("method,dataset\nbyol,cifar10\n", "r.csv"), InputError);
+  EXPECT_THROW(parse_reference_csv(header + "byol,cifar10,resnet18,1000,online_linear,high,x\n", "r.csv"), InputError);
+  EXPECT_THROW(parse_reference_csv(header + "byol,cifar10,resnet18,1000,online_linear,70\n", "r.csv"), InputError);
+  try {
+    parse_reference_csv(header + "byol,cifar10,resnet18,10.5,online_linear,70,x\n", "r.csv");
+    FAIL() << "no error for fractional epochs";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("r.csv:2: epochs", 0), 0u) << e.what();
+  }
+  const auto quoted = parse_reference_csv(header + "byol,cifar10,resnet18,1000,online_linear,70.5,\"paper, \"\"Table 1\"\"\"\n", "r.csv");
+  ASSERT_EQ(quoted.size(), 1u);
+  EXPECT_EQ(quoted[0].source, "paper, \"Table 1\"");
 }

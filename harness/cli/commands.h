@@ -11,6 +11,8 @@ int report_command(const std::vector<std::string>& args);
 int merge_command(const std::vector<std::string>& args);
 int slurm_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);
+int export_command(const std::vector<std::string>& args);
+int check_command(const std::vector<std::string>& args);
 
 // The default database: results/semharness.db under the current directory.
 inline const char* kDefaultDatabase = "results/semharness.db";

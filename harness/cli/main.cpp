@@ -25,6 +25,10 @@ constexpr const char* kUsage =
     "                 fold shard databases (Slurm array tasks) into the database\n"
     "  status [--db PATH] [--stale-after SECONDS]\n"
     "                 runs per state and grid, runs in flight (stale ones marked), failed runs\n"
+    "  export --out DIR [--db PATH] [--grid NAME]\n"
+    "                 copy the stored features and probe weights of finished runs (.npy) and an index.csv to DIR\n"
+    "  check --baseline PATH [--db PATH] [--metric M ...] [--alpha A] [--tolerance T]\n"
+    "                 the regression gate: exit 1 when a cell is worse than the baseline beyond seed noise\n"
     "\n"
     "'semharness <command> --help' describes a command's options.\n";
 
@@ -44,7 +48,9 @@ int main(int argc, char** argv) {
     if (command == "slurm") return semharness::slurm_command(rest);
     if (command == "merge") return semharness::merge_command(rest);
     if (command == "status") return semharness::status_command(rest);
-    std::cerr << fmt::format("semharness: unknown command '{}' (expected run, report, status, slurm or merge; see semharness --help)\n", command);
+    if (command == "export") return semharness::export_command(rest);
+    if (command == "check") return semharness::check_command(rest);
+    std::cerr << fmt::format("semharness: unknown command '{}' (expected run, report, status, check, export, slurm or merge; see semharness --help)\n", command);
     return 2;
   } catch (const semharness::InputError& e) {
     std::cerr << "semharness: " << e.what() << "\n";

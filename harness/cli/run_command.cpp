@@ -47,7 +47,7 @@ int run_pool(const RunArguments& a, const Grid& grid, Store& store, c10::Device 
   const int threads = a.threads > 0 ? a.threads : std::max(1, cores() / a.jobs);
   store.register_runs(grid);
   int64_t done = 0;
-  for (const auto& run : store.runs(grid.name)) done += run.status == "finished" || run.status == "diverged";
+  for (const auto& run : store.runs(grid.name)) done += is_done_status(run.status) ? 1 : 0;
   std::cout << fmt::format("grid '{}': {} runs, {} already done, {} workers on {} ({}), database {}\n", grid.name,
                            grid.runs.size(), done, a.jobs, device.is_cuda() ? "cuda" : "cpu",
                            gpus > 0 ? fmt::format("{} GPUs", gpus) : fmt::format("{} threads each", threads), a.db);

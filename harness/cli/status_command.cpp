@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -14,7 +15,9 @@
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
+#include "harness/executors/worker_identity.h"
 #include "harness/store/store.h"
+#include "reports/run_labels.h"
 #include "reports/text_table.h"
 
 namespace semharness {
@@ -23,43 +26,6 @@ namespace po = boost::program_options;
 namespace {
 
 const std::vector<std::string> kStates = {"pending", "running", "finished", "failed", "diverged"};
-
-// Seconds since a store timestamp ("%Y-%m-%dT%H:%M:%SZ", UTC); nullopt when empty or malformed.
-std::optional<int64_t> age_seconds(const std::string& utc_timestamp, std::time_t now) {
-  std::tm utc{};
-  char zone = '\0';
-  if (std::sscanf(utc_timestamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &utc.tm_year, &utc.tm_mon, &utc.tm_mday,
-                  &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &zone) != 7 || zone != 'Z') {
-    return std::nullopt;
-  }
-  utc.tm_year -= 1900;
-  utc.tm_mon -= 1;
-  return static_cast<int64_t>(now - timegm(&utc));
-}
-
-// The config keys whose values differ between runs of each grid: what tells its cells apart.
-std::map<std::string, std::vector<std::string>> varying_keys(const std::vector<RunRecord>& runs) {
-  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // grid -> key -> values
-  for (const RunRecord& run : runs) {
-    for (const auto& [key, value] : run.config) values[run.grid][key].insert(value);
-  }
-  std::map<std::string, std::vector<std::string>> varying;
-  for (const auto& [grid, key_values] : values) {
-    std::vector<std::string>& keys = varying[grid];
-    for (const KeySpec& spec : config_keys()) {  // in the documented order, like a grid's axes
-      const auto found = key_values.find(spec.name);
-      if (found != key_values.end() && found->second.size() > 1) keys.push_back(spec.name);
-    }
-  }
-  return varying;
-}
-
-std::string run_label(const RunRecord& run, const std::vector<std::string>& varying) {
-  RunConfig config;
-  config.values = run.config;
-  config.seed = run.seed;
-  return config.label(varying);
-}
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
@@ -126,7 +92,7 @@ int status_command(const std::vector<std::string>& args) {
     std::cout << db << ": no runs\n";
     return 0;
   }
-  const auto varying = varying_keys(runs);
+  const auto labels = run_labels(runs);
 
   std::cout << counts_table(runs);
 
@@ -142,24 +108,24 @@ int status_command(const std::vector<std::string>& args) {
   std::sort(unsuccessful.begin(), unsuccessful.end(), by_grid_then_start);
 
   if (!in_flight.empty()) {
-    const std::time_t now = std::time(nullptr);
     std::vector<std::vector<std::string>> rows = {
         {"grid", "run", "label", "worker", "attempts", "started_at", "heartbeat_age_s", "resumed_from", ""}};
     int stale = 0;
     for (const RunRecord* run : in_flight) {
       // A run claimed before heartbeats existed has only started_at.
-      const auto age = age_seconds(run->heartbeat_at.empty() ? run->started_at : run->heartbeat_at, now);
-      const bool is_stale = age && *age > stale_after;
+      const double age = seconds_since(run->heartbeat_at.empty() ? run->started_at : run->heartbeat_at);
+      // The rule the next `run` applies: a stale heartbeat, or a worker on this host that is gone.
+      const bool is_stale = is_abandoned(*run, stale_after);
       stale += is_stale;
-      rows.push_back({run->grid, run->run_id, run_label(*run, varying.at(run->grid)),
+      rows.push_back({run->grid, run->run_id, labels.at(run->run_id),
                       run->worker.empty() ? "-" : run->worker, std::to_string(run->attempts),
-                      run->started_at.empty() ? "-" : run->started_at, age ? std::to_string(*age) : "-",
+                      run->started_at.empty() ? "-" : run->started_at, std::isfinite(age) ? fmt::format("{:.0f}", age) : "-",
                       run->resumed_from_epoch ? std::to_string(*run->resumed_from_epoch) : "-",
                       is_stale ? "stale" : ""});
     }
     std::cout << fmt::format("\nin flight: {}", in_flight.size());
     if (stale > 0) {
-      std::cout << fmt::format(" ({} stale: no heartbeat for more than {} s; the next 'run' reclaims them)", stale,
+      std::cout << fmt::format(" ({} stale: worker gone or no heartbeat for more than {} s; the next 'run' reclaims them)", stale,
                                stale_after);
     }
     std::cout << "\n" << format_aligned(rows);
@@ -168,7 +134,7 @@ int status_command(const std::vector<std::string>& args) {
   if (!unsuccessful.empty()) {
     std::cout << fmt::format("\nfailed or diverged: {}\n", unsuccessful.size());
     for (const RunRecord* run : unsuccessful) {
-      std::cout << fmt::format("{} {} [{}] {}: {}\n", run->grid, run->run_id, run_label(*run, varying.at(run->grid)),
+      std::cout << fmt::format("{} {} [{}] {}: {}\n", run->grid, run->run_id, labels.at(run->run_id),
                                run->status, run->error.empty() ? "(no error recorded)" : first_line(run->error));
     }
   }

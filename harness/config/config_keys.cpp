@@ -94,6 +94,9 @@ std::vector<KeySpec> build_config_keys() {
       int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),
       not_identity(int_key("checkpoint_every", "1", 0,
                            "save a resumable checkpoint every N pretraining epochs; 0: never")),
+      not_identity(int_key("analysis.samples", "2000", 0,
+                           "training and test images whose features and probe weights a finished run saves "
+                           "next to the database for the analyses; 0: none")),
       choice_key("method", {"simclr", "mocov2plus", "byol", "barlow", "swav", "dino", "vicreg"}, "simclr",
                  "self-supervised method"),
       choice_key("sem", {"off", "on", "linear", "gumbel"}, "off",

@@ -1,5 +1,7 @@
 #include "harness/config/slurm_script.h"
 
+#include "harness/config/shell_words.h"
+
 #include <cctype>
 
 namespace semharness {
@@ -57,19 +59,6 @@ std::string array_spec(const std::vector<size_t>& indices) {
     i = j + 1;
   }
   return spec;
-}
-
-std::string shell_quote(const std::string& text) {
-  if (plain(text, "/._-+=:,@%")) return text;
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
 }
 
 std::string SlurmJob::array() const {

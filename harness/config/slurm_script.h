@@ -5,13 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "harness/config/shell_words.h"
+
 namespace semharness {
 
 // Sorted, distinct indices in Slurm's --array syntax: {0, 1, 2, 3, 7, 9, 10} -> "0-3,7,9-10".
 std::string array_spec(const std::vector<size_t>& indices);
-
-// POSIX shell quoting: text unchanged when it needs none, else single-quoted.
-std::string shell_quote(const std::string& text);
 
 struct SlurmJob {
   std::string grid_name;

@@ -23,23 +23,12 @@ constexpr const char* kShardSchema = "shard";
 const std::set<std::string> kLifecycleColumns = {"status",  "started_at",   "finished_at", "error",
                                                  "worker",  "heartbeat_at", "attempts",    "resumed_from_epoch"};
 
-bool done(const std::string& status) { return status == "finished" || status == "diverged"; }
-
-std::string quote_identifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 // The columns of `table` that both main and the shard have, in main's order (a shard written by another
 // version may have more or fewer).
 std::vector<std::string> shared_columns(SQLite::Database& db, const std::string& table) {
   auto columns = [&](const std::string& schema) {
     std::vector<std::string> names;
-    SQLite::Statement info(db, "PRAGMA " + schema + ".table_info(" + quote_identifier(table) + ")");
+    SQLite::Statement info(db, "PRAGMA " + schema + ".table_info(" + sql_identifier(table) + ")");
     while (info.executeStep()) names.push_back(info.getColumn("name").getString());
     return names;
   };
@@ -54,7 +43,7 @@ std::vector<std::string> shared_columns(SQLite::Database& db, const std::string&
 
 std::string column_list(const std::vector<std::string>& columns) {
   std::string list;
-  for (const std::string& column : columns) list += (list.empty() ? "" : ", ") + quote_identifier(column);
+  for (const std::string& column : columns) list += (list.empty() ? "" : ", ") + sql_identifier(column);
   return list;
 }
 
@@ -133,7 +122,7 @@ MergeCounts fold_attached(SQLite::Database& db) {
     }
     main_run.reset();
 
-    if (!done(run.status)) {
+    if (!is_done_status(run.status)) {
       ++counts.unfinished;
       if (!main_rowid) {
         register_run.reset();
@@ -142,7 +131,7 @@ MergeCounts fold_attached(SQLite::Database& db) {
       }
       continue;
     }
-    if (done(main_status)) {
+    if (is_done_status(main_status)) {
       ++counts.already_present;
       continue;
     }

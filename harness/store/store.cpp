@@ -37,16 +37,6 @@ const std::vector<std::pair<std::string, std::string>> kRunsLaterColumns = {
     {"resumed_from_epoch", "INTEGER"},  // the checkpoint epoch its last attempt started from
 };
 
-std::string quote_identifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
-
 InputError cannot_open(const std::string& path, const std::string& reason) {
   return InputError(path + ": cannot open database for writing (" + reason + ")");
 }
@@ -105,7 +95,7 @@ void check_schema(SQLite::Database& db, const std::string& path) {
 
 std::set<std::string> table_columns(SQLite::Database& db, const std::string& table) {
   std::set<std::string> columns;
-  SQLite::Statement info(db, "PRAGMA table_info(" + quote_identifier(table) + ")");
+  SQLite::Statement info(db, "PRAGMA table_info(" + sql_identifier(table) + ")");
   while (info.executeStep()) columns.insert(info.getColumn("name").getString());
   return columns;
 }
@@ -152,6 +142,17 @@ void require_updated(int changes, const std::string& run_id, const std::string& 
 
 }  // namespace
 
+std::string sql_identifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+bool is_done_status(const std::string& status) { return status == "finished" || status == "diverged"; }
+
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -193,7 +194,7 @@ Store::Store(const std::string& path) : path_(path) {
 
     std::string config_columns;
     for (const KeySpec& key : config_keys()) {
-      config_columns += quote_identifier(column_name(key.name)) + " TEXT, ";
+      config_columns += sql_identifier(column_name(key.name)) + " TEXT, ";
     }
     db_->exec(std::string("CREATE TABLE IF NOT EXISTS runs(") + kRunsLeadingColumns + ", " + config_columns +
               kRunsTrailingColumns + ")");
@@ -201,7 +202,7 @@ Store::Store(const std::string& path) : path_(path) {
     for (const KeySpec& key : config_keys()) {
       std::string column = column_name(key.name);
       if (existing.count(column) == 0) {
-        db_->exec("ALTER TABLE runs ADD COLUMN " + quote_identifier(column) + " TEXT");
+        db_->exec("ALTER TABLE runs ADD COLUMN " + sql_identifier(column) + " TEXT");
       }
     }
     for (const auto& [column, type] : kRunsLaterColumns) {
@@ -232,7 +233,7 @@ int Store::register_runs(const Grid& grid) {
   std::string columns = "run_id, cell_id, grid, status, seed, created_at";
   std::string placeholders = "?, ?, ?, 'pending', ?, ?";
   for (const KeySpec& key : config_keys()) {
-    columns += ", " + quote_identifier(column_name(key.name));
+    columns += ", " + sql_identifier(column_name(key.name));
     placeholders += ", ?";
   }
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -307,7 +308,12 @@ std::optional<std::string> Store::claim_next(const std::vector<std::string>& run
   return chosen;
 }
 
-void Store::heartbeat(const std::string& run_id) {
+HeartbeatConnection::HeartbeatConnection(const std::string& path)
+    : db_(std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE, kBusyTimeoutMs)) {}
+
+HeartbeatConnection::~HeartbeatConnection() = default;
+
+void HeartbeatConnection::beat(const std::string& run_id) {
   SQLite::Statement update(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'");
   update.bind(1, utc_now());
   update.bind(2, run_id);

@@ -18,9 +18,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/config/grid.h"
+#include "harness/store/npy.h"
 
 namespace SQLite { class Database; }
 
@@ -38,6 +40,14 @@ struct ResultRow {
 };
 struct TimingRow { std::string name; std::string device; int64_t count; double total_ms; };
 
+// Stored features and probe weights of a finished run (README "Stored features"): .npy files by name and
+// meta.json, written next to the database (harness/train/artifacts.h), not into it.
+struct RunArtifacts {
+  std::vector<std::pair<std::string, NpyArray>> arrays;  // file name ("train_h.npy") -> array
+  std::string meta_json;
+  bool empty() const { return arrays.empty(); }
+};
+
 // Everything a finished (or diverged) run writes, in one transaction.
 struct RunOutcome {
   std::string run_id;
@@ -47,6 +57,7 @@ struct RunOutcome {
   std::vector<ResultRow> results;
   std::vector<TimingRow> timings;
   std::optional<int64_t> resumed_from_epoch;  // set when pretraining went on from a checkpoint
+  RunArtifacts artifacts;                     // empty when analysis.samples is 0 or the run diverged
 };
 
 struct RunRecord {
@@ -58,6 +69,11 @@ struct RunRecord {
   int64_t seed = 0;
   std::map<std::string, std::string> config;  // key (e.g. "sem.L") -> value, for every config key
 };
+
+// name as an SQL identifier: double-quoted, inner quotes doubled.
+std::string sql_identifier(const std::string& name);
+// finished or diverged: a run no worker takes up again.
+bool is_done_status(const std::string& status);
 
 // Now, in UTC, as the store writes times: "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_now();
@@ -85,8 +101,6 @@ class Store {
   std::optional<std::string> claim_next(const std::vector<std::string>& run_ids, const std::string& worker,
                                         const std::function<bool(const RunRecord&)>& is_abandoned,
                                         const std::set<std::string>& skip = {});
-  // Refreshes heartbeat_at of a running run.
-  void heartbeat(const std::string& run_id);
   // Sets provenance entries of a run (key -> value), replacing entries of the same keys.
   void set_provenance(const std::string& run_id, const std::vector<std::pair<std::string, std::string>>& entries);
   std::map<std::string, std::string> provenance(const std::string& run_id);
@@ -104,6 +118,20 @@ class Store {
 
  private:
   std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+// A second connection to an open database that only refreshes heartbeat_at of running runs, for a thread of
+// the process that holds the Store. Not a second Store: Store's constructor reads the file's header with
+// fopen/fclose, and closing any descriptor of a file drops every POSIX lock the process holds on it, which
+// would let another process delete the live WAL.
+class HeartbeatConnection {
+ public:
+  explicit HeartbeatConnection(const std::string& path);
+  ~HeartbeatConnection();
+  void beat(const std::string& run_id);
+
+ private:
   std::unique_ptr<SQLite::Database> db_;
 };
 

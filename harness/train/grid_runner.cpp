@@ -14,6 +14,7 @@
 
 #include "harness/config/errors.h"
 #include "harness/executors/worker_identity.h"
+#include "harness/train/artifacts.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/provenance.h"
 #include "harness/train/run.h"
@@ -62,15 +63,15 @@ class Heartbeat {
 
  private:
   void loop() {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<HeartbeatConnection> connection;
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::duration<double>(interval_), [this] { return stop_; })) {
       if (run_id_.empty()) continue;
       const std::string run_id = run_id_;
       lock.unlock();
       try {
-        if (!store) store = std::make_unique<Store>(database_);
-        store->heartbeat(run_id);
+        if (!connection) connection = std::make_unique<HeartbeatConnection>(database_);
+        connection->beat(run_id);
       } catch (const std::exception&) {
         // A busy or vanished database: the next beat tries again; a run that misses beats is only reclaimed
         // after the stale timeout.
@@ -87,8 +88,6 @@ class Heartbeat {
   std::string run_id_;
   std::thread thread_;
 };
-
-bool is_done(const std::string& status) { return status == "finished" || status == "diverged"; }
 
 }  // namespace
 
@@ -127,7 +126,7 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
   for (size_t i = 0; i < grid.runs.size(); ++i) {
     const std::string run_id = grid.runs[i].run_id();
     index_of[run_id] = options.task_index ? static_cast<size_t>(*options.task_index) : i;
-    if (is_done(store.status(run_id))) {
+    if (is_done_status(store.status(run_id))) {
       ++summary.skipped;
       std::filesystem::remove(checkpoint_path(store.path(), run_id));  // left by a kill after the run was stored
     } else {
@@ -170,6 +169,7 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
         log << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss, duration_text(p.seconds))
             << std::flush;
       }, checkpoint);
+      save_run_artifacts(store.path(), outcome);  // first: a finished run always has its stored features
       store.finish_run(outcome);
       std::filesystem::remove(checkpoint.path);
       if (outcome.status == "finished") {
@@ -180,7 +180,7 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
       if (outcome.resumed_from_epoch) ++summary.resumed;
       ++completed_here;
       int64_t left = 0;
-      for (const auto& id : run_ids) left += is_done(store.status(id)) ? 0 : 1;
+      for (const auto& id : run_ids) left += is_done_status(store.status(id)) ? 0 : 1;
       const double elapsed = std::chrono::duration<double>(Clock::now() - grid_started).count();
       const double eta = elapsed / static_cast<double>(completed_here) * static_cast<double>(left) /
                          static_cast<double>(std::max<int64_t>(1, options.workers));

@@ -84,6 +84,8 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
   result.lr = lrs[best];
   result.wd1 = wd1s[best];
   result.weight_l1 = t[best][6];
+  result.weight = weight.detach()[best].t().contiguous();
+  result.bias = bias.detach()[best].squeeze(0).contiguous();
   return result;
 }
 

@@ -31,6 +31,8 @@ struct ProbeResult {
   SplitScore train, val, test;  // of the selected probe
   double lr = 0, wd1 = 0;       // its hyper-parameters
   double weight_l1 = 0;         // sum |W| of the selected probe
+  at::Tensor weight;            // the selected probe's weight, [C, D] (as torch.nn.Linear), on the features' device
+  at::Tensor bias;              // its bias, [C]
 };
 
 // Batches are drawn from the device's default generator (seeded by the run).

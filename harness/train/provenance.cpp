@@ -130,23 +130,6 @@ void add_cuda_peaks(c10::Device, ProvenanceEntries&) {}
 
 }  // namespace
 
-std::string shell_join(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const std::string& word : words) {
-    if (!joined.empty()) joined += ' ';
-    const bool safe = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                              "0123456789@%+=:,./_-") == std::string::npos;
-    if (safe) {
-      joined += word;
-      continue;
-    }
-    joined += '\'';
-    for (char c : word) joined += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    joined += '\'';
-  }
-  return joined;
-}
-
 ProvenanceEntries run_provenance(c10::Device device) {
   const BuildInfo& build = build_info();
   ProvenanceEntries entries = {

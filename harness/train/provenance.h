@@ -7,6 +7,8 @@
 
 #include <c10/core/Device.h>
 
+#include "harness/config/shell_words.h"
+
 namespace semharness {
 
 // Facts of the build, generated at build time by cmake/BuildInfo.cmake (build/generated/build_info.cpp).
@@ -34,7 +36,5 @@ void reset_peak_memory(c10::Device device);
 // peak_cuda_allocated_mib and peak_cuda_reserved_mib. Values in MiB with one decimal.
 ProvenanceEntries peak_memory(c10::Device device);
 
-// `words` as a POSIX shell command line: each word bare when it holds only safe characters, else quoted.
-std::string shell_join(const std::vector<std::string>& words);
 
 }  // namespace semharness

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "baselines/ssl_method.h"
 #include "harness/data/augment.h"
+#include "harness/train/artifacts.h"
 #include "harness/train/linear_probe.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/phase_timer.h"
@@ -48,6 +51,66 @@ void add_probe_rows(std::vector<ResultRow>& rows, const std::string& feature, st
   rows.push_back({"", "linear_probe", feature, tau_d, "train", "probe_lr", r.lr});
   rows.push_back({"", "linear_probe", feature, tau_d, "train", "probe_wd1", r.wd1});
   rows.push_back({"", "linear_probe", feature, tau_d, "train", "weight_l1", r.weight_l1});
+}
+
+// analysis.samples positions out of 0..n-1, drawn with a fixed seed, ascending (CPU int64).
+torch::Tensor artifact_sample(int64_t n, int64_t samples, uint64_t seed) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
+  return std::get<0>(permutation.slice(0, 0, std::min(n, samples)).sort());
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// The stored features and probes of SPEC §4.2 (layout in harness/train/artifacts.h).
+RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const FrozenFeatures& train_features,
+                            const FrozenFeatures& test_features, const torch::Tensor& train_index,
+                            const std::vector<std::pair<std::string, ProbeResult>>& probes) {
+  RunArtifacts artifacts;
+  const int64_t samples = c.i("analysis.samples");
+  const auto device = train_features.h.device();
+  const auto train_rows = std::get<0>(
+      train_index.index_select(0, artifact_sample(train_index.size(0), samples, kArtifactSampleSeed).to(device)).sort());
+  const auto test_rows = artifact_sample(data.test.size(), samples, kArtifactSampleSeed + 1).to(device);
+  auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+    artifacts.arrays.emplace_back(name, npy_from_tensor(tensor));
+  };
+  add("train_index.npy", train_rows);
+  add("test_index.npy", test_rows);
+  add("train_labels.npy", data.train.labels.index_select(0, train_rows));
+  add("test_labels.npy", data.test.labels.index_select(0, test_rows));
+  add("train_h.npy", train_features.h.index_select(0, train_rows));
+  add("test_h.npy", test_features.h.index_select(0, test_rows));
+  const bool has_embedding = train_features.e.defined();
+  if (has_embedding) {
+    add("train_e.npy", train_features.e.index_select(0, train_rows));
+    add("test_e.npy", test_features.e.index_select(0, test_rows));
+  }
+  for (const auto& [stem, probe] : probes) {
+    add(stem + "_weight.npy", probe.weight);
+    add(stem + "_bias.npy", probe.bias);
+  }
+  std::string files;
+  for (const auto& [name, array] : artifacts.arrays) files += (files.empty() ? "" : ", ") + json_string(name);
+  std::string tau_d;
+  for (const auto& text : tau_d_texts(c.str("probe.tau_d"))) tau_d += (tau_d.empty() ? "" : ", ") + text;
+  artifacts.meta_json = fmt::format(
+      "{{\n  \"run_id\": {},\n  \"sem\": {},\n  \"L\": {},\n  \"V\": {},\n  \"layout\": {},\n"
+      "  \"tau_d\": [{}],\n  \"num_classes\": {},\n  \"samples\": {{\"train\": {}, \"test\": {}}},\n"
+      "  \"sample_seed\": {},\n  \"files\": [{}]\n}}\n",
+      json_string(c.run_id()), json_string(c.str("sem")), has_embedding ? std::to_string(c.i("sem.L")) : "null",
+      has_embedding ? std::to_string(c.i("sem.V")) : "null",
+      json_string("e[:, v*L + l] is vertex v of simplex l (vertex-major); "
+                  "e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V]"),
+      tau_d, data.info.num_classes, train_rows.size(0), test_rows.size(0), kArtifactSampleSeed, files);
+  return artifacts;
 }
 
 }  // namespace
@@ -104,21 +167,31 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   };
 
   auto& rows = outcome.results;
-  add_probe_rows(rows, "backbone", std::nullopt, probe(train_features.h, test_features.h));
+  std::vector<std::pair<std::string, ProbeResult>> probes;  // file stem -> selected probe, for the artifacts
+  probes.emplace_back(probe_file_stem("backbone"), probe(train_features.h, test_features.h));
+  add_probe_rows(rows, "backbone", std::nullopt, probes.back().second);
   if (encoder.has_sem()) {
-    add_probe_rows(rows, "embedding", std::nullopt, probe(train_features.e, test_features.e));
+    probes.emplace_back(probe_file_stem("embedding"), probe(train_features.e, test_features.e));
+    add_probe_rows(rows, "embedding", std::nullopt, probes.back().second);
   }
   // The linear control has no softmax, so there is no downstream temperature to sweep: e is its feature.
   if (encoder.has_sem() && encoder.sem->options.activation() != SEMActivation::None) {
     const auto L = c.i("sem.L"), V = c.i("sem.V");
-    for (double tau_d : c.floats("probe.tau_d")) {
-      add_probe_rows(rows, "sem", tau_d,
-                     probe(downstream_feature(train_features.e, L, V, tau_d), downstream_feature(test_features.e, L, V, tau_d)));
+    const auto tau_ds = c.floats("probe.tau_d");
+    const auto tau_d_names = tau_d_texts(c.str("probe.tau_d"));
+    for (size_t t = 0; t < tau_ds.size(); ++t) {
+      const double tau_d = tau_ds[t];
+      probes.emplace_back(probe_file_stem("sem", tau_d_names.at(t)),
+                          probe(downstream_feature(train_features.e, L, V, tau_d), downstream_feature(test_features.e, L, V, tau_d)));
+      add_probe_rows(rows, "sem", tau_d, probes.back().second);
     }
   }
   const double knn = knn_top1({train_features.h.index_select(0, train_index), labels_train},
                               {test_features.h, data.test.labels}, classes, c.i("knn.k"), c.f("knn.T"));
   rows.push_back({"", "knn", "backbone", std::nullopt, "test", "top1", knn});
+  if (c.i("analysis.samples") > 0) {
+    outcome.artifacts = make_artifacts(c, data, train_features, test_features, train_index, probes);
+  }
   timer.add_ms("probe", seconds_since(probe_started) * 1000.0);
   timer.add_ms("run", seconds_since(started) * 1000.0);
   outcome.timings = timer.rows();

@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "harness/cli/commands.h"
+#include "harness/config/errors.h"
+#include "harness/config/run_config.h"
+#include "harness/store/snapshot.h"
+#include "reports/regression_gate.h"
+
+namespace semharness {
+namespace po = boost::program_options;
+
+int check_command(const std::vector<std::string>& args) {
+  po::options_description options("semharness check [options]");
+  std::string db, baseline;
+  std::vector<std::string> metric_args;
+  GateOptions gate;
+  options.add_options()
+      ("help,h", "this help")
+      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to check")
+      ("baseline", po::value(&baseline)->required(), "SQLite database to compare with (read only)")
+      ("metric", po::value(&metric_args)->composing(),
+       "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
+       "probe.embedding, probe.sem, knn, online_linear")
+      ("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"), "significance level of the one-sided Welch t-test")
+      ("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
+       "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options << "\nCompares every cell (one configuration; its finished runs are its seeds) that both databases\n"
+                            "have on top-1 % on the test split. Metrics:\n";
+    for (const GateMetric& metric : gate_metrics()) std::cout << fmt::format("  {:<16} {}\n", metric.name, metric.description);
+    std::cout << "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
+                 "one-sided Welch t-test at --alpha when both sides have >= 2 seeds, otherwise more than\n"
+                 "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
+                 "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
+                 "database, no cell with finished runs in both).\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (!metric_args.empty()) {
+    gate.metrics.clear();
+    for (const std::string& arg : metric_args) {
+      for (const std::string& name : split_list(arg)) gate.metrics.push_back(name);
+    }
+  }
+
+  const StoreSnapshot current = read_store_snapshot(db);
+  const StoreSnapshot reference = read_store_snapshot(baseline);
+  const GateResult result = regression_gate(current, reference, gate);
+  if (result.common_cells == 0) {
+    throw InputError(fmt::format("{} and {}: no cell has finished runs in both databases", db, baseline));
+  }
+  if (result.cells_compared == 0) {
+    std::string metrics;
+    for (const std::string& m : gate.metrics) metrics += (metrics.empty() ? "" : ", ") + m;
+    throw InputError(fmt::format("{}: none of the {} cells it shares with {} has a value of {}", baseline,
+                                 result.common_cells, db, metrics));
+  }
+  std::cout << format_gate(result, gate);
+  return result.cells_worse > 0 ? 1 : 0;
+}
+
+}  // namespace semharness

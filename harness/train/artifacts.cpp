@@ -1,0 +1,81 @@
+#include "harness/train/artifacts.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "harness/config/run_config.h"
+
+namespace semharness {
+
+namespace fs = std::filesystem;
+
+fs::path run_artifacts_dir(const std::string& database, const std::string& run_id) {
+  return fs::path(database + ".artifacts") / run_id;
+}
+
+std::optional<fs::path> stored_artifacts(const std::string& database, const std::string& run_id) {
+  const fs::path dir = run_artifacts_dir(database, run_id);
+  std::error_code error;
+  if (fs::is_regular_file(dir / "meta.json", error)) return dir;
+  return std::nullopt;
+}
+
+std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text) {
+  if (feature == "sem") return "probe_sem_tau" + tau_d_text;
+  return "probe_" + feature;
+}
+
+std::vector<std::string> tau_d_texts(const std::string& probe_tau_d) { return split_list(probe_tau_d); }
+
+NpyArray npy_from_tensor(const at::Tensor& tensor) {
+  NpyArray array;
+  const auto sizes = tensor.sizes();
+  array.shape.assign(sizes.begin(), sizes.end());
+  if (at::isFloatingType(tensor.scalar_type())) {
+    const auto host = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    array.dtype = "<f4";
+    array.f32.assign(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+  } else {
+    const auto host = tensor.detach().to(torch::kCPU, torch::kLong).contiguous();
+    array.dtype = "<i8";
+    array.i64.assign(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel());
+  }
+  return array;
+}
+
+void save_run_artifacts(const std::string& database, const RunOutcome& outcome) {
+  if (outcome.artifacts.empty()) return;
+  const fs::path dir = run_artifacts_dir(database, outcome.run_id);
+  const fs::path partial = dir.string() + ".partial";
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  for (const auto& [name, array] : outcome.artifacts.arrays) {
+    const std::string path = (partial / name).string();
+    if (array.dtype == "<f4") {
+      write_npy(path, array.f32.data(), array.shape);
+    } else if (array.dtype == "<i8") {
+      write_npy(path, array.i64.data(), array.shape);
+    } else {
+      throw std::runtime_error(fmt::format("{}: artifact of unsupported dtype '{}'", path, array.dtype));
+    }
+  }
+  {
+    std::ofstream meta(partial / "meta.json", std::ios::trunc);
+    meta << outcome.artifacts.meta_json;
+    meta.flush();
+    if (!meta) throw std::runtime_error(fmt::format("{}: cannot write", (partial / "meta.json").string()));
+  }
+  // A set from an earlier attempt is moved aside first: rename cannot replace a non-empty folder.
+  const fs::path previous = dir.string() + ".previous";
+  fs::remove_all(previous);
+  if (fs::exists(dir)) fs::rename(dir, previous);
+  fs::rename(partial, dir);
+  fs::remove_all(previous);
+}
+
+}  // namespace semharness

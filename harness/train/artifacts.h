@@ -1,0 +1,50 @@
+#pragma once
+// Stored features and probe weights of finished runs (SPEC §4.2, README "Stored features"): for the analyses
+// that need more than the results table (bound check, semantic coherence) and for Python users (np.load).
+//
+// <database>.artifacts/<run_id>/
+//   train_index.npy, test_index.npy    int64 [n]: which images of the probe-train split and of the test set
+//                                      (indices into the dataset's training / test set)
+//   train_labels.npy, test_labels.npy  int64 [n]
+//   train_h.npy, test_h.npy            float32 [n, D_h]: backbone feature h
+//   train_e.npy, test_e.npy            float32 [n, L*V]: frozen pre-softmax embedding e (with an embedder),
+//                                      vertex-major: column v*L + l is vertex v of simplex l
+//                                      (numpy: e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V])
+//   probe_<feature>_weight.npy         float32 [C, D]: the linear probe selected on validation, as
+//   probe_<feature>_bias.npy           float32 [C]      torch.nn.Linear (logits = x @ W.T + b)
+//     <feature>: backbone, embedding, sem_tau<tau_d as written in probe.tau_d> (sem_tau0.1)
+//   meta.json                          run_id, sem, L, V, layout, tau_d list, sample sizes, file list
+// n = analysis.samples (or fewer when a split is smaller), drawn with a fixed seed (the same images for
+// every run of a dataset). The SEM feature at tau_d is softmax over each simplex of e / tau_d (SPEC §2).
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "harness/store/store.h"
+
+namespace semharness {
+
+// The seed of the sample of stored images (fixed: every run stores the same images).
+inline constexpr uint64_t kArtifactSampleSeed = 20230501;
+
+// <database>.artifacts/<run_id>
+std::filesystem::path run_artifacts_dir(const std::string& database, const std::string& run_id);
+// The folder when it holds a complete set (meta.json written last), nullopt otherwise.
+std::optional<std::filesystem::path> stored_artifacts(const std::string& database, const std::string& run_id);
+
+// "probe_backbone", "probe_embedding", "probe_sem_tau0.1": the stem of a probe's weight and bias files.
+std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text = "");
+// The items of a run's probe.tau_d as written in its configuration ("0.01,0.1,1" -> "0.01", "0.1", "1").
+std::vector<std::string> tau_d_texts(const std::string& probe_tau_d);
+
+// A host float32 / int64 copy of a tensor (any device, float or integer dtype) for write_npy.
+NpyArray npy_from_tensor(const at::Tensor& tensor);
+
+// Writes outcome.artifacts into run_artifacts_dir(database, outcome.run_id), replacing an older set: files
+// go to a temporary sibling folder that is renamed into place once complete. Nothing when it is empty.
+void save_run_artifacts(const std::string& database, const RunOutcome& outcome);
+
+}  // namespace semharness

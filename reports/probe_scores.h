@@ -1,0 +1,28 @@
+#pragma once
+// The linear-probe accuracies of each run that the reports compare (the comparison table, the regression
+// gate), picked in one place so that they agree. Torch-free.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/store/store.h"
+
+namespace semharness {
+
+// Linear-probe top-1 on the test split of each feature of one run.
+struct ProbeScores {
+  std::optional<double> backbone_test;
+  std::optional<double> embedding_test;
+  std::optional<double> sem_test;   // at sem_tau_d
+  std::optional<double> sem_tau_d;  // best_sem_tau_d(): the best validation top-1 (ties: the smallest)
+};
+
+// run_id -> its scores, for every run with linear-probe top-1 rows.
+std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultRow>& results);
+
+// The comparison table's number for a run whose `sem` key is sem_mode: the backbone feature for off, the
+// embedder output for linear (it has no softmax), the SEM feature at the validation-best tau_d otherwise.
+std::optional<double> headline_accuracy(const ProbeScores& scores, const std::string& sem_mode);
+
+}  // namespace semharness

@@ -1,0 +1,200 @@
+#include "reports/regression_gate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "harness/config/errors.h"
+#include "harness/config/run_config.h"
+#include "reports/probe_scores.h"
+#include "reports/text_table.h"
+
+namespace semharness {
+namespace {
+
+std::optional<double> backbone_test_top1(const std::vector<ResultRow>& run_results, const std::string& protocol) {
+  for (const ResultRow& r : run_results) {
+    if (r.protocol == protocol && r.feature == "backbone" && r.split == "test" && r.metric == "top1") return r.value;
+  }
+  return std::nullopt;
+}
+
+// One database's finished runs by cell, and its result rows by run.
+struct CellRuns {
+  std::vector<std::string> order;  // cell ids, first-seen order
+  std::map<std::string, std::vector<const RunRecord*>> runs;
+  std::map<std::string, std::vector<ResultRow>> results;
+};
+
+CellRuns finished_cells(const StoreSnapshot& db) {
+  CellRuns cells;
+  for (const RunRecord& run : db.runs) {
+    if (run.status != "finished") continue;
+    if (!cells.runs.count(run.cell_id)) cells.order.push_back(run.cell_id);
+    cells.runs[run.cell_id].push_back(&run);
+  }
+  for (const ResultRow& row : db.results) cells.results[row.run_id].push_back(row);
+  return cells;
+}
+
+// Per grid, the identity keys whose values differ between its runs (both databases): what tells its cells apart.
+std::map<std::string, std::vector<std::string>> varying_keys(const StoreSnapshot& a, const StoreSnapshot& b) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // grid -> key -> values
+  for (const StoreSnapshot* db : {&a, &b}) {
+    for (const RunRecord& run : db->runs) {
+      for (const auto& [key, value] : run.config) values[run.grid][key].insert(value);
+    }
+  }
+  std::map<std::string, std::vector<std::string>> varying;
+  for (const auto& [grid, key_values] : values) {
+    std::vector<std::string>& keys = varying[grid];
+    for (const KeySpec& spec : config_keys()) {
+      const auto found = key_values.find(spec.name);
+      if (spec.identity && found != key_values.end() && found->second.size() > 1) keys.push_back(spec.name);
+    }
+  }
+  return varying;
+}
+
+std::string cell_label(const RunRecord& run, const std::vector<std::string>& varying) {
+  std::string label = run.grid;
+  for (const std::string& key : varying) label += fmt::format("{}{}={}", label == run.grid ? ": " : " ", key, run.config.at(key));
+  return label;
+}
+
+std::vector<double> metric_values(const std::string& metric, const CellRuns& cells, const std::string& cell_id) {
+  static const std::vector<ResultRow> kNone;
+  std::vector<double> values;
+  for (const RunRecord* run : cells.runs.at(cell_id)) {
+    const auto results = cells.results.find(run->run_id);
+    if (const auto value = run_metric(metric, *run, results == cells.results.end() ? kNone : results->second)) {
+      values.push_back(*value);
+    }
+  }
+  return values;
+}
+
+std::string mean_std(const SeedStats& s) {
+  return s.n == 0 ? std::string("-") : fmt::format("{:.2f} ± {:.2f} (n={})", s.mean, s.std, s.n);
+}
+
+}  // namespace
+
+const std::vector<GateMetric>& gate_metrics() {
+  static const std::vector<GateMetric> metrics = {
+      {"headline", "the comparison table's: probe.backbone (sem=off), probe.sem (on, gumbel), probe.embedding (linear)"},
+      {"probe.backbone", "linear probe on the backbone feature h (every run)"},
+      {"probe.embedding", "linear probe on the embedder output e (runs with an embedder)"},
+      {"probe.sem", "linear probe on the SEM feature at the tau_d best on validation (sem=on/gumbel runs)"},
+      {"knn", "weighted kNN on the backbone feature"},
+      {"online_linear", "the online linear classifier trained during pretraining (solo-learn's)"},
+  };
+  return metrics;
+}
+
+std::optional<double> run_metric(const std::string& metric, const RunRecord& run,
+                                 const std::vector<ResultRow>& run_results) {
+  if (metric == "knn" || metric == "online_linear") return backbone_test_top1(run_results, metric);
+  const auto by_run = probe_scores_by_run(run_results);
+  const auto found = by_run.find(run.run_id);
+  const ProbeScores scores = found == by_run.end() ? ProbeScores{} : found->second;
+  if (metric == "headline") return headline_accuracy(scores, run.config.at("sem"));
+  if (metric == "probe.backbone") return scores.backbone_test;
+  if (metric == "probe.embedding") return scores.embedding_test;
+  if (metric == "probe.sem") return scores.sem_test;
+  throw std::invalid_argument("unknown gate metric '" + metric + "'");
+}
+
+GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& baseline, const GateOptions& options) {
+  for (const std::string& metric : options.metrics) {
+    const auto& known = gate_metrics();
+    if (std::none_of(known.begin(), known.end(), [&](const GateMetric& m) { return m.name == metric; })) {
+      std::string names;
+      for (const GateMetric& m : known) names += (names.empty() ? "" : ", ") + m.name;
+      throw InputError(fmt::format("--metric {}: unknown metric (expected one of {})", metric, names));
+    }
+  }
+  if (!(options.alpha > 0 && options.alpha < 1)) {
+    throw InputError(fmt::format("--alpha {}: expected a probability between 0 and 1", options.alpha));
+  }
+  if (!(options.tolerance >= 0)) {
+    throw InputError(fmt::format("--tolerance {}: expected accuracy points >= 0", options.tolerance));
+  }
+
+  const CellRuns current_cells = finished_cells(current), baseline_cells = finished_cells(baseline);
+  const auto varying = varying_keys(current, baseline);
+  GateResult result;
+  for (const std::string& cell_id : current_cells.order) result.only_current += !baseline_cells.runs.count(cell_id);
+  for (const std::string& cell_id : baseline_cells.order) {
+    if (!current_cells.runs.count(cell_id)) {
+      ++result.only_baseline;
+      continue;
+    }
+    ++result.common_cells;
+    const RunRecord& representative = *baseline_cells.runs.at(cell_id).front();
+    bool compared = false, worse = false;
+    for (const std::string& metric : options.metrics) {
+      const auto baseline_values = metric_values(metric, baseline_cells, cell_id);
+      if (baseline_values.empty()) continue;  // nothing to hold the current database to
+      compared = true;
+      GateComparison c;
+      c.cell_id = cell_id;
+      c.label = cell_label(representative, varying.at(representative.grid));
+      c.metric = metric;
+      c.current = seed_stats(metric_values(metric, current_cells, cell_id));
+      c.baseline = seed_stats(baseline_values);
+      c.difference = c.current.mean - c.baseline.mean;
+      if (c.current.n == 0) {
+        c.test = GateComparison::Test::Missing;
+        c.worse = true;
+      } else if (c.current.n >= 2 && c.baseline.n >= 2 && (c.current.std > 0 || c.baseline.std > 0)) {
+        c.test = GateComparison::Test::Welch;
+        c.welch = welch_t_test(c.current, c.baseline);
+        c.worse = c.welch->p_lower < options.alpha;
+      } else {
+        c.test = GateComparison::Test::Tolerance;
+        c.worse = -c.difference > options.tolerance;
+      }
+      worse = worse || c.worse;
+      result.comparisons.push_back(std::move(c));
+    }
+    result.cells_compared += compared;
+    result.cells_worse += worse;
+  }
+  return result;
+}
+
+std::string format_gate(const GateResult& result, const GateOptions& options) {
+  std::string out;
+  std::vector<std::vector<std::string>> table = {{"cell", "metric", "current", "baseline", "difference", "test"}};
+  bool any_tolerance = false;
+  for (const GateComparison& c : result.comparisons) {
+    any_tolerance = any_tolerance || c.test == GateComparison::Test::Tolerance;
+    if (!c.worse) continue;
+    std::string test;
+    switch (c.test) {
+      case GateComparison::Test::Welch:
+        test = fmt::format("p = {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower, c.welch->t, c.welch->df);
+        break;
+      case GateComparison::Test::Tolerance:
+        test = fmt::format("tolerance {:g}", options.tolerance);
+        break;
+      case GateComparison::Test::Missing:
+        test = "missing";
+        break;
+    }
+    table.push_back({c.label, c.metric, mean_std(c.current), mean_std(c.baseline),
+                     c.test == GateComparison::Test::Missing ? "-" : fmt::format("{:+.2f}", c.difference), test});
+  }
+  if (table.size() > 1) out += "worse than baseline (top-1 % on the test split, mean ± std over seeds):\n" + format_aligned(table);
+  out += fmt::format("check: {} cell{} compared, {} worse than baseline (alpha {:g}", result.cells_compared,
+                     result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha);
+  if (any_tolerance) out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
+  out += fmt::format("); {} only in one database\n", result.only_current + result.only_baseline);
+  return out;
+}
+
+}  // namespace semharness

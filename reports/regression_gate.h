@@ -1,0 +1,65 @@
+#pragma once
+// The regression gate (`semharness check`): every cell (one configuration; its finished runs are its seeds)
+// present in both a current and a baseline database is compared on one or more accuracies; a cell is worse
+// when its accuracy is lower than the baseline's by more than seed noise explains. Torch-free.
+//
+// Decision per cell and metric (current values a, baseline values b, top-1 in %):
+//   - both sides >= 2 seeds and not both zero-variance: one-sided Welch t-test, worse when
+//     P(T_df <= t) < alpha, t = (mean_a - mean_b) / sqrt(s_a^2/n_a + s_b^2/n_b), df Welch–Satterthwaite;
+//   - otherwise (a single seed on a side, or no spread on either): worse when mean_b - mean_a > tolerance;
+//   - the baseline has the metric and the current database does not: worse ("missing").
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/store/snapshot.h"
+#include "reports/comparison_table.h"
+#include "reports/statistics.h"
+
+namespace semharness {
+
+// The metrics --metric may name. Every one is a top-1 % on the test split.
+struct GateMetric {
+  std::string name, description;
+};
+const std::vector<GateMetric>& gate_metrics();
+// The default: "headline".
+inline const char* kDefaultGateMetric = "headline";
+
+struct GateOptions {
+  std::vector<std::string> metrics = {kDefaultGateMetric};  // names from gate_metrics()
+  double alpha = 0.05;
+  double tolerance = 0.5;  // accuracy points
+};
+
+// The value of a metric for a run from its own result rows, nullopt when the run does not have it (e.g.
+// probe.sem of a sem=off run). Throws std::invalid_argument for a name not in gate_metrics().
+std::optional<double> run_metric(const std::string& metric, const RunRecord& run,
+                                 const std::vector<ResultRow>& run_results);
+
+struct GateComparison {
+  std::string cell_id, label, metric;
+  SeedStats current, baseline;  // current.n == 0: the current database lacks the metric
+  double difference = 0;        // current.mean - baseline.mean
+  enum class Test { Welch, Tolerance, Missing } test = Test::Welch;
+  std::optional<WelchTest> welch;  // for Test::Welch
+  bool worse = false;
+};
+
+struct GateResult {
+  std::vector<GateComparison> comparisons;  // cells in baseline order, metrics in the order asked
+  int64_t common_cells = 0;    // cells with finished runs in both databases
+  int64_t cells_compared = 0;  // of those, the cells with at least one metric in the baseline
+  int64_t cells_worse = 0;
+  int64_t only_current = 0, only_baseline = 0;  // cells with finished runs in one database only
+};
+
+// Only finished runs count. Throws InputError when options name an unknown metric, alpha is outside (0, 1)
+// or the tolerance is negative.
+GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& baseline, const GateOptions& options);
+
+// The failing comparisons as an aligned table (nothing when none failed), then the one-line summary:
+// "check: 8 cells compared, 0 worse than baseline (alpha 0.05); 2 only in one database".
+std::string format_gate(const GateResult& result, const GateOptions& options);
+
+}  // namespace semharness

@@ -1,0 +1,53 @@
+#include "reports/run_labels.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "harness/config/run_config.h"
+
+namespace semharness {
+
+std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>& runs, bool method_first) {
+  std::vector<std::string> keys;
+  if (method_first) keys.push_back("method");
+  for (const KeySpec& spec : config_keys()) {
+    if (!spec.identity || (method_first && spec.name == "method")) continue;
+    std::set<std::string> values;
+    std::map<std::string, std::set<std::string>> values_per_method;
+    for (const RunRecord* run : runs) {
+      const std::string& value = run->config.at(spec.name);
+      values.insert(value);
+      values_per_method[run->config.at("method")].insert(value);
+    }
+    if (values.size() <= 1) continue;
+    // Dataset, backbone and epochs say what a row is even when each method has its own.
+    bool follows_method = spec.name != "method" && spec.name != "dataset" && spec.name != "backbone" && spec.name != "epochs";
+    for (const auto& [method, method_values] : values_per_method) follows_method = follows_method && method_values.size() == 1;
+    if (!follows_method) keys.push_back(spec.name);
+  }
+  return keys;
+}
+
+std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs) {
+  std::map<std::string, std::vector<const RunRecord*>> by_grid;
+  for (const RunRecord& run : runs) by_grid[run.grid].push_back(&run);
+  std::map<std::string, std::vector<std::string>> keys;
+  for (const auto& [grid, grid_runs] : by_grid) keys[grid] = distinguishing_keys(grid_runs);
+  std::map<std::string, std::string> labels;
+  for (const RunRecord& run : runs) {
+    RunConfig config;
+    config.values = run.config;
+    config.seed = run.seed;
+    labels[run.run_id] = config.label(keys[run.grid]);
+  }
+  return labels;
+}
+
+std::string row_label(const RunRecord& run, const std::vector<std::string>& keys) {
+  std::string label;
+  for (const auto& key : keys) label += label.empty() ? run.config.at(key) : fmt::format(" {}={}", key, run.config.at(key));
+  return label;
+}
+
+}  // namespace semharness

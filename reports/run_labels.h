@@ -1,0 +1,24 @@
+#pragma once
+// Short labels of stored runs: the config keys that tell a grid's runs apart, and the seed
+// ("method=byol sem=on seed=1"), as `run` prints them. Torch-free.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/store/store.h"
+
+namespace semharness {
+
+// The identity keys whose values differ between the runs, in the documented key order, without the keys
+// whose value follows from the method alone (set per method in [method:NAME] sections: they would only
+// repeat the method; dataset, backbone and epochs are kept). With method_first, "method" leads the list whether or not it varies.
+std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>& runs, bool method_first = false);
+
+// run_id -> label, for every run given; keys are those distinguishing the runs of each run's own grid.
+std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs);
+
+// "byol backbone=resnet18": the value of the first key, then key=value for the others (rows of a table whose
+// first key is the method).
+std::string row_label(const RunRecord& run, const std::vector<std::string>& keys);
+
+}  // namespace semharness

@@ -1,0 +1,98 @@
+#include "reports/timings_table.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+namespace semharness {
+namespace {
+
+// The phases of a run in the order they happen; other names (kernels) follow alphabetically.
+int phase_rank(const std::string& name) {
+  static const std::vector<std::string> phases = {"data", "augment", "forward", "backward", "optimizer",
+                                                  "checkpoint", "probe", "run"};
+  const auto it = std::find(phases.begin(), phases.end(), name);
+  return it == phases.end() ? static_cast<int>(phases.size()) : static_cast<int>(it - phases.begin());
+}
+
+struct TimingTotal {
+  std::string name, device;
+  int64_t runs = 0, count = 0;
+  double total_ms = 0;
+};
+
+ReportTable timing_table(const std::string& id, const std::string& title, std::vector<TimingTotal> totals,
+                         bool with_runs) {
+  std::sort(totals.begin(), totals.end(), [](const TimingTotal& a, const TimingTotal& b) {
+    return std::make_tuple(phase_rank(a.name), a.name, a.device) < std::make_tuple(phase_rank(b.name), b.name, b.device);
+  });
+  ReportTable table;
+  table.id = id;
+  table.title = title;
+  table.label_columns = 2;
+  table.header = {"name", "device"};
+  if (with_runs) table.header.push_back("runs");
+  for (const char* column : {"count", "total (s)", "mean (ms)"}) table.header.push_back(column);
+  for (const auto& t : totals) {
+    std::vector<ReportCell> row = {{t.name, std::nullopt}, {t.device, std::nullopt}};
+    if (with_runs) row.push_back({std::to_string(t.runs), static_cast<double>(t.runs)});
+    const double mean_ms = t.count > 0 ? t.total_ms / static_cast<double>(t.count) : 0;
+    row.push_back({std::to_string(t.count), static_cast<double>(t.count)});
+    row.push_back({fmt::format("{:.2f}", t.total_ms / 1000), t.total_ms / 1000});
+    row.push_back({fmt::format("{:.3f}", mean_ms), mean_ms});
+    table.rows.push_back(row);
+  }
+  return table;
+}
+
+}  // namespace
+
+ReportSection timings_section(Store& store, const std::string& grid) {
+  SQLite::Database& db = store.database();
+  ReportSection section;
+  section.id = "timings";
+  section.title = "Timings";
+
+  std::map<std::string, std::vector<TimingTotal>> by_grid;
+  SQLite::Statement query(db,
+                          "SELECT r.grid, t.name, t.device, COUNT(DISTINCT t.run_id), SUM(t.count), SUM(t.total_ms) "
+                          "FROM timings t JOIN runs r ON r.run_id = t.run_id WHERE (? = '' OR r.grid = ?) "
+                          "GROUP BY r.grid, t.name, t.device");
+  query.bind(1, grid);
+  query.bind(2, grid);
+  while (query.executeStep()) {
+    by_grid[query.getColumn(0).getString()].push_back({query.getColumn(1).getString(), query.getColumn(2).getString(),
+                                                       query.getColumn(3).getInt64(), query.getColumn(4).getInt64(),
+                                                       query.getColumn(5).getDouble()});
+  }
+  for (const auto& [grid_name, totals] : by_grid) {
+    ReportTable table = timing_table("timings_" + grid_name, "Grid '" + grid_name + "': time per phase", totals, true);
+    table.notes.push_back("Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
+                          "count. Device work is timed with synchronisation at the phase boundaries.");
+    section.tables.push_back(table);
+  }
+
+  std::vector<TimingTotal> benchmark;
+  SQLite::Statement bench(db, "SELECT name, device, SUM(count), SUM(total_ms) FROM timings WHERE run_id IS NULL "
+                              "GROUP BY name, device");
+  while (bench.executeStep()) {
+    benchmark.push_back({bench.getColumn(0).getString(), bench.getColumn(1).getString(), 0, bench.getColumn(2).getInt64(),
+                         bench.getColumn(3).getDouble()});
+  }
+  if (!benchmark.empty()) {
+    ReportTable table = timing_table("timings_benchmark", "Benchmark rows (run_id NULL, tied to no run)", benchmark, false);
+    table.notes.push_back("Rows written by benchmarks rather than runs; count = timed calls, mean = total / count.");
+    section.tables.push_back(table);
+  }
+  if (section.tables.empty()) section.paragraphs.push_back("The database holds no timings for these runs.");
+  return section;
+}
+
+std::vector<ReportSection> timing_sections(Store& store, const std::string& /*db_path*/, const std::string& grid) {
+  return {timings_section(store, grid)};
+}
+
+}  // namespace semharness

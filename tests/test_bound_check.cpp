@@ -1,0 +1,235 @@
+// The generalization-bound check (reports/analyses/bound_check.h, SPEC §4.2): Rademacher estimates against
+// closed forms and exhaustive sums, probe norms and entropy histograms on hand-made inputs, Spearman's rho,
+// and the report sections on a tiny grid's stored features.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cli_support.h"
+#include "harness/store/store.h"
+#include "reports/analyses/bound_check.h"
+
+namespace semharness {
+namespace {
+
+using namespace semharness_test;
+
+torch::Tensor matrix(const std::vector<std::vector<double>>& rows) {
+  auto t = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, torch::kDouble);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t j = 0; j < rows[i].size(); ++j) t[static_cast<int64_t>(i)][static_cast<int64_t>(j)] = rows[i][j];
+  }
+  return t;
+}
+
+TEST(Rademacher, OneSampleIsTheFeaturesNormWhateverTheSigns) {
+  // n = 1: ||x^T sigma|| = ||x|| for sigma = +-1. L = 2, V = 2: simplex 0 is columns {0, 2}, simplex 1 {1, 3}.
+  const auto x = matrix({{3, 0, 4, 0}});
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    const auto r = rademacher_complexity(x, 2, 2, 7, seed);
+    EXPECT_DOUBLE_EQ(r.l2, 5.0);
+    EXPECT_DOUBLE_EQ(r.linf, 4.0);
+    ASSERT_TRUE(r.group_l21.has_value());
+    EXPECT_DOUBLE_EQ(*r.group_l21, 5.0);
+  }
+  EXPECT_FALSE(rademacher_complexity(x, 0, 0, 3, 1).group_l21.has_value());
+  EXPECT_THROW(rademacher_complexity(x, 3, 2, 3, 1), std::invalid_argument);
+}
+
+TEST(Rademacher, ThreeSamplesAgainstTheExactExpectationOverAllSigns) {
+  const std::vector<std::vector<double>> rows = {{1, 2, 0, -1}, {0, 1, 3, 1}, {2, -1, 1, 0}};
+  const int64_t L = 2, V = 2, n = 3;
+  double l2 = 0, linf = 0, group = 0;
+  std::vector<std::vector<double>> all_signs;
+  for (int pattern = 0; pattern < 8; ++pattern) {
+    std::vector<double> sigma = {pattern & 1 ? 1.0 : -1.0, pattern & 2 ? 1.0 : -1.0, pattern & 4 ? 1.0 : -1.0};
+    all_signs.push_back(sigma);
+    std::vector<double> v(4, 0.0);
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 4; ++j) v[static_cast<size_t>(j)] += sigma[static_cast<size_t>(i)] * rows[static_cast<size_t>(i)][static_cast<size_t>(j)];
+    }
+    l2 += std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3]) / 8;
+    linf += std::max({std::abs(v[0]), std::abs(v[1]), std::abs(v[2]), std::abs(v[3])}) / 8;
+    // Vertex-major: simplex l holds columns l and L + l.
+    group += std::max(std::hypot(v[0], v[2]), std::hypot(v[1], v[3])) / 8;
+  }
+  l2 /= n;
+  linf /= n;
+  group /= n;
+  const auto x = matrix(rows);
+  const auto exact = rademacher_complexity_for_signs(x, matrix(all_signs).t().contiguous(), L, V);
+  EXPECT_NEAR(exact.l2, l2, 1e-12);
+  EXPECT_NEAR(exact.linf, linf, 1e-12);
+  EXPECT_NEAR(*exact.group_l21, group, 1e-12);
+  const auto sampled = rademacher_complexity(x.to(torch::kFloat), L, V, 20000, 7);
+  EXPECT_NEAR(sampled.l2, l2, 0.02 * l2);
+  EXPECT_NEAR(sampled.linf, linf, 0.02 * linf);
+  EXPECT_NEAR(*sampled.group_l21, group, 0.02 * group);
+}
+
+TEST(BoundCheckNorms, GroupNormsFollowTheSimplexLayout) {
+  // C = 2, L = 3, V = 2: simplex l is columns {l, 3 + l}. Block 0 holds 3 and 4 (norm 5), block 1 nothing,
+  // block 2 holds 0.001 and 0.002 (norm sqrt(5e-6), below 1% of 5).
+  const auto w = matrix({{3, 0, 0.001, 4, 0, 0}, {0, 0, 0, 0, 0, 0.002}});
+  const auto norms = weight_norms(w.to(torch::kFloat), 3, 2);
+  EXPECT_NEAR(norms.l2, std::sqrt(25.000005), 1e-6);
+  EXPECT_NEAR(norms.l1, 7.003, 1e-6);
+  ASSERT_TRUE(norms.group_l21.has_value());
+  EXPECT_NEAR(*norms.group_l21, 5.0 + std::sqrt(5e-6), 1e-6);
+  EXPECT_NEAR(*norms.group_sparsity, 2.0 / 3.0, 1e-12);
+  const auto dense = weight_norms(matrix({{1, 1, 1, 1, 1, 1}}), 3, 2);
+  EXPECT_NEAR(*dense.group_l21, 3 * std::sqrt(2.0), 1e-12);
+  EXPECT_EQ(*dense.group_sparsity, 0.0);
+  const auto plain = weight_norms(w, 0, 0);
+  EXPECT_FALSE(plain.group_l21.has_value());
+  EXPECT_FALSE(plain.group_sparsity.has_value());
+}
+
+TEST(BoundCheckNorms, EntropyHistogramOfHandMadeSimplices) {
+  // L = 2, V = 4, column v * 2 + l. Row 0: simplex 0 uniform (H = ln 4), simplex 1 one-hot (H = 0).
+  // Row 1: simplex 0 two vertices at 0.5 (H = ln 2, half of ln 4), simplex 1 (0.7, 0.1, 0.1, 0.1)
+  // (H = 0.9404, 0.678 of ln 4). Five bins of width 0.2 ln 4.
+  auto y = torch::zeros({2, 8}, torch::kFloat);
+  const auto set = [&](int64_t row, int64_t l, std::vector<float> p) {
+    for (int64_t v = 0; v < 4; ++v) y[row][v * 2 + l] = p[static_cast<size_t>(v)];
+  };
+  set(0, 0, {0.25f, 0.25f, 0.25f, 0.25f});
+  set(0, 1, {0, 0, 1, 0});
+  set(1, 0, {0.5f, 0, 0.5f, 0});
+  set(1, 1, {0.7f, 0.1f, 0.1f, 0.1f});
+  const auto histogram = block_entropy_histogram(y, 2, 4, 5);
+  ASSERT_EQ(histogram.size(), 5u);
+  const std::vector<double> expected = {0.25, 0, 0.25, 0.25, 0.25};
+  for (size_t b = 0; b < 5; ++b) EXPECT_DOUBLE_EQ(histogram[b], expected[b]) << b;
+}
+
+TEST(BoundCheckStatistics, SpearmanWithAndWithoutTies) {
+  // No ties: rho = 1 - 6 sum d^2 / (n (n^2 - 1)) = 1 - 6*4/120 = 0.8. t = 2.309 on 3 df: between the 0.10 and
+  // 0.05 one-sided critical values 1.638 and 2.353.
+  const auto r = spearman({1, 2, 3, 4, 5}, {2, 1, 4, 3, 5});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_NEAR(r->rho, 0.8, 1e-12);
+  EXPECT_EQ(r->n, 5);
+  EXPECT_GT(*r->p_positive, 0.05);
+  EXPECT_LT(*r->p_positive, 0.10);
+  // Ties get their average rank: b's ranks (1.5, 1.5, 3, 4) give rho = 4.5 / sqrt(5 * 4.5) = 3 / sqrt(10).
+  EXPECT_NEAR(spearman({1, 2, 3, 4}, {1, 1, 2, 3})->rho, 3 / std::sqrt(10.0), 1e-12);
+  EXPECT_EQ(*spearman({1, 2, 3}, {3, 2, 1})->p_positive, 1.0);
+  EXPECT_EQ(*spearman({1, 2, 3}, {10, 20, 30})->p_positive, 0.0);
+  EXPECT_FALSE(spearman({1, 2}, {1, 2}).has_value());
+  EXPECT_FALSE(spearman({1, 2, 3}, {4, 4, 4}).has_value());
+}
+
+// A tiny grid with and without SEM, its features stored (300 images per split).
+class BoundCheckReportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = make_temp_dir("bound");
+    db_ = dir_ / "runs.db";
+    write_bytes(dir_ / "bound.ini",
+                std::string("name = bound\nepochs = 1\nmethod = simclr\nsem = off, on\n") + kTinySettings);
+    setup_ = run_binary(dir_, {"run", (dir_ / "bound.ini").string(), "--db", db_.string(), "--device", "cpu",
+                               "--set", "analysis.samples=300"});
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  void SetUp() override { ASSERT_EQ(setup_.exit_code, 0) << setup_.output; }
+
+  static fs::path dir_, db_;
+  static Result setup_;
+};
+fs::path BoundCheckReportTest::dir_, BoundCheckReportTest::db_;
+Result BoundCheckReportTest::setup_;
+
+const ReportTable* table_with_prefix(const ReportSection& section, const std::string& prefix) {
+  for (const auto& table : section.tables) {
+    if (table.id.rfind(prefix, 0) == 0) return &table;
+  }
+  return nullptr;
+}
+
+TEST_F(BoundCheckReportTest, SectionsMeasureEveryConfiguration) {
+  Store store(db_.string());
+  const auto sections = bound_check_sections(store, db_.string(), "bound");
+  ASSERT_EQ(sections.size(), 1u);
+  const ReportSection& section = sections[0];
+  EXPECT_EQ(section.id, "bound_check_bound");
+  std::string paragraphs;
+  for (const auto& p : section.paragraphs) paragraphs += p + "\n";
+  EXPECT_NE(paragraphs.find("2 finished runs with stored features"), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("Verdict, does the bound proxy order configurations"), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("Verdict, is the SEM gap smaller"), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("Verdict, does a lower tau_d shrink the gap"), std::string::npos) << paragraphs;
+
+  // sem=off: h; sem=on: h, e, SEM at 3 tau_d; each at 3 label fractions (3, 30, 300 of the 300 images).
+  const ReportTable* gaps = table_with_prefix(section, "bound_gaps_");
+  ASSERT_NE(gaps, nullptr);
+  ASSERT_EQ(gaps->rows.size(), 3u + 5u * 3u);
+  std::map<std::string, int> per_feature;
+  for (const auto& row : gaps->rows) {
+    ++per_feature[row[1].text];
+    const double n = *row[3].value;
+    EXPECT_TRUE(n == 3 || n == 30 || n == 300) << n;
+    EXPECT_NEAR(*row[6].value, *row[4].value - *row[5].value, 1e-9);  // gap top-1 = train - test
+    EXPECT_NEAR(*row[9].value, *row[8].value - *row[7].value, 1e-9);  // gap loss = test - train
+    for (size_t c : {10u, 11u, 12u, 13u}) EXPECT_GT(*row[c].value, 0) << row[1].text;
+    const bool blocks = row[1].text != "h";
+    EXPECT_EQ(row[14].value.has_value(), blocks);
+    EXPECT_EQ(row[16].value.has_value(), blocks);
+    if (blocks) {
+      EXPECT_GE(*row[16].value, 0);
+      EXPECT_LE(*row[16].value, 1);
+      // ||W||_F <= group L(2,1) norm <= sqrt(L) ||W||_F (L = 8).
+      EXPECT_LE(*row[10].value, *row[14].value * (1 + 1e-6));
+      EXPECT_LE(*row[14].value, std::sqrt(8.0) * *row[10].value * (1 + 1e-6));
+    }
+  }
+  EXPECT_EQ(per_feature["h"], 6);
+  EXPECT_EQ(per_feature["e"], 3);
+  EXPECT_EQ(per_feature["SEM tau_d=0.01"], 3);
+  EXPECT_EQ(per_feature["SEM tau_d=1"], 3);
+
+  const ReportTable* rank = table_with_prefix(section, "bound_rank_");
+  ASSERT_NE(rank, nullptr);
+  EXPECT_EQ(rank->rows.size(), 3u * 4u * 2u);  // proxies x (all, 1%, 10%, 100%) x (top-1, loss)
+  EXPECT_EQ(*rank->rows[0][3].value, 18);      // L2 ball, all fractions: every configuration
+  EXPECT_EQ(*rank->rows[16][3].value, 12);     // group ball, all fractions: e and SEM of the sem=on run
+
+  const ReportTable* simplex = table_with_prefix(section, "bound_simplex_");
+  ASSERT_NE(simplex, nullptr);
+  ASSERT_EQ(simplex->rows.size(), 3u);
+  for (const auto& row : simplex->rows) {
+    const double squared_norm = *row[2].value;
+    EXPECT_GE(squared_norm, 8.0 / 4.0 - 1e-4);  // L/V <= ||y||^2 <= L
+    EXPECT_LE(squared_norm, 8.0 + 1e-4);
+    EXPECT_GE(*row[4].value, 0);
+    EXPECT_LE(*row[4].value, std::log(4.0) + 1e-6);
+    double total = 0;
+    for (size_t c = 6; c < row.size(); ++c) total += *row[c].value;
+    EXPECT_NEAR(total, 100.0, 0.5);  // the cells are rounded to 0.1
+  }
+  ASSERT_EQ(section.plots.size(), 1u);
+  EXPECT_EQ(section.plots[0].series.size(), 3u);
+}
+
+TEST_F(BoundCheckReportTest, RunsWithoutStoredFeaturesAreNamed) {
+  const fs::path db = dir_ / "bare.db";
+  fs::copy_file(db_, db, fs::copy_options::overwrite_existing);
+  Store store(db.string());
+  const auto sections = bound_check_sections(store, db.string(), "");
+  ASSERT_EQ(sections.size(), 1u);
+  EXPECT_TRUE(sections[0].tables.empty());
+  ASSERT_EQ(sections[0].paragraphs.size(), 1u);
+  EXPECT_NE(sections[0].paragraphs[0].find("None of the 2 finished runs stored features"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace semharness
