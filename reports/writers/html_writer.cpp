@@ -8,21 +8,6 @@
 namespace semharness {
 namespace {
 
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // A valid, readable fragment identifier from an id.
 std::string anchor(const std::string& id) {
   std::string out;
@@ -61,14 +46,14 @@ std::string table_html(const ReportTable& table) {
   const size_t label_columns = std::max<size_t>(1, table.label_columns);
   const auto cls = [&](size_t c) { return c < label_columns ? " class=\"label\"" : ""; };
   std::string out = fmt::format("<div class=\"table-block\" id=\"{}\">\n", anchor("table-" + table.id));
-  if (!table.title.empty()) out += "<div class=\"table-title\">" + escape_html(table.title) + "</div>\n";
+  if (!table.title.empty()) out += "<div class=\"table-title\">" + escape_markup(table.title) + "</div>\n";
   out += "<div class=\"table-scroll\"><table>\n<thead>\n<tr>";
-  for (size_t c = 0; c < table.header.size(); ++c) out += fmt::format("<th{}>{}</th>", cls(c), escape_html(table.header[c]));
+  for (size_t c = 0; c < table.header.size(); ++c) out += fmt::format("<th{}>{}</th>", cls(c), escape_markup(table.header[c]));
   out += "</tr>\n";
   if (!table.subheader.empty()) {
     out += "<tr class=\"sub\">";
     for (size_t c = 0; c < table.header.size(); ++c) {
-      out += fmt::format("<th{}>{}</th>", cls(c), c < table.subheader.size() ? escape_html(table.subheader[c]) : "");
+      out += fmt::format("<th{}>{}</th>", cls(c), c < table.subheader.size() ? escape_markup(table.subheader[c]) : "");
     }
     out += "</tr>\n";
   }
@@ -78,14 +63,14 @@ std::string table_html(const ReportTable& table) {
     for (size_t c = 0; c < row.size(); ++c) {
       std::string classes = c < label_columns ? "label" : "";
       if (row[c].best) classes += classes.empty() ? "best" : " best";
-      out += fmt::format("<td{}>{}</td>", classes.empty() ? "" : " class=\"" + classes + "\"", escape_html(row[c].text));
+      out += fmt::format("<td{}>{}</td>", classes.empty() ? "" : " class=\"" + classes + "\"", escape_markup(row[c].text));
     }
     out += "</tr>\n";
   }
   out += "</tbody>\n</table></div>\n";
   if (!table.notes.empty()) {
     out += "<ul class=\"notes\">\n";
-    for (const auto& note : table.notes) out += "<li>" + escape_html(note) + "</li>\n";
+    for (const auto& note : table.notes) out += "<li>" + escape_markup(note) + "</li>\n";
     out += "</ul>\n";
   }
   return out + "</div>\n";
@@ -96,18 +81,18 @@ std::string table_html(const ReportTable& table) {
 std::string render_html(const ReportDocument& document) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<title>" + escape_html(document.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
-  out += "<h1>" + escape_html(document.title) + "</h1>\n";
+  out += "<title>" + escape_markup(document.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+  out += "<h1>" + escape_markup(document.title) + "</h1>\n";
   if (document.sections.size() > 1) {
     out += "<nav><ol>\n";
     for (const auto& section : document.sections) {
-      out += fmt::format("<li><a href=\"#{}\">{}</a></li>\n", anchor(section.id), escape_html(section.title));
+      out += fmt::format("<li><a href=\"#{}\">{}</a></li>\n", anchor(section.id), escape_markup(section.title));
     }
     out += "</ol></nav>\n";
   }
   for (const auto& section : document.sections) {
-    out += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", anchor(section.id), escape_html(section.title));
-    for (const auto& paragraph : section.paragraphs) out += "<p>" + escape_html(paragraph) + "</p>\n";
+    out += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", anchor(section.id), escape_markup(section.title));
+    for (const auto& paragraph : section.paragraphs) out += "<p>" + escape_markup(paragraph) + "</p>\n";
     for (const auto& table : section.tables) out += table_html(table);
     for (const auto& plot : section.plots) {
       out += fmt::format("<figure id=\"{}\">\n{}</figure>\n", anchor("plot-" + plot.id), render_svg_plot(plot));

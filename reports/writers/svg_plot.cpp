@@ -18,20 +18,6 @@ namespace {
 const char* const kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"};
 constexpr int kColourCount = sizeof(kColours) / sizeof(kColours[0]);
 
-std::string escape_xml(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Pixel coordinates, one decimal.
 std::string px(double v) { return fmt::format("{:.1f}", v); }
 
@@ -200,11 +186,11 @@ std::string render_svg_plot(const LinePlot& plot) {
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"system-ui, 'DejaVu Sans', sans-serif\" role=\"img\" aria-label=\"{2}\">\n",
-      px(width), px(height), escape_xml(plot.title));
+      px(width), px(height), escape_markup(plot.title));
   out += fmt::format("<rect width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", px(width), px(height));
   out += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"600\" "
                      "fill=\"#1a1a1a\">{}</text>\n",
-                     px(left + axes_width / 2), escape_xml(plot.title));
+                     px(left + axes_width / 2), escape_markup(plot.title));
   // Grid lines and ticks.
   out += "<g font-size=\"12\" fill=\"#333333\">\n";
   for (const auto& tick : y_ticks) {
@@ -214,7 +200,7 @@ std::string render_svg_plot(const LinePlot& plot) {
     out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333333\"/>\n", px(left - 5), px(y),
                        px(left), px(y));
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", px(left - 8), px(y + 4),
-                       escape_xml(tick.label));
+                       escape_markup(tick.label));
   }
   for (const auto& tick : x_ticks) {
     const double x = x_axis.pixel(tick.value);
@@ -224,18 +210,18 @@ std::string render_svg_plot(const LinePlot& plot) {
     out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333333\"/>\n", px(x),
                        px(top + axes_height), px(x), px(top + axes_height + 5));
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(x), px(top + axes_height + 19),
-                       escape_xml(tick.label));
+                       escape_markup(tick.label));
   }
   out += "</g>\n";
   // Axes frame and labels.
   out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333333\"/>\n", px(left),
                      px(top), px(axes_width), px(axes_height));
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\" fill=\"#1a1a1a\">{}{}</text>\n",
-                     px(left + axes_width / 2), px(top + axes_height + 44), escape_xml(plot.x_label),
+                     px(left + axes_width / 2), px(top + axes_height + 44), escape_markup(plot.x_label),
                      plot.log_x ? " (log scale)" : "");
   out += fmt::format("<text transform=\"translate({},{}) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\" "
                      "fill=\"#1a1a1a\">{}</text>\n",
-                     px(18), px(top + axes_height / 2), escape_xml(plot.y_label));
+                     px(18), px(top + axes_height / 2), escape_markup(plot.y_label));
   // Series: error bars, line, markers.
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
@@ -266,10 +252,25 @@ std::string render_svg_plot(const LinePlot& plot) {
                          px(y), px(lx + 32), px(y), colour);
       out += marker(static_cast<int>(k), lx + 20, y, colour) + "\n";
       out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#1a1a1a\">{}</text>\n", px(lx + 38), px(y + 4),
-                         escape_xml(series[k].label));
+                         escape_markup(series[k].label));
     }
   }
   return out + "</svg>\n";
+}
+
+std::string escape_markup(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace semharness

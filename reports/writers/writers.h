@@ -32,6 +32,8 @@ std::string render_report(const ReportDocument& document, ReportFormat format);
 std::string render_text_table(const ReportTable& table);
 // One plot as an SVG element (axes with ticks and labels, log10 x axis when plot.log_x, legend, error bars).
 std::string render_svg_plot(const LinePlot& plot);
+// text with & < > " ' as character references: safe in HTML and SVG text and attribute values.
+std::string escape_markup(const std::string& text);
 
 // Number formatting shared by the writers: shortest text that reads back as the same double ("0.1", "1e-05").
 std::string format_exact(double value);
