@@ -135,7 +135,7 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
     }
     ++result.common_cells;
     const RunRecord& representative = *baseline_cells.runs.at(cell_id).front();
-    bool compared = false, worse = false;
+    bool compared = false;
     for (const std::string& metric : options.metrics) {
       const auto baseline_values = metric_values(metric, baseline_cells, cell_id);
       if (baseline_values.empty()) continue;  // nothing to hold the current database to
@@ -153,31 +153,56 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
       } else if (c.current.n >= 2 && c.baseline.n >= 2 && (c.current.std > 0 || c.baseline.std > 0)) {
         c.test = GateComparison::Test::Welch;
         c.welch = welch_t_test(c.current, c.baseline);
-        c.worse = c.welch->p_lower < options.alpha;
+        c.p_adjusted = c.welch->p_lower;  // decided below, over every Welch test at once
       } else {
         c.test = GateComparison::Test::Tolerance;
         c.worse = -c.difference > options.tolerance;
       }
-      worse = worse || c.worse;
       result.comparisons.push_back(std::move(c));
     }
     result.cells_compared += compared;
-    result.cells_worse += worse;
   }
+
+  // Holm's step-down adjustment over the m Welch tests: the i-th smallest p (0-based) becomes
+  // max_{j <= i} min(1, (m - j) p_(j)). It keeps the chance that any cell fails on seed noise alone at or below
+  // alpha however many cells and metrics are compared.
+  std::vector<GateComparison*> welch;
+  for (auto& c : result.comparisons) {
+    if (c.test == GateComparison::Test::Welch) welch.push_back(&c);
+  }
+  if (options.correction == GateCorrection::Holm) {
+    std::stable_sort(welch.begin(), welch.end(),
+                     [](const GateComparison* a, const GateComparison* b) { return a->welch->p_lower < b->welch->p_lower; });
+    double running = 0;
+    for (size_t i = 0; i < welch.size(); ++i) {
+      running = std::max(running, std::min(1.0, static_cast<double>(welch.size() - i) * welch[i]->welch->p_lower));
+      welch[i]->p_adjusted = running;
+    }
+  }
+  for (GateComparison* c : welch) c->worse = c->p_adjusted < options.alpha;
+  std::set<std::string> worse_cells;
+  for (const auto& c : result.comparisons) {
+    if (c.worse) worse_cells.insert(c.cell_id);
+  }
+  result.cells_worse = static_cast<int64_t>(worse_cells.size());
   return result;
 }
 
 std::string format_gate(const GateResult& result, const GateOptions& options) {
   std::string out;
   std::vector<std::vector<std::string>> table = {{"cell", "metric", "current", "baseline", "difference", "test"}};
-  bool any_tolerance = false;
+  bool any_tolerance = false, any_welch = false;
   for (const GateComparison& c : result.comparisons) {
     any_tolerance = any_tolerance || c.test == GateComparison::Test::Tolerance;
+    any_welch = any_welch || c.test == GateComparison::Test::Welch;
     if (!c.worse) continue;
     std::string test;
     switch (c.test) {
       case GateComparison::Test::Welch:
-        test = fmt::format("p = {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower, c.welch->t, c.welch->df);
+        test = options.correction == GateCorrection::Holm
+                   ? fmt::format("p = {:.2g}, Holm-adjusted {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower,
+                                 c.p_adjusted, c.welch->t, c.welch->df)
+                   : fmt::format("p = {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower, c.welch->t, c.welch->df);
         break;
       case GateComparison::Test::Tolerance:
         test = fmt::format("tolerance {:g}", options.tolerance);
@@ -190,8 +215,9 @@ std::string format_gate(const GateResult& result, const GateOptions& options) {
                      c.test == GateComparison::Test::Missing ? "-" : fmt::format("{:+.2f}", c.difference), test});
   }
   if (table.size() > 1) out += "worse than baseline (top-1 % on the test split, mean ± std over seeds):\n" + format_aligned(table);
-  out += fmt::format("check: {} cell{} compared, {} worse than baseline (alpha {:g}", result.cells_compared,
-                     result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha);
+  out += fmt::format("check: {} cell{} compared, {} worse than baseline (alpha {:g}{}", result.cells_compared,
+                     result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha,
+                     options.correction == GateCorrection::Holm && any_welch ? ", Holm-adjusted over the Welch tests" : "");
   if (any_tolerance) out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
   out += fmt::format("); {} only in one database\n", result.only_current + result.only_baseline);
   return out;

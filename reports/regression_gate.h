@@ -4,8 +4,9 @@
 // when its accuracy is lower than the baseline's by more than seed noise explains. Torch-free.
 //
 // Decision per cell and metric (current values a, baseline values b, top-1 in %):
-//   - both sides >= 2 seeds and not both zero-variance: one-sided Welch t-test, worse when
-//     P(T_df <= t) < alpha, t = (mean_a - mean_b) / sqrt(s_a^2/n_a + s_b^2/n_b), df Welch–Satterthwaite;
+//   - both sides >= 2 seeds and not both zero-variance: one-sided Welch t-test, p = P(T_df <= t),
+//     t = (mean_a - mean_b) / sqrt(s_a^2/n_a + s_b^2/n_b), df Welch–Satterthwaite; worse when p, Holm-adjusted
+//     over all Welch tests of the check (family-wise error rate alpha), is below alpha;
 //   - otherwise (a single seed on a side, or no spread on either): worse when mean_b - mean_a > tolerance;
 //   - the baseline has the metric and the current database does not: worse ("missing").
 #include <optional>
@@ -26,9 +27,14 @@ const std::vector<GateMetric>& gate_metrics();
 // The default: "headline".
 inline const char* kDefaultGateMetric = "headline";
 
+// Holm: the family-wise error rate over every Welch test of a check is at most alpha (a check of many cells
+// does not fail on seed noise more often than one of a single cell). None: each test at alpha on its own.
+enum class GateCorrection { Holm, None };
+
 struct GateOptions {
   std::vector<std::string> metrics = {kDefaultGateMetric};  // names from gate_metrics()
   double alpha = 0.05;
+  GateCorrection correction = GateCorrection::Holm;
   double tolerance = 0.5;  // accuracy points
 };
 
@@ -43,6 +49,7 @@ struct GateComparison {
   double difference = 0;        // current.mean - baseline.mean
   enum class Test { Welch, Tolerance, Missing } test = Test::Welch;
   std::optional<WelchTest> welch;  // for Test::Welch
+  double p_adjusted = 1;           // for Test::Welch: welch->p_lower after the correction
   bool worse = false;
 };
 

@@ -1,5 +1,7 @@
 #include "reports/timings_table.h"
 
+#include "reports/benchmark_tables.h"
+
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -75,17 +77,10 @@ ReportSection timings_section(Store& store, const std::string& grid) {
     section.tables.push_back(table);
   }
 
-  std::vector<TimingTotal> benchmark;
-  SQLite::Statement bench(db, "SELECT name, device, SUM(count), SUM(total_ms) FROM timings WHERE run_id IS NULL "
-                              "GROUP BY name, device");
-  while (bench.executeStep()) {
-    benchmark.push_back({bench.getColumn(0).getString(), bench.getColumn(1).getString(), 0, bench.getColumn(2).getInt64(),
-                         bench.getColumn(3).getDouble()});
-  }
-  if (!benchmark.empty()) {
-    ReportTable table = timing_table("timings_benchmark", "Benchmark rows (run_id NULL, tied to no run)", benchmark, false);
-    table.notes.push_back("Rows written by benchmarks rather than runs; count = timed calls, mean = total / count.");
-    section.tables.push_back(table);
+  const auto benchmarks = latest_benchmark_rows(store);
+  if (!benchmarks.empty()) {
+    section.tables.push_back(benchmark_table(benchmarks));
+    if (auto floor = memory_floor_table(benchmarks)) section.tables.push_back(*floor);
   }
   if (section.tables.empty()) section.paragraphs.push_back("The database holds no timings for these runs.");
   return section;

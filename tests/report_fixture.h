@@ -12,8 +12,11 @@
 //            byol   L=16: tau_d 0.1 val 50 test 58, 59;     tau_d 1 val 45 test 20   (seeds 0, 1)
 //            byol seed 2 runs with SEM failed; every sem=on run also has a backbone probe at 10 (ignored).
 //   Validation picks sem.L = 8 for both methods' +SEM (mean val 70 > 66, 60 > 50).
-//   timings: every simclr run: forward cpu 10 calls 50 ms, backward cpu 10 calls 30 ms; one benchmark row
-//            (run_id NULL): sem_forward cpu 100 calls 250 ms.
+//   timings: every simclr run: forward cpu 10 calls 50 ms, backward cpu 10 calls 30 ms; benchmark rows
+//            (run_id NULL, session "bench"): sem/fused B=8 cpu 100 calls 250 ms at 4 GB/s, sem/unfused B=8 cpu
+//            100 calls 500 ms, memory/copy MB=1 cpu 10 calls 10 ms at 8 GB/s, sem/unfused_block_major B=8 cpu 10 calls
+//            60 ms (no fused partner: no floor row)
+//            -> fused 2.5 ms, unfused 5 ms (2x), floor 2.5 ms x 4/8 = 1.25 ms, fused/floor 2x.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
@@ -98,8 +101,10 @@ inline semharness::Grid fill_handmade_database(const std::filesystem::path& dir,
     if (method == "simclr") outcome.timings = {{"forward", "cpu", 10, 50.0}, {"backward", "cpu", 10, 30.0}};
     store.finish_run(outcome);
   }
-  store.database().exec(
-      "INSERT INTO timings(run_id, name, device, count, total_ms, mean_ms) VALUES(NULL, 'sem_forward', 'cpu', 100, 250, 2.5)");
+  store.add_benchmark_rows("bench", {{"sem/fused", "B=8", "cpu", 100, 250.0, 40000.0, 4e9},
+                                     {"sem/unfused", "B=8", "cpu", 100, 500.0, 20000.0, std::nullopt},
+                                     {"memory/copy", "MB=1", "cpu", 10, 10.0, std::nullopt, 8e9},
+                                     {"sem/unfused_block_major", "B=8", "cpu", 10, 60.0, std::nullopt, std::nullopt}});
   return grid;
 }
 

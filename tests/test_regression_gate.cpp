@@ -167,10 +167,11 @@ TEST_F(RegressionGateTest, PlantedDropFailsAndNamesTheCell) {
   ASSERT_EQ(lines.size(), 4u) << result.output;  // title, header, the cell, summary
   const std::string& cell = lines[2];
   for (const char* expected : {"gate: method=simclr sem=on", "headline", "75.00 ± 0.50 (n=3)", "80.00 ± 0.50 (n=3)",
-                               "-5.00", "p = 0.00013"}) {
+                               "-5.00", "p = 0.00013", "Holm-adjusted 0.00051"}) {
     EXPECT_NE(cell.find(expected), std::string::npos) << expected << " missing from: " << cell;
   }
-  EXPECT_EQ(lines[3], "check: 4 cells compared, 1 worse than baseline (alpha 0.05); 0 only in one database");
+  EXPECT_EQ(lines[3], "check: 4 cells compared, 1 worse than baseline (alpha 0.05, Holm-adjusted over the Welch "
+                      "tests); 0 only in one database");
 
   const auto sem_probe = check({"--db", current, "--baseline", baseline, "--metric", "probe.sem"});
   EXPECT_EQ(sem_probe.exit_code, 1) << sem_probe.output;
@@ -187,16 +188,26 @@ TEST_F(RegressionGateTest, SeedNoisePasses) {
   // t = -0.2 / sqrt(2 * 0.25 / 3) = -0.4899, df = 4, p = 0.325 > 0.05 for every cell.
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.non_empty_lines(), std::vector<std::string>{
-                                          "check: 4 cells compared, 0 worse than baseline (alpha 0.05); 0 only in one database"});
+  EXPECT_EQ(result.non_empty_lines(),
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+                                     "the Welch tests); 0 only in one database"});
   const auto every_metric = check({"--db", current, "--baseline", baseline, "--metric", "probe.backbone,knn",
                                    "--metric", "online_linear", "--metric", "probe.sem,probe.embedding"});
   EXPECT_EQ(every_metric.exit_code, 0) << every_metric.output;
   EXPECT_NE(every_metric.output.find("check: 4 cells compared, 0 worse"), std::string::npos) << every_metric.output;
-  // A looser significance level than the p-value turns the same numbers into a failure of every cell.
-  const auto loose = check({"--db", current, "--baseline", baseline, "--alpha", "0.4"});
+  // Without the correction, a looser significance level than the p-value turns the same numbers into a failure
+  // of every cell.
+  const auto loose = check({"--db", current, "--baseline", baseline, "--alpha", "0.4", "--correction", "none"});
   EXPECT_EQ(loose.exit_code, 1) << loose.output;
   EXPECT_NE(loose.output.find("4 worse than baseline (alpha 0.4)"), std::string::npos) << loose.output;
+  // Holm over the four tests: the smallest p, 0.325, becomes min(1, 4 x 0.325) = 1 and every other one at least
+  // that, so no cell fails at 0.4.
+  const auto holm = check({"--db", current, "--baseline", baseline, "--alpha", "0.4"});
+  EXPECT_EQ(holm.exit_code, 0) << holm.output;
+  EXPECT_NE(holm.output.find("0 worse than baseline (alpha 0.4, Holm-adjusted"), std::string::npos) << holm.output;
+  const auto bad = check({"--db", current, "--baseline", baseline, "--correction", "bonferroni"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--correction bonferroni: expected holm or none"), std::string::npos) << bad.output;
 }
 
 TEST_F(RegressionGateTest, SingleSeedUsesTheTolerance) {
@@ -239,8 +250,9 @@ TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
   }
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.non_empty_lines(), std::vector<std::string>{
-                                          "check: 4 cells compared, 0 worse than baseline (alpha 0.05); 2 only in one database"});
+  EXPECT_EQ(result.non_empty_lines(),
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+                                     "the Welch tests); 2 only in one database"});
 }
 
 TEST_F(RegressionGateTest, MissingMetricInCurrentDatabaseIsWorse) {
@@ -377,8 +389,9 @@ TEST(CommittedBaselineTest, IsASelfContainedQuickGridDatabase) {
   const fs::path dir = make_temp_dir("baseline");
   const auto result = run_binary(dir, {"check", "--db", baseline, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.non_empty_lines(), std::vector<std::string>{
-                                          "check: 4 cells compared, 0 worse than baseline (alpha 0.05); 0 only in one database"});
+  EXPECT_EQ(result.non_empty_lines(),
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+                                     "the Welch tests); 0 only in one database"});
   EXPECT_TRUE(read_bytes(baseline) == bytes) << baseline << " changed";
   std::error_code ignored;
   fs::remove_all(dir, ignored);

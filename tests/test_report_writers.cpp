@@ -198,7 +198,8 @@ TEST_F(ReportWritersTest, CsvReadsBackTheHandComputedNumbers) {
   expect("ablation_tau_d", "simclr sem.L=8", "probe.tau_d=1", 50.0);
   expect("timings_handmade", "forward cpu", "count", 120);
   expect("timings_handmade", "forward cpu", "mean (ms)", 5.0);
-  expect("timings_benchmark", "sem_forward cpu", "total (s)", 0.25);
+  expect("benchmarks", "sem/fused B=8 cpu", "mean (ms)", 2.5);
+  expect("memory_floor", "B=8 cpu", "fused/floor", 2.0);
   // The text travels with the number, quoted because it holds commas.
   const CsvRow* simclr_delta = find_csv(rows, "comparison", "simclr", delta);
   ASSERT_NE(simclr_delta, nullptr);
@@ -248,10 +249,10 @@ TEST_F(ReportWritersTest, MarkdownTablesAreWellFormedWithBoldBest) {
     }
   }
   close_table();
-  EXPECT_EQ(tables, 5);  // comparison, ablation L, ablation tau_d, timings of the grid, benchmark
+  EXPECT_EQ(tables, 6);  // comparison, ablation L, ablation tau_d, timings of the grid, benchmarks, memory floor
   EXPECT_NE(simclr_row.find("| 62.00 ± 2.00 (n=3) | **65.00 ± 1.73 (n=3)** |"), std::string::npos) << simclr_row;
   EXPECT_NE(markdown.find("## Baseline vs +SEM"), std::string::npos);
-  EXPECT_NE(markdown.find("sem\\_forward"), std::string::npos);  // underscores escaped
+  EXPECT_NE(markdown.find("sem/unfused\\_block\\_major"), std::string::npos);  // underscores escaped
 }
 
 TEST_F(ReportWritersTest, LatexCompilesWithPdflatex) {
@@ -302,8 +303,8 @@ TEST_F(ReportWritersTest, HtmlIsSelfContainedAndRendersInChromium) {
     for (size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1)) ++n;
     return n;
   };
-  EXPECT_EQ(count("<table>"), 5u);  // comparison, two ablations, the grid's timings, the benchmark rows
-  EXPECT_EQ(count("</table>"), 5u);
+  EXPECT_EQ(count("<table>"), 6u);  // comparison, two ablations, the grid's timings, the benchmark rows
+  EXPECT_EQ(count("</table>"), 6u);
   EXPECT_EQ(count("<svg "), 2u);
   EXPECT_EQ(count("</svg>"), 2u);
   EXPECT_NE(html.find("<td class=\"best\">65.00 ± 1.73 (n=3)</td>"), std::string::npos);
@@ -407,7 +408,7 @@ TEST_F(ReportWritersTest, ReportCommandWritesEveryFormat) {
   EXPECT_EQ(csv.output.rfind("section,table,row,column,value,text", 0), 0u) << csv.output;
   const auto text = semharness_test::run_binary(dir_, {"report", "--db", db_, "--grid", "handmade"});
   ASSERT_EQ(text.exit_code, 0) << text.output;
-  for (const char* expected : {"+3.00 [+0.52, +5.48] paired, n=3", "Ablation: sem.L", "sem_forward", "linear_probe"}) {
+  for (const char* expected : {"+3.00 [+0.52, +5.48] paired, n=3", "Ablation: sem.L", "sem/fused", "linear_probe"}) {
     EXPECT_NE(text.output.find(expected), std::string::npos) << expected << "\n" << text.output;
   }
 

@@ -245,7 +245,7 @@ TEST_F(HandmadeReportTest, AblationsOverLAndTauD) {
 TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   Store store(db_);
   const ReportSection section = timings_section(store, "handmade");
-  ASSERT_EQ(section.tables.size(), 2u);
+  ASSERT_EQ(section.tables.size(), 3u);
   const ReportTable& grid = section.tables[0];
   EXPECT_EQ(grid.id, "timings_handmade");
   ASSERT_EQ(grid.rows.size(), 2u);
@@ -259,12 +259,31 @@ TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   EXPECT_EQ(grid.rows[1][0].text, "backward");
   EXPECT_NEAR(*grid.rows[1][5].value, 3.0, 1e-12);
   const ReportTable& bench = section.tables[1];
-  EXPECT_EQ(bench.id, "timings_benchmark");
-  ASSERT_EQ(bench.rows.size(), 1u);
-  EXPECT_EQ(bench.rows[0][0].text, "sem_forward");
-  EXPECT_NEAR(*bench.rows[0][4].value, 2.5, 1e-12);
+  EXPECT_EQ(bench.id, "benchmarks");
+  ASSERT_EQ(bench.rows.size(), 4u);
+  EXPECT_EQ(bench.rows[0][0].text, "memory/copy");
+  EXPECT_EQ(bench.rows[1][0].text, "sem/fused");
+  EXPECT_EQ(bench.rows[1][1].text, "B=8");
+  EXPECT_NEAR(*bench.rows[1][4].value, 2.5, 1e-12);       // ms per iteration
+  EXPECT_NEAR(*bench.rows[1][5].value, 40000.0, 1e-9);    // items/s
+  EXPECT_NEAR(*bench.rows[0][6].value, 8.0, 1e-12);       // GB/s
+  // The fixture's hand-computed floor: 2.5 ms x 4 GB/s / 8 GB/s = 1.25 ms.
+  const ReportTable& floor = section.tables[2];
+  EXPECT_EQ(floor.id, "memory_floor");
+  ASSERT_EQ(floor.rows.size(), 1u);
+  EXPECT_EQ(floor.rows[0][0].text, "B=8");
+  EXPECT_NEAR(*floor.rows[0][2].value, 2.5, 1e-12);
+  EXPECT_NEAR(*floor.rows[0][3].value, 5.0, 1e-12);
+  EXPECT_NEAR(*floor.rows[0][4].value, 2.0, 1e-12);
+  EXPECT_NEAR(*floor.rows[0][5].value, 1.25, 1e-12);
+  EXPECT_NEAR(*floor.rows[0][6].value, 2.0, 1e-12);
+  // A newer session replaces a benchmark's row; other benchmarks keep theirs.
+  store.add_benchmark_rows("later", {{"sem/fused", "B=8", "cpu", 10, 20.0, std::nullopt, 4e9}});
+  const ReportSection later = timings_section(store, "handmade");
+  EXPECT_EQ(later.tables[1].rows.size(), 4u);
+  EXPECT_NEAR(*later.tables[2].rows[0][2].value, 2.0, 1e-12);
   // Another grid's name: no grid rows, the benchmark rows still.
-  EXPECT_EQ(timings_section(store, "elsewhere").tables.size(), 1u);
+  EXPECT_EQ(timings_section(store, "elsewhere").tables.size(), 2u);
 }
 
 TEST(ReportTest, ReferenceColumnOnlyWhereDatasetAndBackboneMatch) {

@@ -16,6 +16,7 @@ int check_command(const std::vector<std::string>& args) {
   po::options_description options("semharness check [options]");
   std::string db, baseline;
   std::vector<std::string> metric_args;
+  std::string correction;
   GateOptions gate;
   options.add_options()
       ("help,h", "this help")
@@ -24,7 +25,9 @@ int check_command(const std::vector<std::string>& args) {
       ("metric", po::value(&metric_args)->composing(),
        "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
        "probe.embedding, probe.sem, knn, online_linear")
-      ("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"), "significance level of the one-sided Welch t-test")
+      ("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"), "significance level of the one-sided Welch t-tests")
+      ("correction", po::value(&correction)->default_value("holm"),
+       "holm: alpha bounds the chance that any cell fails on seed noise (Holm over all Welch tests); none: each test at alpha")
       ("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
        "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
   po::variables_map vm;
@@ -34,13 +37,17 @@ int check_command(const std::vector<std::string>& args) {
                             "have on top-1 % on the test split. Metrics:\n";
     for (const GateMetric& metric : gate_metrics()) std::cout << fmt::format("  {:<16} {}\n", metric.name, metric.description);
     std::cout << "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
-                 "one-sided Welch t-test at --alpha when both sides have >= 2 seeds, otherwise more than\n"
+                 "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
+                 "then compared with --alpha), otherwise more than\n"
                  "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
                  "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
                  "database, no cell with finished runs in both).\n";
     return 0;
   }
   po::notify(vm);
+  if (correction == "holm") gate.correction = GateCorrection::Holm;
+  else if (correction == "none") gate.correction = GateCorrection::None;
+  else throw InputError(fmt::format("--correction {}: expected holm or none", correction));
   if (!metric_args.empty()) {
     gate.metrics.clear();
     for (const std::string& arg : metric_args) {

@@ -13,6 +13,7 @@ int slurm_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);
 int check_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
 
 // The default database: results/semharness.db under the current directory.
 inline const char* kDefaultDatabase = "results/semharness.db";

@@ -17,8 +17,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run GRID.ini [--db PATH] [--device auto|cpu|cuda] [--set key=value ...] [--jobs N] [--task-index I]\n"
     "                 train and probe every run of a grid not yet finished in the database\n"
-    "  report [--db PATH] [--grid NAME]\n"
-    "                 the comparison table: methods x {baseline, +SEM}, mean ± std over seeds\n"
+    "  report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html]\n"
+    "                 comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), ablations,\n"
+    "                 bound check, semantic coherence, timings and benchmarks; text, or files in DIR\n"
     "  slurm GRID.ini [--db PATH] [--set key=value ...] [--max-parallel K] [--submit]\n"
     "                 a Slurm job array of the runs not finished, one shard database per task, and a merge job\n"
     "  merge SHARD.db... [--db PATH]\n"
@@ -29,6 +30,9 @@ constexpr const char* kUsage =
     "                 copy the stored features and probe weights of finished runs (.npy) and an index.csv to DIR\n"
     "  check --baseline PATH [--db PATH] [--metric M ...] [--alpha A] [--tolerance T]\n"
     "                 the regression gate: exit 1 when a cell is worse than the baseline beyond seed noise\n"
+    "  bench [--db PATH] [--filter RE] [--smoke] [--vs-python]\n"
+    "                 benchmark suites (SEM kernel vs memory floor, augmentation, training steps, probe) into the\n"
+    "                 database; --vs-python races the training step against PyTorch in Python\n"
     "\n"
     "'semharness <command> --help' describes a command's options.\n";
 
@@ -50,7 +54,8 @@ int main(int argc, char** argv) {
     if (command == "status") return semharness::status_command(rest);
     if (command == "export") return semharness::export_command(rest);
     if (command == "check") return semharness::check_command(rest);
-    std::cerr << fmt::format("semharness: unknown command '{}' (expected run, report, status, check, export, slurm or merge; see semharness --help)\n", command);
+    if (command == "bench") return semharness::bench_command(rest);
+    std::cerr << fmt::format("semharness: unknown command '{}' (expected run, report, status, check, export, bench, slurm or merge; see semharness --help)\n", command);
     return 2;
   } catch (const semharness::InputError& e) {
     std::cerr << "semharness: " << e.what() << "\n";

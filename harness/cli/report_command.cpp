@@ -17,6 +17,7 @@
 #include "reports/analyses/semantic_coherence.h"
 #include "reports/comparison_table.h"
 #include "reports/document.h"
+#include "reports/benchmark_tables.h"
 #include "reports/reference_numbers.h"
 #include "reports/timings_table.h"
 #include "reports/writers/writers.h"
@@ -137,7 +138,7 @@ int report_command(const std::vector<std::string>& args) {
               << "\nSections: runs per grid and state; the comparison table (methods x {baseline, +SEM}: probe test\n"
                  "top-1, mean ± std over seeds, the difference with a 95% CI, controls, online and published\n"
                  "reference numbers); ablations over sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d\n"
-                 "(tables, and line plots in HTML and LaTeX); phase timings.\n";
+                 "(tables, and line plots in HTML and LaTeX); phase timings; benchmark results (`semharness bench`).\n";
     return 0;
   }
   std::vector<ReportFormat> formats;
@@ -154,7 +155,8 @@ int report_command(const std::vector<std::string>& args) {
 
   if (!std::filesystem::exists(db)) throw InputError(fmt::format("{}: no such database (run a grid first)", db));
   Store store(db);
-  if (store.runs(grid).empty()) {
+  // A database that only `bench` wrote still has its benchmark tables to show.
+  if (store.runs(grid).empty() && (!grid.empty() || latest_benchmark_rows(store).empty())) {
     throw InputError(grid.empty() ? db + ": holds no runs" : fmt::format("{}: no runs of grid '{}'", db, grid));
   }
   const ReportDocument document = build_report(store, db, grid, references);

@@ -10,6 +10,7 @@
 #include "harness/config/grid.h"
 #include "harness/executors/local_pool.h"
 #include "harness/store/store.h"
+#include "harness/train/device.h"
 #include "harness/train/grid_runner.h"
 #include "reports/comparison_table.h"
 
@@ -17,16 +18,6 @@ namespace semharness {
 namespace po = boost::program_options;
 
 namespace {
-
-c10::Device resolve_device(const std::string& name) {
-  if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw InputError("--device cuda: no CUDA device is available (use auto or cpu)");
-    return c10::Device(c10::kCUDA, 0);
-  }
-  if (name == "auto") return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  throw InputError(fmt::format("--device: expected auto, cpu or cuda, got '{}'", name));
-}
 
 int cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 

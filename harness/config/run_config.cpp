@@ -246,6 +246,17 @@ std::string RunConfig::run_id() const {
   return hex16(fnv1a64(canonical() + "seed=" + std::to_string(seed) + "\n"));
 }
 
+RunConfig RunConfig::defaults(const std::map<std::string, std::string>& settings, const std::string& where) {
+  RunConfig config;
+  for (const KeySpec& spec : config_keys()) config.values[spec.name] = spec.default_value;
+  for (const auto& [key, raw] : settings) {
+    const KeySpec* spec = find_key(key);
+    if (spec == nullptr) throw InputError(where + ": unknown key '" + key + "'");
+    config.values[key] = canonical_value(*spec, raw, where);
+  }
+  return config;
+}
+
 std::string RunConfig::label(const std::vector<std::string>& axes) const {
   std::string text;
   for (const std::string& axis : axes) text += axis + "=" + str(axis) + " ";

@@ -42,6 +42,10 @@ class RunConfig {
   double f(const std::string& key) const;
   std::vector<double> floats(const std::string& key) const;  // a run_list key, parsed
 
+  // Every key at its default, then `settings` (key -> raw value) checked and made canonical; throws
+  // InputError naming `where` and the key for an unknown key or a bad value.
+  static RunConfig defaults(const std::map<std::string, std::string>& settings = {}, const std::string& where = "settings");
+
   // Sorted "key=value" lines of the identity keys, without the seed.
   std::string canonical() const;
   std::string cell_id() const;  // 16 hex digits: 64-bit FNV-1a of canonical()

@@ -37,6 +37,11 @@ const std::vector<std::pair<std::string, std::string>> kRunsLaterColumns = {
     {"resumed_from_epoch", "INTEGER"},  // the checkpoint epoch its last attempt started from
 };
 
+// Benchmark columns of timings, added to databases made before `semharness bench` existed.
+const std::vector<std::pair<std::string, std::string>> kTimingsLaterColumns = {
+    {"params", "TEXT"}, {"items_per_second", "REAL"}, {"bytes_per_second", "REAL"}, {"session", "TEXT"},
+    {"recorded_at", "TEXT"}};
+
 InputError cannot_open(const std::string& path, const std::string& reason) {
   return InputError(path + ": cannot open database for writing (" + reason + ")");
 }
@@ -218,6 +223,10 @@ Store::Store(const std::string& path) : path_(path) {
     db_->exec(
         "CREATE TABLE IF NOT EXISTS timings(run_id TEXT NULL, name TEXT, device TEXT, count INTEGER, "
         "total_ms REAL, mean_ms REAL)");
+    const std::set<std::string> timing_columns = table_columns(*db_, "timings");
+    for (const auto& [column, type] : kTimingsLaterColumns) {
+      if (timing_columns.count(column) == 0) db_->exec("ALTER TABLE timings ADD COLUMN " + column + " " + type);
+    }
     db_->exec("CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id)");
     db_->exec("CREATE INDEX IF NOT EXISTS results_run_id ON results(run_id)");
     db_->exec("CREATE INDEX IF NOT EXISTS runs_cell_id ON runs(cell_id)");
@@ -413,6 +422,29 @@ void Store::finish_run(const RunOutcome& outcome) {
     timing.exec();
   }
 
+  transaction.commit();
+}
+
+void Store::add_benchmark_rows(const std::string& session, const std::vector<BenchmarkRow>& rows) {
+  SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  SQLite::Statement insert(*db_,
+                           "INSERT INTO timings(run_id, name, device, count, total_ms, mean_ms, params, items_per_second, "
+                           "bytes_per_second, session, recorded_at) VALUES(NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::string now = utc_now();
+  for (const BenchmarkRow& row : rows) {
+    insert.reset();
+    insert.bind(1, row.name);
+    insert.bind(2, row.device);
+    insert.bind(3, row.count);
+    insert.bind(4, row.total_ms);
+    insert.bind(5, row.total_ms / static_cast<double>(std::max<int64_t>(row.count, 1)));
+    insert.bind(6, row.params);
+    if (row.items_per_second) insert.bind(7, *row.items_per_second); else insert.bind(7);
+    if (row.bytes_per_second) insert.bind(8, *row.bytes_per_second); else insert.bind(8);
+    insert.bind(9, session);
+    insert.bind(10, now);
+    insert.exec();
+  }
   transaction.commit();
 }
 

@@ -9,7 +9,10 @@
 //   provenance(run_id TEXT, key TEXT, value TEXT)
 //   metrics(run_id TEXT, epoch INTEGER, name TEXT, value REAL)
 //   results(run_id TEXT, protocol TEXT, feature TEXT, tau_d REAL NULL, split TEXT, metric TEXT, value REAL)
-//   timings(run_id TEXT NULL, name TEXT, device TEXT, count INTEGER, total_ms REAL, mean_ms REAL)
+//   timings(run_id TEXT NULL, name TEXT, device TEXT, count INTEGER, total_ms REAL, mean_ms REAL,
+//           params TEXT, items_per_second REAL, bytes_per_second REAL, session TEXT, recorded_at TEXT)
+//     -- a run's phases (run_id set; the last five NULL) or a benchmark's result (`semharness bench`: run_id
+//        NULL, params like "B=256 L=5000 V=13", session = one bench invocation)
 // Torch-free.
 #include <cstdint>
 #include <map>
@@ -39,6 +42,15 @@ struct ResultRow {
   double value;
 };
 struct TimingRow { std::string name; std::string device; int64_t count; double total_ms; };
+// One benchmark result: `count` timed iterations taking `total_ms` in all.
+struct BenchmarkRow {
+  std::string name;    // the benchmark's family, e.g. "sem/fused"
+  std::string params;  // its arguments, e.g. "B=256 L=5000 V=13"
+  std::string device;  // "cpu", "cuda:0"
+  int64_t count = 0;
+  double total_ms = 0;
+  std::optional<double> items_per_second, bytes_per_second;
+};
 
 // Stored features and probe weights of a finished run (README "Stored features"): .npy files by name and
 // meta.json, written next to the database (harness/train/artifacts.h), not into it.
@@ -108,6 +120,8 @@ class Store {
   // previous attempt of the same run left are replaced.
   void finish_run(const RunOutcome& outcome);
   void mark_failed(const std::string& run_id, const std::string& error);
+  // Stores benchmark results as timings rows with run_id NULL, all under one session name, in one transaction.
+  void add_benchmark_rows(const std::string& session, const std::vector<BenchmarkRow>& rows);
 
   std::vector<RunRecord> runs(const std::string& grid = "");  // all grids when empty
   std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty

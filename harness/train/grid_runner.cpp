@@ -138,6 +138,7 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
                        grid.name, summary.total, summary.skipped, run_ids.size(), device.str(), torch::get_num_threads(),
                        TORCH_VERSION, store.path());
     if (run_ids.empty()) log << fmt::format("nothing to run: every run of grid '{}' is finished or diverged\n", grid.name);
+    else if (!device.is_cuda()) log << compute_backends_line() << "\n";
   }
 
   const std::string worker = this_worker();

@@ -1,6 +1,6 @@
 #include "harness/train/phase_timer.h"
 
-#include <torch/cuda.h>
+#include "harness/train/device.h"
 
 namespace semharness {
 
@@ -13,7 +13,7 @@ void PhaseTimer::begin_step() {
 }
 
 void PhaseTimer::synchronize() const {
-  if (device_.is_cuda()) torch::cuda::synchronize(device_.index() < 0 ? -1 : device_.index());
+  semharness::synchronize(device_);
 }
 
 void PhaseTimer::add(const std::string& name, std::chrono::steady_clock::time_point start) {

@@ -8,24 +8,10 @@
 #include "baselines/schedules.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/method_factory.h"
-#include "harness/train/mixed_precision.h"
+#include "harness/train/training_step.h"
 
 namespace semharness {
 namespace {
-
-// Scales the gradients so that their global L2 norm is at most max_norm, on the device (LibTorch's
-// clip_grad_norm_ returns the norm as a double, which would synchronise every step).
-void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
-  std::vector<torch::Tensor> squares;
-  for (const auto& p : parameters) {
-    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
-  }
-  if (squares.empty()) return;
-  const auto coefficient = (max_norm / (torch::stack(squares).sum().sqrt() + 1e-6)).clamp_max(1.0);
-  for (const auto& p : parameters) {
-    if (p.grad().defined()) p.grad().mul_(coefficient);
-  }
-}
 
 double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, const DeviceDataset& data,
                         const Augmenter& augmenter) {
@@ -60,21 +46,12 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   const int64_t epochs = c.i("epochs");
   const int64_t total_steps = epochs * steps_per_epoch;
   const double base_lr = c.f("lr");
-  const double grad_clip = c.f("grad_clip");
-  const std::string precision = c.str("precision");
   const auto view1 = ssl_view_options(c.str("method"), 1);
   const auto view2 = ssl_view_options(c.str("method"), 2);
 
-  const auto parameters = method.trainable_parameters();
-  PretrainOptimizer optimizer(parameters, optimizer_options(c));
-  // The online classifier: its own SGD, the same schedule, no weight decay.
-  torch::nn::Linear classifier(method.online->backbone->output_dim(), data.info.num_classes);
-  classifier->to(device);
-  const double online_lr = c.f("online.lr");
-  torch::optim::SGD classifier_sgd(classifier->parameters(), torch::optim::SGDOptions(online_lr).momentum(0.9));
-  LossScaler scaler(device, precision);
-
-  CheckpointParts parts{method, *classifier, optimizer.momentum_buffers(), classifier_sgd, scaler.state(), device};
+  TrainingStep training(method, c, data.info.num_classes, device);
+  CheckpointParts parts{method, *training.classifier(), training.optimizer().momentum_buffers(),
+                        training.classifier_optimizer(), training.scaler().state(), device};
   int64_t step = 0, first_epoch = 1;
   if (!checkpoint.path.empty()) {
     if (auto resumed = load_checkpoint(checkpoint.path, parts)) {
@@ -102,32 +79,9 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
         return std::make_pair(augmenter.view(images, view1), augmenter.view(images, view2));
       });
       lr = warmup_cosine_lr(base_lr, step, c.i("warmup_epochs") * steps_per_epoch, total_steps);
-      optimizer.set_lr(lr);
-      for (auto& group : classifier_sgd.param_groups()) group.options().set_lr(online_lr * lr / base_lr);
-      const auto [loss, online_loss] = timer.time("forward", [&] {
-        AutocastScope autocast(device, precision);
-        auto output = method.training_step(views.first, views.second);
-        const auto logits = classifier->forward(output.h1.detach());
-        online_correct += (logits.argmax(1) == labels).sum();
-        return std::make_pair(output.loss, torch::nn::functional::cross_entropy(logits.to(torch::kFloat), labels));
-      });
-      timer.time("backward", [&] {
-        optimizer.zero_grad();
-        classifier_sgd.zero_grad();
-        scaler.scale(loss).backward();
-        online_loss.backward();
-      });
-      timer.time("optimizer", [&] {
-        method.before_optimizer_step();
-        if (scaler.unscale(parameters)) {
-          if (grad_clip > 0) clip_gradients(parameters, grad_clip);
-          optimizer.step();
-        }
-        scaler.update();
-        classifier_sgd.step();
-        method.after_optimizer_step(step, total_steps);
-      });
-      loss_sum += loss.detach().to(torch::kFloat);
+      training.set_lr(lr);
+      const auto loss = training.run(views.first, views.second, labels, step, total_steps, timer, online_correct);
+      loss_sum += loss.to(torch::kFloat);
     }
     const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
     const double seen = static_cast<double>(steps_per_epoch * batch);
@@ -153,7 +107,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     report();
   }
   out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1",
-                         online_test_top1(method, classifier, data, augmenter)});
+                         online_test_top1(method, training.classifier(), data, augmenter)});
   return out;
 }
 

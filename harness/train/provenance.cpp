@@ -1,14 +1,17 @@
 #include "harness/train/provenance.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <ATen/Version.h>
 #include <torch/torch.h>
 
 #include "torch_features.h"  // generated: SEMHARNESS_TORCH_CUDA
@@ -128,7 +131,42 @@ void reset_cuda_peaks(c10::Device) {}
 void add_cuda_peaks(c10::Device, ProvenanceEntries&) {}
 #endif
 
+// The text after `marker` in `text` up to the first of `ends`, trimmed; "" when the marker is absent.
+std::string field_after(const std::string& text, const std::string& marker, const std::string& ends) {
+  const auto start = text.find(marker);
+  if (start == std::string::npos) return "";
+  const auto from = start + marker.size();
+  const auto to = text.find_first_of(ends, from);
+  std::string value = text.substr(from, to == std::string::npos ? std::string::npos : to - from);
+  while (!value.empty() && value.back() == ' ') value.pop_back();
+  return value;
+}
+
 }  // namespace
+
+ProvenanceEntries compute_backends() {
+  const std::string config = at::show_config();
+  std::string onednn = field_after(config, "MKL-DNN ", " \n");  // "v3.13.3"
+  if (onednn.empty()) onednn = config.find("USE_MKLDNN=ON") != std::string::npos ? "yes" : "no";
+  std::string blas = field_after(config, "BLAS_INFO=", ",\n");
+  if (blas.empty()) blas = "unknown";
+  std::string parallel = "native";
+  if (at::get_parallel_info().find("parallel backend: OpenMP") != std::string::npos) parallel = "OpenMP";
+  // tcmalloc is linked into the executable when CMake found it (README "Libraries").
+  const bool tcmalloc = ::dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr;
+  return {{"blas", blas},
+          {"onednn", onednn},
+          {"cpu_capability", at::get_cpu_capability()},
+          {"parallel_backend", parallel},
+          {"allocator", tcmalloc ? "tcmalloc" : "glibc malloc"}};
+}
+
+std::string compute_backends_line() {
+  std::map<std::string, std::string> b;
+  for (const auto& [key, value] : compute_backends()) b[key] = value;
+  return fmt::format("LibTorch {}: BLAS {}, oneDNN {}, {} kernels, {} with {} threads, {}", TORCH_VERSION, b["blas"],
+                     b["onednn"], b["cpu_capability"], b["parallel_backend"], torch::get_num_threads(), b["allocator"]);
+}
 
 ProvenanceEntries run_provenance(c10::Device device) {
   const BuildInfo& build = build_info();
@@ -148,6 +186,7 @@ ProvenanceEntries run_provenance(c10::Device device) {
   entries.emplace_back("cpu_model", cpu_model());
   entries.emplace_back("cores", std::to_string(std::thread::hardware_concurrency()));
   entries.emplace_back("threads", std::to_string(torch::get_num_threads()));
+  for (auto& entry : compute_backends()) entries.push_back(std::move(entry));
   entries.emplace_back("host", host_name());
   entries.emplace_back("pid", std::to_string(::getpid()));
   entries.emplace_back("command_line", command_line());

@@ -28,6 +28,14 @@ using ProvenanceEntries = std::vector<std::pair<std::string, std::string>>;
 // nvidia_driver; slurm_job_id, slurm_array_job_id and slurm_array_task_id when those SLURM variables are set.
 ProvenanceEntries run_provenance(c10::Device device);
 
+// The CPU compute paths LibTorch takes here (from at::show_config and the process): blas ("mkl"),
+// onednn ("v3.13.3"), cpu_capability ("AVX512": the vector kernels ATen dispatches to), parallel_backend
+// ("OpenMP"), allocator ("tcmalloc" when linked, else "glibc malloc"). Part of every run's provenance.
+ProvenanceEntries compute_backends();
+// The same in one line for start-up output, e.g. "LibTorch 2.15.0: BLAS mkl, oneDNN v3.13.3, AVX512
+// kernels, OpenMP with 2 threads, tcmalloc".
+std::string compute_backends_line();
+
 // Starts a new peak-memory window: resets the process's peak resident set (Linux: VmHWM, via
 // /proc/self/clear_refs) and, on CUDA, the caching allocator's peak statistics of the device.
 void reset_peak_memory(c10::Device device);

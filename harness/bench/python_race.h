@@ -1,0 +1,47 @@
+#pragma once
+// `semharness bench --vs-python`: the same SSL training step (model, method, SEM, batch) timed in
+// semharness and in idiomatic PyTorch user code (tests/bench/python_reference.py, run with the project's
+// .venv Python: the same LibTorch), eager and under torch.compile, in turn, several repetitions.
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "harness/store/store.h"
+
+namespace semharness {
+
+struct RaceCase {
+  std::string name;      // "convnet+sem"
+  std::string backbone;  // "convnet", "resnet18"
+  int64_t L = 5000, V = 13;
+  int64_t batch = 256;
+};
+// SimCLR with SEM L=5000 V=13 on each backbone ("convnet": Fashion-MNIST's shape, "resnet18": CIFAR's) at
+// the batch size. Throws InputError for an unknown backbone.
+std::vector<RaceCase> race_cases(const std::vector<std::string>& backbones, int64_t batch);
+
+struct RaceOptions {
+  std::string python = ".venv/bin/python";
+  std::string script = "tests/bench/python_reference.py";
+  int repetitions = 3;  // each contestant runs this many times, interleaved
+  int steps = 10;       // timed steps per repetition
+  int warmup = 3;       // untimed steps first (torch.compile compiles in them)
+  int threads = 2;
+  bool compile = true;  // also race torch.compile
+};
+
+struct RaceEntry {
+  std::string case_name, impl;         // impl: "semharness", "python-eager", "python-compile"
+  std::vector<double> images_per_second;  // one per repetition
+  std::string error;                   // why it has no numbers (e.g. compile failed)
+};
+
+// Runs the race on the CPU and prints progress and the table of images/s and ratios to `out`. Returns the
+// entries; an entry that could not run carries its error.
+std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out);
+
+// Benchmark rows for the store: name "race/<impl>", params "<case> B=<batch>", the median repetition.
+std::vector<BenchmarkRow> race_rows(const std::vector<RaceEntry>& entries, const std::vector<RaceCase>& cases);
+
+}  // namespace semharness

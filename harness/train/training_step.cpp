@@ -1,0 +1,79 @@
+#include "harness/train/training_step.h"
+
+#include <torch/torch.h>
+
+#include "harness/train/method_factory.h"
+
+namespace semharness {
+namespace {
+
+// Scales the gradients so that their global L2 norm is at most max_norm, on the device (LibTorch's
+// clip_grad_norm_ returns the norm as a double, which would synchronise every step).
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  std::vector<torch::Tensor> squares;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
+  }
+  if (squares.empty()) return;
+  const auto coefficient = (max_norm / (torch::stack(squares).sum().sqrt() + 1e-6)).clamp_max(1.0);
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) p.grad().mul_(coefficient);
+  }
+}
+
+torch::nn::Linear make_classifier(SSLMethodImpl& method, int64_t num_classes, c10::Device device) {
+  torch::nn::Linear classifier(method.online->backbone->output_dim(), num_classes);
+  classifier->to(device);
+  return classifier;
+}
+
+}  // namespace
+
+// The online classifier: its own SGD, the same schedule, no weight decay.
+TrainingStep::TrainingStep(SSLMethodImpl& method, const RunConfig& c, int64_t num_classes, c10::Device device)
+    : method_(method),
+      parameters_(method.trainable_parameters()),
+      optimizer_(parameters_, optimizer_options(c)),
+      classifier_(make_classifier(method, num_classes, device)),
+      classifier_sgd_(classifier_->parameters(), torch::optim::SGDOptions(c.f("online.lr")).momentum(0.9)),
+      scaler_(device, c.str("precision")),
+      device_(device),
+      precision_(c.str("precision")),
+      base_lr_(c.f("lr")),
+      online_lr_(c.f("online.lr")),
+      grad_clip_(c.f("grad_clip")) {}
+
+void TrainingStep::set_lr(double lr) {
+  optimizer_.set_lr(lr);
+  for (auto& group : classifier_sgd_.param_groups()) group.options().set_lr(online_lr_ * lr / base_lr_);
+}
+
+at::Tensor TrainingStep::run(const at::Tensor& view1, const at::Tensor& view2, const at::Tensor& labels,
+                             int64_t step, int64_t total_steps, PhaseTimer& timer, at::Tensor online_correct) {
+  const auto [loss, online_loss] = timer.time("forward", [&] {
+    AutocastScope autocast(device_, precision_);
+    auto output = method_.training_step(view1, view2);
+    const auto logits = classifier_->forward(output.h1.detach());
+    if (online_correct.defined()) online_correct += (logits.argmax(1) == labels).sum();
+    return std::make_pair(output.loss, torch::nn::functional::cross_entropy(logits.to(torch::kFloat), labels));
+  });
+  timer.time("backward", [&] {
+    optimizer_.zero_grad();
+    classifier_sgd_.zero_grad();
+    scaler_.scale(loss).backward();
+    online_loss.backward();
+  });
+  timer.time("optimizer", [&] {
+    method_.before_optimizer_step();
+    if (scaler_.unscale(parameters_)) {
+      if (grad_clip_ > 0) clip_gradients(parameters_, grad_clip_);
+      optimizer_.step();
+    }
+    scaler_.update();
+    classifier_sgd_.step();
+    method_.after_optimizer_step(step, total_steps);
+  });
+  return loss.detach();
+}
+
+}  // namespace semharness

@@ -1,0 +1,24 @@
+#pragma once
+// Tables of benchmark results (`semharness bench`, timings rows with run_id NULL): every benchmark's time and
+// rate, and the SEM kernel against the memory floor. Torch-free.
+#include <optional>
+#include <vector>
+
+#include "harness/store/store.h"
+#include "reports/document.h"
+
+namespace semharness {
+
+// The newest stored row of each (name, params, device).
+std::vector<BenchmarkRow> latest_benchmark_rows(Store& store);
+
+// One row per benchmark: name, params, device, iterations, mean ms, items/s, GB/s.
+ReportTable benchmark_table(const std::vector<BenchmarkRow>& rows);
+
+// For each SEM size (tests/bench/bench_sem.cpp) the fused and unfused forward+backward times, their ratio,
+// the memory floor and the fused time over it. The floor is the bytes the fused op must move
+// (bytes_per_second x time of the sem/fused row) over the best memory/copy bandwidth of the same device.
+// nullopt without sem/fused rows.
+std::optional<ReportTable> memory_floor_table(const std::vector<BenchmarkRow>& rows);
+
+}  // namespace semharness
