@@ -55,6 +55,7 @@ inline std::string read_bytes(const fs::path& path) {
 }
 
 inline void write_bytes(const fs::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << bytes;
   ASSERT_TRUE(out.good()) << path;

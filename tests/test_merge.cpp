@@ -331,12 +331,36 @@ TEST_F(MergeTest, MergeCommandPrintsOneLinePerShardAndATotal) {
   std::istringstream stream(result.output);
   for (std::string line; std::getline(stream, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 3u) << result.output;
-  EXPECT_EQ(lines[0], path("a.db") + "  1 merged  0 already present  1 unfinished");
-  EXPECT_EQ(lines[1], path("b.db") + "  2 merged  0 already present  0 unfinished");
+  EXPECT_EQ(lines[0], path("a.db") + "  1 merged  0 already present  1 unfinished  0 with stored features");
+  EXPECT_EQ(lines[1], path("b.db") + "  2 merged  0 already present  0 unfinished  0 with stored features");
   EXPECT_EQ(lines[2].rfind("total (2 shards) ", 0), 0u) << lines[2];
   EXPECT_EQ(lines[2].size(), lines[0].size()) << result.output;  // aligned
   EXPECT_NE(lines[2].find("  3 merged  0 already present  1 unfinished"), std::string::npos) << lines[2];
   EXPECT_EQ(count(main_path, "SELECT COUNT(*) FROM runs"), 4);
+}
+
+// The stored features of a merged run travel with it (bound check and coherence read them next to the main
+// database); an incomplete set (no meta.json) and the features of a run main already finished do not.
+TEST_F(MergeTest, StoredFeaturesOfMergedRunsAreCopiedNextToMain) {
+  make_shards();
+  const fs::path shard_sets = path("b.db") + ".artifacts";
+  write_bytes(shard_sets / run_id(2) / "meta.json", "{\"run_id\": \"2\"}");
+  write_bytes(shard_sets / run_id(2) / "train_h.npy", "features");
+  write_bytes(shard_sets / run_id(3) / "train_h.npy", "no meta.json: incomplete");
+  const std::string main_path = path("main.db");
+  Store main(main_path);
+  const MergeCounts counts = merge_shard(main, path("b.db"));
+  EXPECT_EQ(counts.merged, 2);
+  EXPECT_EQ(counts.artifacts, 1);
+  const fs::path copied = fs::path(main_path + ".artifacts") / run_id(2);
+  EXPECT_EQ(read_bytes(copied / "train_h.npy"), "features");
+  EXPECT_EQ(read_bytes(copied / "meta.json"), "{\"run_id\": \"2\"}");
+  EXPECT_FALSE(fs::exists(fs::path(main_path + ".artifacts") / run_id(3)));
+  EXPECT_FALSE(fs::exists(copied.string() + ".partial"));
+  // Main has the run now: merging again copies nothing, even when the shard's set changed.
+  write_bytes(shard_sets / run_id(2) / "train_h.npy", "changed");
+  EXPECT_EQ(merge_shard(main, path("b.db")).artifacts, 0);
+  EXPECT_EQ(read_bytes(copied / "train_h.npy"), "features");
 }
 
 TEST_F(MergeTest, MergeCommandWithABadShardChangesNothing) {

@@ -45,7 +45,8 @@ int merge_command(const std::vector<std::string>& args) {
   auto row = [](const std::string& name, const MergeCounts& counts) {
     return std::vector<std::string>{name, fmt::format("{} merged", counts.merged),
                                     fmt::format("{} already present", counts.already_present),
-                                    fmt::format("{} unfinished", counts.unfinished)};
+                                    fmt::format("{} unfinished", counts.unfinished),
+                                    fmt::format("{} with stored features", counts.artifacts)};
   };
   MergeCounts total;
   for (const std::string& shard : shards) {

@@ -1,5 +1,7 @@
 #include "harness/store/merge.h"
 
+#include "harness/store/artifact_paths.h"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstdint>
@@ -74,7 +76,7 @@ struct ShardRun {
   std::string run_id, status;
 };
 
-MergeCounts fold_attached(SQLite::Database& db) {
+MergeCounts fold_attached(SQLite::Database& db, std::vector<std::string>& merged_run_ids) {
   SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
 
   std::vector<ShardRun> shard_runs;
@@ -155,6 +157,7 @@ MergeCounts fold_attached(SQLite::Database& db) {
       child.copy.exec();
     }
     ++counts.merged;
+    merged_run_ids.push_back(run.run_id);
   }
   transaction.commit();
   return counts;
@@ -176,8 +179,16 @@ void check_shard(const std::string& shard_path, const std::string& main_path) {
 MergeCounts merge_shard(Store& main, const std::string& shard_path) {
   check_shard(shard_path, main.path());
   try {
-    Attached attached(main.database(), shard_path);
-    return fold_attached(main.database());
+    std::vector<std::string> merged_run_ids;
+    MergeCounts counts;
+    {
+      Attached attached(main.database(), shard_path);
+      counts = fold_attached(main.database(), merged_run_ids);
+    }
+    // After the commit: a merge killed here leaves runs without features (the analyses skip them, a second
+    // merge does not copy them again), never features without their run.
+    for (const std::string& run_id : merged_run_ids) counts.artifacts += copy_run_artifacts(shard_path, main.path(), run_id);
+    return counts;
   } catch (const SQLite::Exception& e) {
     throw std::runtime_error(shard_path + ": cannot merge into " + main.path() + " (" + e.what() + ")");
   }

@@ -14,17 +14,6 @@ namespace semharness {
 
 namespace fs = std::filesystem;
 
-fs::path run_artifacts_dir(const std::string& database, const std::string& run_id) {
-  return fs::path(database + ".artifacts") / run_id;
-}
-
-std::optional<fs::path> stored_artifacts(const std::string& database, const std::string& run_id) {
-  const fs::path dir = run_artifacts_dir(database, run_id);
-  std::error_code error;
-  if (fs::is_regular_file(dir / "meta.json", error)) return dir;
-  return std::nullopt;
-}
-
 std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text) {
   if (feature == "sem") return "probe_sem_tau" + tau_d_text;
   return "probe_" + feature;
@@ -70,12 +59,7 @@ void save_run_artifacts(const std::string& database, const RunOutcome& outcome) 
     meta.flush();
     if (!meta) throw std::runtime_error(fmt::format("{}: cannot write", (partial / "meta.json").string()));
   }
-  // A set from an earlier attempt is moved aside first: rename cannot replace a non-empty folder.
-  const fs::path previous = dir.string() + ".previous";
-  fs::remove_all(previous);
-  if (fs::exists(dir)) fs::rename(dir, previous);
-  fs::rename(partial, dir);
-  fs::remove_all(previous);
+  replace_artifacts_dir(partial, dir);
 }
 
 }  // namespace semharness

@@ -23,17 +23,13 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "harness/store/artifact_paths.h"
 #include "harness/store/store.h"
 
 namespace semharness {
 
 // The seed of the sample of stored images (fixed: every run stores the same images).
 inline constexpr uint64_t kArtifactSampleSeed = 20230501;
-
-// <database>.artifacts/<run_id>
-std::filesystem::path run_artifacts_dir(const std::string& database, const std::string& run_id);
-// The folder when it holds a complete set (meta.json written last), nullopt otherwise.
-std::optional<std::filesystem::path> stored_artifacts(const std::string& database, const std::string& run_id);
 
 // "probe_backbone", "probe_embedding", "probe_sem_tau0.1": the stem of a probe's weight and bias files.
 std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text = "");
