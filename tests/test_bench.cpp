@@ -86,7 +86,9 @@ TEST(BenchCommandTest, RaceAgainstEagerPythonPrintsRatios) {
     EXPECT_EQ(rows.getColumn(1).getString(), "convnet+sem B=8");
     EXPECT_GT(rows.getColumn(2).getDouble(), 0);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"race/python-eager", "race/semharness"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"race/flops/backbone", "race/flops/step", "race/python-eager",
+                                             "race/semharness"}));
+  EXPECT_NE(result.output.find("% of the matmul peak"), std::string::npos) << result.output;
 }
 
 }  // namespace

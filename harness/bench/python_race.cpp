@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "harness/bench/step_workload.h"
+#include "harness/config/run_config.h"
 #include "harness/config/errors.h"
 #include "harness/config/shell_words.h"
 #include "harness/train/device.h"
@@ -31,21 +32,40 @@ double median(std::vector<double> values) {
 
 std::map<std::string, std::string> race_settings(const RaceCase& c) {
   return {{"backbone", c.backbone}, {"method", "simclr"}, {"sem", "on"}, {"sem.L", std::to_string(c.L)},
-          {"sem.V", std::to_string(c.V)}, {"batch_size", std::to_string(c.batch)}};
+          {"sem.V", std::to_string(c.V)}, {"batch_size", std::to_string(c.batch)}, {"optimizer", "lars"}};
 }
 
-// images/s of `steps` semharness training steps after `warmup` untimed ones (median step time).
-double time_semharness(StepWorkload& workload, const RaceOptions& options) {
-  const c10::Device cpu(c10::kCPU);
-  for (int i = 0; i < options.warmup; ++i) workload.step();
+// Median seconds of `steps` calls of fn after `warmup` untimed ones (CPU: nothing to synchronise).
+template <typename Fn>
+double median_seconds(int warmup, int steps, Fn&& fn) {
+  for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> seconds;
-  for (int i = 0; i < options.steps; ++i) {
+  for (int i = 0; i < steps; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    workload.step();
-    synchronize(cpu);
+    fn();
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  return static_cast<double>(workload.batch()) / median(seconds);
+  return median(seconds);
+}
+
+// FLOP/s of float32 2048 x 2048 products with LibTorch's BLAS, the best of a few.
+double matmul_peak() {
+  const int64_t n = 2048;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  auto c = torch::empty({n, n});
+  double best = 0;
+  for (int i = 0; i < 8; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    best = std::max(best, 2.0 * n * n * n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+double number_after(const std::string& text, const std::string& key) {
+  const std::regex pattern("\"" + key + "\"\\s*:\\s*([0-9.eE+-]+)");
+  std::smatch match;
+  return std::regex_search(text, match, pattern) ? std::stod(match[1]) : 0.0;
 }
 
 struct CommandOutput {
@@ -65,24 +85,37 @@ CommandOutput capture(const std::string& command) {
   return out;
 }
 
-// One run of the Python reference: its images/s, or the reason it has none.
-std::pair<std::optional<double>, std::string> time_python(const RaceCase& c, const std::string& mode,
-                                                          const RaceOptions& options) {
+struct PythonRun {
+  std::optional<double> images_per_second;
+  std::string error;   // why there is no number
+  std::string output;  // the JSON line and anything printed
+};
+
+// One run of the Python reference on the configuration the workload trains.
+PythonRun time_python(const RaceCase& c, const RunConfig& config, const std::string& mode, bool count_flops,
+                      const RaceOptions& options) {
   const ImageShape shape = benchmark_image_shape(c.backbone);
-  const std::vector<std::string> words = {
+  std::vector<std::string> words = {
       options.python, options.script, "--backbone", c.backbone, "--method", "simclr", "--sem", "on",
       "--L", std::to_string(c.L), "--V", std::to_string(c.V), "--batch", std::to_string(c.batch),
       "--image", fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width),
       "--steps", std::to_string(options.steps), "--warmup", std::to_string(options.warmup),
-      "--threads", std::to_string(options.threads), "--mode", mode, "--json"};
+      "--threads", std::to_string(options.threads), "--mode", mode, "--json",
+      "--optimizer", config.str("optimizer"), "--lr", config.str("lr"), "--wd", config.str("wd")};
+  if (count_flops) words.push_back("--count-flops");
   const CommandOutput result = capture(shell_join(words));
-  static const std::regex rate(R"("images_per_second"\s*:\s*([0-9.eE+-]+))");
-  std::smatch match;
-  if (result.status == 0 && std::regex_search(result.text, match, rate)) return {std::stod(match[1]), ""};
+  PythonRun run;
+  run.output = result.text;
+  const double rate = number_after(result.text, "images_per_second");
+  if (result.status == 0 && rate > 0) {
+    run.images_per_second = rate;
+    return run;
+  }
   std::string last_line = result.text;
   while (!last_line.empty() && last_line.back() == '\n') last_line.pop_back();
   last_line = last_line.substr(last_line.rfind('\n') == std::string::npos ? 0 : last_line.rfind('\n') + 1);
-  return {std::nullopt, fmt::format("exit {}: {}", result.status, last_line)};
+  run.error = fmt::format("exit {}: {}", result.status, last_line);
+  return run;
 }
 
 }  // namespace
@@ -98,7 +131,7 @@ std::vector<RaceCase> race_cases(const std::vector<std::string>& backbones, int6
   return cases;
 }
 
-std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out) {
+RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out) {
   if (!std::filesystem::exists(options.python)) {
     throw InputError(fmt::format("--python {}: no such interpreter (scripts/setup.sh makes .venv)", options.python));
   }
@@ -108,9 +141,14 @@ std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const
   torch::set_num_threads(options.threads);
   std::vector<std::string> impls = {"semharness", "python-eager"};
   if (options.compile) impls.push_back("python-compile");
-  std::vector<RaceEntry> entries;
+  RaceResult race;
+  std::vector<RaceEntry>& entries = race.entries;
+  const double peak = matmul_peak();
   for (const RaceCase& c : cases) {
     StepWorkload workload(race_settings(c), c10::Device(c10::kCPU));
+    RaceFlops flops;
+    flops.case_name = c.name;
+    flops.matmul_peak = peak;
     std::map<std::string, RaceEntry> by_impl;
     for (const auto& impl : impls) by_impl[impl] = {c.name, impl, {}, ""};
     for (int rep = 0; rep < options.repetitions; ++rep) {
@@ -119,17 +157,29 @@ std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const
         if (!entry.error.empty()) continue;  // a contestant that failed once (e.g. no compiler) is not retried
         out << fmt::format("race {}: repetition {}/{}: {} ...", c.name, rep + 1, options.repetitions, impl) << std::flush;
         if (impl == "semharness") {
-          entry.images_per_second.push_back(time_semharness(workload, options));
+          const double seconds = median_seconds(options.warmup, options.steps, [&] { workload.step(); });
+          entry.images_per_second.push_back(static_cast<double>(workload.batch()) / seconds);
         } else {
-          auto [rate, error] = time_python(c, impl == "python-eager" ? "eager" : "compile", options);
-          if (rate) entry.images_per_second.push_back(*rate);
-          entry.error = error;
+          const bool eager = impl == "python-eager";
+          const bool count = eager && flops.step_flops == 0;
+          const PythonRun run = time_python(c, workload.config(), eager ? "eager" : "compile", count, options);
+          if (run.images_per_second) entry.images_per_second.push_back(*run.images_per_second);
+          entry.error = run.error;
+          if (count && run.error.empty()) {
+            flops.step_flops = number_after(run.output, "flops_per_step");
+            flops.backbone_flops = number_after(run.output, "backbone_flops_per_step");
+          }
         }
         out << (entry.error.empty() ? fmt::format(" {:.1f} images/s\n", entry.images_per_second.back())
                                     : fmt::format(" failed ({})\n", entry.error));
       }
     }
     for (const auto& impl : impls) entries.push_back(by_impl[impl]);
+    if (flops.step_flops > 0) {
+      flops.step_seconds = static_cast<double>(c.batch) / median(by_impl["semharness"].images_per_second);
+      flops.backbone_seconds = median_seconds(1, options.steps, [&] { workload.backbone_step(); });
+      race.flops.push_back(flops);
+    }
   }
 
   out << fmt::format("\nrace: SimCLR training step (forward of two views, loss, backward, LARS/SGD step, online "
@@ -162,10 +212,20 @@ std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const
   for (const auto& e : entries) {
     if (!e.error.empty()) out << fmt::format("{} {}: {}\n", e.case_name, e.impl, e.error);
   }
-  return entries;
+  for (const RaceFlops& f : race.flops) {
+    out << fmt::format(
+        "{}: {:.1f} GFLOP per step ({:.1f} in the backbone; torch.utils.flop_counter on the Python model). semharness: "
+        "step {:.1f} GFLOP/s = {:.0f}% of the matmul peak, backbone forward+backward alone {:.1f} GFLOP/s = {:.0f}%; "
+        "peak {:.1f} GFLOP/s (float32 2048x2048, LibTorch's BLAS, this run)\n",
+        f.case_name, f.step_flops / 1e9, f.backbone_flops / 1e9, f.step_flops / f.step_seconds / 1e9,
+        100 * f.step_flops / f.step_seconds / f.matmul_peak, f.backbone_flops / f.backbone_seconds / 1e9,
+        100 * f.backbone_flops / f.backbone_seconds / f.matmul_peak, f.matmul_peak / 1e9);
+  }
+  return race;
 }
 
-std::vector<BenchmarkRow> race_rows(const std::vector<RaceEntry>& entries, const std::vector<RaceCase>& cases) {
+std::vector<BenchmarkRow> race_rows(const RaceResult& race, const std::vector<RaceCase>& cases) {
+  const std::vector<RaceEntry>& entries = race.entries;
   std::vector<BenchmarkRow> rows;
   for (const auto& e : entries) {
     if (!e.error.empty() || e.images_per_second.empty()) continue;
@@ -179,6 +239,15 @@ std::vector<BenchmarkRow> race_rows(const std::vector<RaceEntry>& entries, const
     row.total_ms = static_cast<double>(c->batch) / rate * 1000.0;
     row.items_per_second = rate;
     rows.push_back(row);
+  }
+  for (const RaceFlops& f : race.flops) {
+    const auto c = std::find_if(cases.begin(), cases.end(), [&](const RaceCase& rc) { return rc.name == f.case_name; });
+    BenchmarkRow step{"race/flops/step", fmt::format("{} B={}", f.case_name, c->batch), "cpu", 1, f.step_seconds * 1e3,
+                      f.step_flops / f.step_seconds, std::nullopt};
+    BenchmarkRow backbone{"race/flops/backbone", step.params, "cpu", 1, f.backbone_seconds * 1e3,
+                          f.backbone_flops / f.backbone_seconds, std::nullopt};
+    rows.push_back(step);
+    rows.push_back(backbone);
   }
   return rows;
 }

@@ -37,11 +37,25 @@ struct RaceEntry {
   std::string error;                   // why it has no numbers (e.g. compile failed)
 };
 
+// The arithmetic rate of a case: FLOPs of one step counted by torch.utils.flop_counter in the eager Python
+// reference (the same model), over semharness's median times, against the matrix-multiply peak.
+struct RaceFlops {
+  std::string case_name;
+  double step_flops = 0, backbone_flops = 0;  // per step (both views, forward and backward)
+  double step_seconds = 0, backbone_seconds = 0;  // semharness: whole step, backbone alone
+  double matmul_peak = 0;                     // FLOP/s, float32 2048 x 2048 products, best of this run
+};
+
 // Runs the race on the CPU and prints progress and the table of images/s and ratios to `out`. Returns the
 // entries; an entry that could not run carries its error.
-std::vector<RaceEntry> run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out);
+struct RaceResult {
+  std::vector<RaceEntry> entries;
+  std::vector<RaceFlops> flops;  // the cases whose FLOPs were counted
+};
+RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out);
 
-// Benchmark rows for the store: name "race/<impl>", params "<case> B=<batch>", the median repetition.
-std::vector<BenchmarkRow> race_rows(const std::vector<RaceEntry>& entries, const std::vector<RaceCase>& cases);
+// Benchmark rows for the store: name "race/<impl>", params "<case> B=<batch>", the median repetition; and
+// "race/flops/step", "race/flops/backbone" with items/s = FLOP/s.
+std::vector<BenchmarkRow> race_rows(const RaceResult& race, const std::vector<RaceCase>& cases);
 
 }  // namespace semharness

@@ -45,4 +45,10 @@ void StepWorkload::step() {
   training_->run(data_->view1, data_->view2, data_->labels, steps_++, /*total_steps=*/1000000, *timer_);
 }
 
+void StepWorkload::backbone_step() {
+  for (auto& p : method_->online->backbone->parameters()) p.mutable_grad().reset();
+  auto& backbone = method_->online->backbone;
+  (backbone->forward(data_->view1).sum() + backbone->forward(data_->view2).sum()).backward();
+}
+
 }  // namespace semharness

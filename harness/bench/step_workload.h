@@ -32,6 +32,9 @@ class StepWorkload {
 
   // One training step; returns without waiting for the device (synchronize() to time it).
   void step();
+  // The backbone alone on both views, forward and backward (gradients of its parameters; no update): the
+  // part whose arithmetic rate `bench --vs-python` sets against the matrix-multiply peak.
+  void backbone_step();
   int64_t batch() const { return batch_; }
   const RunConfig& config() const { return config_; }
 

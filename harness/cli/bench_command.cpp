@@ -25,7 +25,7 @@ namespace po = boost::program_options;
 namespace {
 
 // The CI smoke run: the tiny size every suite registers, each timed briefly.
-constexpr const char* kSmokeFilter = "/(B:8|MB:1)(/|$)";
+constexpr const char* kSmokeFilter = "/(B:8|MB:1|N:64)(/|$)";
 
 struct BenchArguments {
   std::string db, filter, device_name, json;
@@ -51,11 +51,11 @@ std::vector<std::string> benchmark_flags(const BenchArguments& a) {
 
 int run_race(const BenchArguments& a, Store& store, const std::string& session) {
   const auto cases = race_cases(split_list(a.race_backbones), a.race_batch);
-  const auto entries = run_python_race(cases, a.race, std::cout);
-  const auto rows = race_rows(entries, cases);
+  const RaceResult race = run_python_race(cases, a.race, std::cout);
+  const auto rows = race_rows(race, cases);
   store.add_benchmark_rows(session, rows);
   std::cout << fmt::format("stored {} race rows in {} (session {})\n", rows.size(), store.path(), session);
-  for (const auto& e : entries) {
+  for (const auto& e : race.entries) {
     if (e.impl != "python-compile" && !e.error.empty()) return 1;  // torch.compile may lack a compiler; the rest may not fail
   }
   return 0;
