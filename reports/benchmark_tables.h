@@ -17,7 +17,8 @@ ReportTable benchmark_table(const std::vector<BenchmarkRow>& rows);
 
 // For each SEM size (tests/bench/bench_sem.cpp) the fused and unfused forward+backward times, their ratio,
 // the memory floor and the fused time over it. The floor is the bytes the fused op must move
-// (bytes_per_second x time of the sem/fused row) over the best memory/copy bandwidth of the same device.
+// (bytes_per_second x time of the sem/fused row) over the bandwidth of the largest memory/copy of the same
+// device (a small copy runs in cache, far above memory bandwidth).
 // nullopt without sem/fused rows.
 std::optional<ReportTable> memory_floor_table(const std::vector<BenchmarkRow>& rows);
 

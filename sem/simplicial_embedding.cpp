@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "sem/kernels/simplex_softmax_kernel.h"
+
 namespace semharness {
 
 SEMImpl::SEMImpl(const SEMOptions& options_) : options(options_) { reset(); }
@@ -45,7 +47,7 @@ torch::Tensor to_blocks(const torch::Tensor& flat, int64_t L, int64_t V) {
 
 torch::Tensor simplex_softmax(const torch::Tensor& e, int64_t L, int64_t V, double tau) {
   TORCH_CHECK(e.dim() == 2 && e.size(1) == L * V, "simplex_softmax: expected [B, ", L * V, "], got ", e.sizes());
-  return torch::softmax(e.view({e.size(0), V, L}) / tau, /*dim=*/1).view({e.size(0), L * V});
+  return fused_simplex_softmax(e, L, V, tau, SimplexLayout::VertexMajor);
 }
 
 }  // namespace semharness

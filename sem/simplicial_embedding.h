@@ -4,7 +4,7 @@
 // Layout: the embedder's L*V outputs are read as [V, L] (vertex-major), so block l is the strided set
 // {v*L + l}. The Linear's weights are learned, so this is only a fixed permutation of its output units; it
 // makes the softmax reduce over a non-innermost dimension, which LibTorch runs ~3x faster for small V
-// (shared/notes). to_blocks() is the one place that knows the layout.
+// (shared/notes). to_blocks() is the one place that knows the layout; the softmax is sem/kernels' fused one.
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>

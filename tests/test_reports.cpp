@@ -260,13 +260,13 @@ TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   EXPECT_NEAR(*grid.rows[1][5].value, 3.0, 1e-12);
   const ReportTable& bench = section.tables[1];
   EXPECT_EQ(bench.id, "benchmarks");
-  ASSERT_EQ(bench.rows.size(), 4u);
+  ASSERT_EQ(bench.rows.size(), 5u);
   EXPECT_EQ(bench.rows[0][0].text, "memory/copy");
-  EXPECT_EQ(bench.rows[1][0].text, "sem/fused");
-  EXPECT_EQ(bench.rows[1][1].text, "B=8");
-  EXPECT_NEAR(*bench.rows[1][4].value, 2.5, 1e-12);       // ms per iteration
-  EXPECT_NEAR(*bench.rows[1][5].value, 40000.0, 1e-9);    // items/s
-  EXPECT_NEAR(*bench.rows[0][6].value, 8.0, 1e-12);       // GB/s
+  EXPECT_EQ(bench.rows[2][0].text, "sem/fused");
+  EXPECT_EQ(bench.rows[2][1].text, "B=8");
+  EXPECT_NEAR(*bench.rows[2][4].value, 2.5, 1e-12);       // ms per iteration
+  EXPECT_NEAR(*bench.rows[2][5].value, 40000.0, 1e-9);    // items/s
+  EXPECT_NEAR(*bench.rows[1][6].value, 8.0, 1e-12);       // GB/s of MB=256
   // The fixture's hand-computed floor: 2.5 ms x 4 GB/s / 8 GB/s = 1.25 ms.
   const ReportTable& floor = section.tables[2];
   EXPECT_EQ(floor.id, "memory_floor");
@@ -280,7 +280,7 @@ TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   // A newer session replaces a benchmark's row; other benchmarks keep theirs.
   store.add_benchmark_rows("later", {{"sem/fused", "B=8", "cpu", 10, 20.0, std::nullopt, 4e9}});
   const ReportSection later = timings_section(store, "handmade");
-  EXPECT_EQ(later.tables[1].rows.size(), 4u);
+  EXPECT_EQ(later.tables[1].rows.size(), 5u);
   EXPECT_NEAR(*later.tables[2].rows[0][2].value, 2.0, 1e-12);
   // Another grid's name: no grid rows, the benchmark rows still.
   EXPECT_EQ(timings_section(store, "elsewhere").tables.size(), 2u);
