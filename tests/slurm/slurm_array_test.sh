@@ -179,7 +179,7 @@ wait_for_empty_queue
 log "first array and its merge job done: $(statuses)"
 [ "$(statuses)" = "pending,finished,finished,finished,finished,pending" ] ||
   fail "after the first array expected runs 0 and 5 pending, the others finished; got $(statuses)"
-grep -Eq '^total \(5 shards\) +4 merged  0 already present  1 unfinished$' "$SHARDS/merge.log" ||
+grep -Eq '^total \(5 shards\) +4 merged  0 already present  1 unfinished  4 with stored features$' "$SHARDS/merge.log" ||
   fail "merge.log lacks the expected total: $(cat "$SHARDS/merge.log")"
 
 # --- resubmission: only the two unfinished runs
