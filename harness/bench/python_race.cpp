@@ -120,6 +120,8 @@ PythonRun time_python(const RaceCase& c, const RunConfig& config, const std::str
 
 }  // namespace
 
+double RaceEntry::median_images_per_second() const { return median(images_per_second); }
+
 std::vector<RaceCase> race_cases(const std::vector<std::string>& backbones, int64_t batch) {
   std::vector<RaceCase> cases;
   for (const auto& backbone : backbones) {
@@ -182,45 +184,6 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
     }
   }
 
-  out << fmt::format("\nrace: SimCLR training step (forward of two views, loss, backward, LARS/SGD step, online "
-                     "classifier), CPU, {} threads; median of {} repetitions x {} steps\n",
-                     options.threads, options.repetitions, options.steps);
-  std::vector<std::vector<std::string>> rows = {{"case", "batch", "semharness", "python eager", "python compile",
-                                                 "vs eager", "vs compile"}};
-  for (const RaceCase& c : cases) {
-    std::map<std::string, double> rate;
-    for (const auto& e : entries) {
-      if (e.case_name == c.name && e.error.empty() && !e.images_per_second.empty()) rate[e.impl] = median(e.images_per_second);
-    }
-    const auto cell = [&](const std::string& impl) { return rate.count(impl) ? fmt::format("{:.1f}", rate[impl]) : "-"; };
-    const auto ratio = [&](const std::string& impl) {
-      return rate.count(impl) && rate.count("semharness") ? fmt::format("{:.2f}x", rate["semharness"] / rate[impl]) : "-";
-    };
-    rows.push_back({c.name, std::to_string(c.batch), cell("semharness"), cell("python-eager"), cell("python-compile"),
-                    ratio("python-eager"), ratio("python-compile")});
-  }
-  size_t widths[7] = {};
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line = fmt::format("{:<{}}", row[0], widths[0]);
-    for (size_t i = 1; i < row.size(); ++i) line += fmt::format("  {:>{}}", row[i], widths[i]);
-    out << line << "\n";
-  }
-  out << "images/s; ratios = semharness / Python (above 1: semharness is faster)\n";
-  for (const auto& e : entries) {
-    if (!e.error.empty()) out << fmt::format("{} {}: {}\n", e.case_name, e.impl, e.error);
-  }
-  for (const RaceFlops& f : race.flops) {
-    out << fmt::format(
-        "{}: {:.1f} GFLOP per step ({:.1f} in the backbone; torch.utils.flop_counter on the Python model). semharness: "
-        "step {:.1f} GFLOP/s = {:.0f}% of the matmul peak, backbone forward+backward alone {:.1f} GFLOP/s = {:.0f}%; "
-        "peak {:.1f} GFLOP/s (float32 2048x2048, LibTorch's BLAS, this run)\n",
-        f.case_name, f.step_flops / 1e9, f.backbone_flops / 1e9, f.step_flops / f.step_seconds / 1e9,
-        100 * f.step_flops / f.step_seconds / f.matmul_peak, f.backbone_flops / f.backbone_seconds / 1e9,
-        100 * f.backbone_flops / f.backbone_seconds / f.matmul_peak, f.matmul_peak / 1e9);
-  }
   return race;
 }
 
@@ -230,7 +193,7 @@ std::vector<BenchmarkRow> race_rows(const RaceResult& race, const std::vector<Ra
   for (const auto& e : entries) {
     if (!e.error.empty() || e.images_per_second.empty()) continue;
     const auto c = std::find_if(cases.begin(), cases.end(), [&](const RaceCase& rc) { return rc.name == e.case_name; });
-    const double rate = median(e.images_per_second);
+    const double rate = e.median_images_per_second();
     BenchmarkRow row;
     row.name = "race/" + e.impl;
     row.params = fmt::format("{} B={}", e.case_name, c->batch);

@@ -35,6 +35,7 @@ struct RaceEntry {
   std::string case_name, impl;         // impl: "semharness", "python-eager", "python-compile"
   std::vector<double> images_per_second;  // one per repetition
   std::string error;                   // why it has no numbers (e.g. compile failed)
+  double median_images_per_second() const;
 };
 
 // The arithmetic rate of a case: FLOPs of one step counted by torch.utils.flop_counter in the eager Python
@@ -46,8 +47,8 @@ struct RaceFlops {
   double matmul_peak = 0;                     // FLOP/s, float32 2048 x 2048 products, best of this run
 };
 
-// Runs the race on the CPU and prints progress and the table of images/s and ratios to `out`. Returns the
-// entries; an entry that could not run carries its error.
+// Runs the race on the CPU, printing each round's result to `out`. Returns the entries (an entry that could
+// not run carries its error) and the FLOP rates; `bench` prints the table.
 struct RaceResult {
   std::vector<RaceEntry> entries;
   std::vector<RaceFlops> flops;  // the cases whose FLOPs were counted

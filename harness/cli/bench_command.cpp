@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -17,6 +18,7 @@
 #include "harness/train/device.h"
 #include "harness/train/provenance.h"
 #include "reports/benchmark_tables.h"
+#include "reports/text_table.h"
 #include "reports/writers/writers.h"
 
 namespace semharness {
@@ -49,9 +51,46 @@ std::vector<std::string> benchmark_flags(const BenchArguments& a) {
   return flags;
 }
 
+// The race's table (images/s, semharness / Python ratios), its failures and the FLOP rates.
+std::string format_race(const RaceResult& race, const std::vector<RaceCase>& cases, const RaceOptions& options) {
+  std::string out = fmt::format("\nrace: SimCLR training step (forward of two views, loss, backward, LARS/SGD step, "
+                                "online classifier), CPU, {} threads; median of {} repetitions x {} steps\n",
+                                options.threads, options.repetitions, options.steps);
+  std::vector<std::vector<std::string>> rows = {{"case", "batch", "semharness", "python eager", "python compile",
+                                                 "vs eager", "vs compile"}};
+  for (const RaceCase& c : cases) {
+    std::map<std::string, double> rate;
+    for (const auto& e : race.entries) {
+      if (e.case_name == c.name && e.error.empty() && !e.images_per_second.empty()) rate[e.impl] = e.median_images_per_second();
+    }
+    const auto cell = [&](const std::string& impl) { return rate.count(impl) ? fmt::format("{:.1f}", rate[impl]) : "-"; };
+    const auto ratio = [&](const std::string& impl) {
+      return rate.count(impl) && rate.count("semharness") ? fmt::format("{:.2f}x", rate["semharness"] / rate[impl]) : "-";
+    };
+    rows.push_back({c.name, std::to_string(c.batch), cell("semharness"), cell("python-eager"), cell("python-compile"),
+                    ratio("python-eager"), ratio("python-compile")});
+  }
+  out += format_aligned(rows);
+  out += "images/s; ratios = semharness / Python (above 1: semharness is faster)\n";
+  for (const auto& e : race.entries) {
+    if (!e.error.empty()) out += fmt::format("{} {}: {}\n", e.case_name, e.impl, e.error);
+  }
+  for (const RaceFlops& f : race.flops) {
+    out += fmt::format(
+        "{}: {:.1f} GFLOP per step ({:.1f} in the backbone; torch.utils.flop_counter on the Python model). semharness: "
+        "step {:.1f} GFLOP/s = {:.0f}% of the matmul peak, backbone forward+backward alone {:.1f} GFLOP/s = {:.0f}%; "
+        "peak {:.1f} GFLOP/s (float32 2048x2048, LibTorch's BLAS, this run)\n",
+        f.case_name, f.step_flops / 1e9, f.backbone_flops / 1e9, f.step_flops / f.step_seconds / 1e9,
+        100 * f.step_flops / f.step_seconds / f.matmul_peak, f.backbone_flops / f.backbone_seconds / 1e9,
+        100 * f.backbone_flops / f.backbone_seconds / f.matmul_peak, f.matmul_peak / 1e9);
+  }
+  return out;
+}
+
 int run_race(const BenchArguments& a, Store& store, const std::string& session) {
   const auto cases = race_cases(split_list(a.race_backbones), a.race_batch);
   const RaceResult race = run_python_race(cases, a.race, std::cout);
+  std::cout << format_race(race, cases, a.race);
   const auto rows = race_rows(race, cases);
   store.add_benchmark_rows(session, rows);
   std::cout << fmt::format("stored {} race rows in {} (session {})\n", rows.size(), store.path(), session);
