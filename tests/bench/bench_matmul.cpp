@@ -1,13 +1,11 @@
 // The matrix-multiply peak of the machine, measured in the same run as everything else: float32 N x N
 // products (LibTorch's BLAS on the CPU, cuBLAS on CUDA). items/s = FLOP/s (2 N^3 per product), the yardstick
 // for the training step's arithmetic rate (`bench --vs-python` prints the step's share of it).
-#include <chrono>
-
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include "harness/bench/bench_context.h"
-#include "harness/train/device.h"
+#include "tests/bench/manual_timing.h"
 
 namespace semharness {
 namespace {
@@ -19,13 +17,7 @@ void matmul_peak(benchmark::State& state) {
   const auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
   auto c = torch::empty({n, n}, options);
   torch::mm_out(c, a, b);  // warm: BLAS threads up, pages touched
-  synchronize(device);
-  for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    torch::mm_out(c, a, b);
-    synchronize(device);
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
+  time_iterations(state, device, [&] { torch::mm_out(c, a, b); });
   state.SetItemsProcessed(state.iterations() * 2 * n * n * n);
 }
 

@@ -2,8 +2,6 @@
 // SEM, the two-view augmentation pipeline, and one epoch of the linear probes. Images per second; device
 // work timed by hand (UseManualTime) with a synchronisation before the clock stops. Every family also has
 // a B:8 size, which `bench --smoke` runs.
-#include <chrono>
-
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -11,25 +9,11 @@
 #include "harness/bench/bench_context.h"
 #include "harness/bench/step_workload.h"
 #include "harness/data/augment.h"
-#include "harness/train/device.h"
 #include "harness/train/linear_probe.h"
+#include "tests/bench/manual_timing.h"
 
 namespace semharness {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Runs `work` once per benchmark iteration and reports its wall time, device work included.
-template <typename Work>
-void time_iterations(benchmark::State& state, c10::Device device, Work&& work) {
-  synchronize(device);
-  for (auto _ : state) {
-    const auto start = Clock::now();
-    work();
-    synchronize(device);
-    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-}
 
 void train_step(benchmark::State& state, const std::string& backbone, const std::string& method, const std::string& sem) {
   const c10::Device device = bench_context().device;
