@@ -167,4 +167,29 @@ class BackgroundBinary {
   int exit_code_ = -1;
 };
 
+// A tiny grid (simclr, sem off and on, one epoch, kTinySettings) run once per test suite by build/semharness,
+// its features stored (300 images per split): the fixture of the suites that read stored features. Derived
+// names the grid: `static constexpr const char* kGrid = "art";`.
+template <typename Derived>
+class TinyStoredFeaturesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string grid = Derived::kGrid;
+    dir_ = make_temp_dir(grid);
+    db_ = dir_ / "runs.db";
+    write_bytes(dir_ / (grid + ".ini"),
+                "name = " + grid + "\nepochs = 1\nmethod = simclr\nsem = off, on\n" + std::string(kTinySettings));
+    setup_ = run_binary(dir_, {"run", (dir_ / (grid + ".ini")).string(), "--db", db_.string(), "--device", "cpu",
+                               "--set", "analysis.samples=300"});
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  void SetUp() override { ASSERT_EQ(setup_.exit_code, 0) << setup_.output; }
+
+  static inline fs::path dir_, db_;
+  static inline Result setup_;
+};
+
 }  // namespace semharness_test

@@ -218,27 +218,10 @@ std::vector<std::string> csv_fields(const std::string& line) {
   return fields;
 }
 
-class StoredArtifactsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = make_temp_dir("artifacts");
-    db_ = dir_ / "runs.db";
-    write_bytes(dir_ / "art.ini",
-                std::string("name = art\nepochs = 1\nmethod = simclr\nsem = off, on\n") + kTinySettings);
-    setup_ = run_binary(dir_, {"run", (dir_ / "art.ini").string(), "--db", db_.string(), "--device", "cpu",
-                               "--set", "analysis.samples=300"});
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  void SetUp() override { ASSERT_EQ(setup_.exit_code, 0) << setup_.output; }
-
-  static fs::path dir_, db_;
-  static Result setup_;
+class StoredArtifactsTest : public semharness_test::TinyStoredFeaturesTest<StoredArtifactsTest> {
+ public:
+  static constexpr const char* kGrid = "art";
 };
-fs::path StoredArtifactsTest::dir_, StoredArtifactsTest::db_;
-Result StoredArtifactsTest::setup_;
 
 TEST_F(StoredArtifactsTest, FinishedRunsStoreFeaturesAndProbesWithTheirShapes) {
   Store store(db_.string());

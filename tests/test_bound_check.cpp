@@ -127,27 +127,10 @@ TEST(BoundCheckStatistics, SpearmanWithAndWithoutTies) {
 }
 
 // A tiny grid with and without SEM, its features stored (300 images per split).
-class BoundCheckReportTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = make_temp_dir("bound");
-    db_ = dir_ / "runs.db";
-    write_bytes(dir_ / "bound.ini",
-                std::string("name = bound\nepochs = 1\nmethod = simclr\nsem = off, on\n") + kTinySettings);
-    setup_ = run_binary(dir_, {"run", (dir_ / "bound.ini").string(), "--db", db_.string(), "--device", "cpu",
-                               "--set", "analysis.samples=300"});
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  void SetUp() override { ASSERT_EQ(setup_.exit_code, 0) << setup_.output; }
-
-  static fs::path dir_, db_;
-  static Result setup_;
+class BoundCheckReportTest : public semharness_test::TinyStoredFeaturesTest<BoundCheckReportTest> {
+ public:
+  static constexpr const char* kGrid = "bound";
 };
-fs::path BoundCheckReportTest::dir_, BoundCheckReportTest::db_;
-Result BoundCheckReportTest::setup_;
 
 const ReportTable* table_with_prefix(const ReportSection& section, const std::string& prefix) {
   for (const auto& table : section.tables) {
