@@ -98,8 +98,7 @@ class MethodStepTest : public ::testing::TestWithParam<std::tuple<std::string, s
 
 TEST_P(MethodStepTest, LossFiniteAndDecreasesOnAFixedBatch) {
   const auto& [name, sem] = GetParam();
-  RunConfig config;
-  for (const auto& spec : config_keys()) config.values[spec.name] = spec.default_value;
+  RunConfig config = RunConfig::defaults();
   const std::map<std::string, std::string> small = {
       {"method", name}, {"sem", sem}, {"backbone.width", "0.25"}, {"proj.hidden", "64"}, {"proj.out", "32"},
       {"sem.L", "8"}, {"sem.V", "4"}, {"sem.tau_online", "0.5"}, {"byol.pred_hidden", "64"},

@@ -209,8 +209,7 @@ torch::Tensor planted_probe() {
 }
 
 RunConfig run_config(const std::string& dataset, const std::string& sem, int64_t seed) {
-  RunConfig config;
-  for (const KeySpec& key : config_keys()) config.values[key.name] = key.default_value;
+  RunConfig config = RunConfig::defaults();
   config.values["dataset"] = dataset;
   config.values["sem"] = sem;
   config.values["sem.L"] = std::to_string(kL);

@@ -20,8 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 RunConfig default_config(int64_t seed) {
-  RunConfig config;
-  for (const KeySpec& key : config_keys()) config.values[key.name] = key.default_value;
+  RunConfig config = RunConfig::defaults();
   config.seed = seed;
   return config;
 }
