@@ -34,10 +34,10 @@ class ConvNetImpl : public BackboneImpl {
     dim_ = in;
     register_module("layers", layers);
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
-    return layers->forward(x).mean({2, 3});
-  }
   int64_t output_dim() const override { return dim_; }
+
+ protected:
+  torch::Tensor features(const torch::Tensor& x) override { return layers->forward(x).mean({2, 3}); }
 
  private:
   nn::Sequential layers;
@@ -93,10 +93,10 @@ class ResNet18Impl : public BackboneImpl {
       }
     }
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
-    return blocks->forward(stem->forward(x)).mean({2, 3});
-  }
   int64_t output_dim() const override { return dim_; }
+
+ protected:
+  torch::Tensor features(const torch::Tensor& x) override { return blocks->forward(stem->forward(x)).mean({2, 3}); }
 
  private:
   nn::Sequential stem{nullptr};
@@ -106,12 +106,41 @@ class ResNet18Impl : public BackboneImpl {
 
 }  // namespace
 
-std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options) {
-  if (options.name() == "convnet") return std::make_shared<ConvNetImpl>(options.in_channels(), options.width());
-  if (options.name() == "resnet18") {
-    return std::make_shared<ResNet18Impl>(options.in_channels(), options.width(), options.stem_padding());
+namespace {
+
+// x with the strides of format. Tensor::contiguous(format) returns a one-channel tensor unchanged (its
+// NCHW strides are also "channels-last contiguous"), but oneDNN picks its kernels by the suggested memory
+// format, which reads the strides: a one-channel input or weight must be restrided to run the NHWC path.
+torch::Tensor in_format(const torch::Tensor& x, at::MemoryFormat format) {
+  return x.to(x.options(), /*non_blocking=*/false, /*copy=*/false, format);
+}
+
+}  // namespace
+
+torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
+  return features(channels_last_ ? in_format(x, at::MemoryFormat::ChannelsLast) : x);
+}
+
+void BackboneImpl::set_channels_last(bool channels_last) {
+  torch::NoGradGuard no_grad;
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& p : parameters()) {
+    if (p.dim() == 4) p.set_data(in_format(p, format));
   }
-  throw std::invalid_argument("unknown backbone '" + options.name() + "' (expected convnet or resnet18)");
+  channels_last_ = channels_last;
+}
+
+std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options) {
+  std::shared_ptr<BackboneImpl> backbone;
+  if (options.name() == "convnet") {
+    backbone = std::make_shared<ConvNetImpl>(options.in_channels(), options.width());
+  } else if (options.name() == "resnet18") {
+    backbone = std::make_shared<ResNet18Impl>(options.in_channels(), options.width(), options.stem_padding());
+  } else {
+    throw std::invalid_argument("unknown backbone '" + options.name() + "' (expected convnet or resnet18)");
+  }
+  backbone->set_channels_last(options.channels_last());
+  return backbone;
 }
 
 }  // namespace semharness

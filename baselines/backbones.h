@@ -10,8 +10,20 @@ namespace semharness {
 
 class BackboneImpl : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  // [B, C, H, W] -> [B, output_dim()]. The input is converted to the backbone's memory format first.
+  torch::Tensor forward(const torch::Tensor& x);
   virtual int64_t output_dim() const = 0;
+  // Channels-last (NHWC) convolutions: the conv weights are stored channels-last and every input is
+  // converted, so that oneDNN / cuDNN run their NHWC kernels without reordering each call. The same
+  // function, computed faster where the library has NHWC kernels (measured in the README).
+  void set_channels_last(bool channels_last);
+  bool channels_last() const { return channels_last_; }
+
+ protected:
+  virtual torch::Tensor features(const torch::Tensor& x) = 0;
+
+ private:
+  bool channels_last_ = false;
 };
 
 struct BackboneOptions {
@@ -20,6 +32,7 @@ struct BackboneOptions {
   TORCH_ARG(int64_t, in_channels);
   TORCH_ARG(double, width) = 1.0;        // channel multiplier
   TORCH_ARG(int64_t, stem_padding) = 2;  // ResNet-18 stem: 3x3 conv, stride 1, this padding (the paper's code: 2)
+  TORCH_ARG(bool, channels_last) = true;  // see BackboneImpl::set_channels_last
 };
 
 // A fresh, randomly initialised backbone; calling it twice with the same options gives two modules of the

@@ -80,6 +80,8 @@ std::vector<KeySpec> build_config_keys() {
       choice_key("backbone", {"convnet", "resnet18"}, "convnet", "backbone network"),
       positive_float_key("backbone.width", "1", "channel width multiplier of the backbone"),
       int_key("backbone.stem_padding", "2", 0, "padding of the CIFAR ResNet-18 stem conv (paper: 2)"),
+      not_identity(choice_key("backbone.channels_last", {"on", "off"}, "on",
+                              "channels-last (NHWC) convolutions: the same function, faster on oneDNN and cuDNN")),
       int_key("epochs", "10", 0, "pretraining epochs"),
       int_key("batch_size", "256", 2, "pretraining batch size"),
       choice_key("optimizer", {"sgd", "lars"}, "sgd", "pretraining optimizer"),

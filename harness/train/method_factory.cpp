@@ -26,7 +26,9 @@ std::optional<SEMOptions> sem_options(const RunConfig& c) {
 
 MethodOptions method_options(const RunConfig& c, int64_t in_channels) {
   BackboneOptions backbone(c.str("backbone"), in_channels);
-  backbone.width(c.f("backbone.width")).stem_padding(c.i("backbone.stem_padding"));
+  backbone.width(c.f("backbone.width"))
+      .stem_padding(c.i("backbone.stem_padding"))
+      .channels_last(c.str("backbone.channels_last") == "on");
   EncoderOptions encoder(backbone, projector_options(c));
   encoder.sem(sem_options(c));
   MethodOptions options(c.str("method"), encoder);

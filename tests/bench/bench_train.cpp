@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "baselines/backbones.h"
 #include "baselines/ssl_method.h"
 #include "harness/bench/bench_context.h"
 #include "harness/bench/step_workload.h"
@@ -22,6 +23,24 @@ void train_step(benchmark::State& state, const std::string& backbone, const std:
                         device);
   workload.step();  // first-touch allocations and oneDNN primitive creation stay out of the timing
   time_iterations(state, device, [&] { workload.step(); });
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+// Forward and backward of a backbone alone, in one memory format: the channels-last ratio, side by side.
+void backbone_step(benchmark::State& state, const std::string& name, bool channels_last) {
+  const c10::Device device = bench_context().device;
+  const bool resnet = name == "resnet18";
+  torch::manual_seed(0);
+  const auto backbone = make_backbone(BackboneOptions(name, resnet ? 3 : 1).channels_last(channels_last));
+  backbone->to(device);
+  const auto images = torch::randn({state.range(0), resnet ? 3 : 1, resnet ? 32 : 28, resnet ? 32 : 28},
+                                   torch::TensorOptions().device(device));
+  const auto step = [&] {
+    backbone->forward(images).sum().backward();
+    for (auto& p : backbone->parameters()) p.mutable_grad().reset();
+  };
+  step();
+  time_iterations(state, device, step);
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
@@ -62,6 +81,13 @@ const bool registered = [] {
                                                [=](benchmark::State& s) { train_step(s, backbone, method, sem); });
         b->ArgName("B")->Arg(8)->Arg(256)->UseManualTime()->Unit(benchmark::kMillisecond);
       }
+    }
+  }
+  for (const std::string backbone : {"convnet", "resnet18"}) {
+    for (const bool channels_last : {false, true}) {
+      benchmark::RegisterBenchmark(("backbone/" + backbone + (channels_last ? "/channels_last" : "/contiguous")).c_str(),
+                                   [=](benchmark::State& s) { backbone_step(s, backbone, channels_last); })
+          ->ArgName("B")->Arg(8)->Arg(backbone == "convnet" ? 256 : 64)->UseManualTime()->Unit(benchmark::kMillisecond);
     }
   }
   for (const std::string dataset : {"fashion_mnist", "cifar"}) {
