@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "baselines/fused_momentum_update.h"
+
 namespace semharness {
 
 at::Tensor lars_factor(const at::Tensor& weight, const at::Tensor& grad, double weight_decay, double eta, bool clip,
@@ -38,9 +40,16 @@ void PretrainOptimizer::step() {
     auto d_p = p.grad();
     // LARS leaves biases and normalisation parameters (the 1-d ones) alone: no decay, no adaptation.
     const bool adapted = !lars || p.dim() > 1;
+    auto& buffer = buffers_[i];
+    if (has_fused_momentum_update(p, d_p, buffer)) {
+      // On the CPU the trust factor is a host value already: reading it synchronises nothing.
+      const double scale = lars && adapted
+          ? lars_factor(p, d_p, wd, options_.lars_eta(), options_.lars_clip(), lr).item<double>() : 1.0;
+      fused_momentum_update(p, d_p, buffer, {scale, adapted ? wd : 0.0, options_.momentum(), lr});
+      continue;
+    }
     if (adapted && wd != 0) d_p = d_p + wd * p;
     if (lars && adapted) d_p = d_p * lars_factor(p, p.grad(), wd, options_.lars_eta(), options_.lars_clip(), lr);
-    auto& buffer = buffers_[i];
     if (!buffer.defined()) {
       buffer = d_p.clone();
     } else {

@@ -24,19 +24,9 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
-#include <torch/version.h>
 
-// at::parallel_for is a header template: with LibTorch's OpenMP backend it runs serially in a translation
-// unit compiled without -fopenmp (as this project's are). LibTorch >= 2.10 exports its own compiled
-// at::parallel_for through the stable C shim, torch_parallel_for, which uses the intra-op threads.
-#if !defined(_OPENMP) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 10))
-#include <torch/csrc/stable/c/shim.h>
-#define SEMK_TORCH_PARALLEL_FOR 1
-#else
-#define SEMK_TORCH_PARALLEL_FOR 0
-#endif
+#include "sem/kernels/parallel_for.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -405,22 +395,6 @@ struct BackwardOp {
   static int64_t scratch_size(int64_t, int64_t nt) { return 2 * nt * kW; }
 };
 
-// at::parallel_for(begin, end, grain, f) on LibTorch's intra-op threads (see SEMK_TORCH_PARALLEL_FOR).
-template <typename F>
-void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
-#if SEMK_TORCH_PARALLEL_FOR
-  if (end - begin <= grain || at::get_num_threads() <= 1) {  // what at::parallel_for would run inline
-    if (begin < end) f(begin, end);
-    return;
-  }
-  const auto callback = [](int64_t b, int64_t e, void* ctx) { (*static_cast<const F*>(ctx))(b, e); };
-  const auto status = torch_parallel_for(begin, end, grain, callback, const_cast<void*>(static_cast<const void*>(&f)));
-  TORCH_CHECK(status == AOTI_TORCH_SUCCESS, "simplex softmax: torch_parallel_for failed");
-#else
-  at::parallel_for(begin, end, grain, f);
-#endif
-}
-
 // Runs op over every simplex of contiguous [B, L*V] tensors, in parallel over chunks, tiles or rows.
 template <typename T, typename Op>
 void run_simplices(const Op& op, std::array<const T*, Op::K> in, T* out, int64_t B, int64_t L, int64_t V,
@@ -435,7 +409,7 @@ void run_simplices(const Op& op, std::array<const T*, Op::K> in, T* out, int64_t
 
   if (inner_one && V >= kW) {  // rows
     const int64_t grain = std::max<int64_t>(1, kGrainElements / V);
-    parallel_for(0, S, grain, [&](int64_t r0, int64_t r1) {
+    kernel_parallel_for(0, S, grain, [&](int64_t r0, int64_t r1) {
       std::array<const T*, K> p;
       for (size_t k = 0; k < K; ++k) p[k] = in[k] + r0 * V;
       op.rows(p, out + r0 * V, V, r1 - r0);
@@ -477,7 +451,7 @@ void run_simplices(const Op& op, std::array<const T*, Op::K> in, T* out, int64_t
     const bool tail = L % kW != 0;
     auto chunk_tiles = [&](int64_t c) { return std::min(tiles_per_chunk, full - c * tiles_per_chunk); };
     const int64_t grain = std::max<int64_t>(1, kGrainElements / (tiles_per_chunk * kW * V));
-    parallel_for(0, B * chunks_per_row, grain, [&](int64_t u0, int64_t u1) {
+    kernel_parallel_for(0, B * chunks_per_row, grain, [&](int64_t u0, int64_t u1) {
       const std::unique_ptr<T[]> scratch(new T[Op::scratch_size(V, tiles_per_chunk)]);
       std::vector<T> buf;
       for (int64_t u = u0; u < u1; ++u) {
@@ -503,7 +477,7 @@ void run_simplices(const Op& op, std::array<const T*, Op::K> in, T* out, int64_t
   }
 
   const int64_t grain = std::max<int64_t>(1, kGrainElements / (kW * V));
-  parallel_for(0, (S + kW - 1) / kW, grain, [&](int64_t u0, int64_t u1) {
+  kernel_parallel_for(0, (S + kW - 1) / kW, grain, [&](int64_t u0, int64_t u1) {
     auto buf = packed_buffer();
     for (int64_t u = u0; u < u1; ++u) packed(buf.data(), u * kW, std::min(kW, S - u * kW));
   });
