@@ -14,7 +14,7 @@ namespace {
 
 // The phases of a run in the order they happen; other names (kernels) follow alphabetically.
 int phase_rank(const std::string& name) {
-  static const std::vector<std::string> phases = {"data", "augment", "forward", "backward", "optimizer",
+  static const std::vector<std::string> phases = {"data", "data_wait", "augment", "forward", "backward", "optimizer",
                                                   "checkpoint", "probe", "run"};
   const auto it = std::find(phases.begin(), phases.end(), name);
   return it == phases.end() ? static_cast<int>(phases.size()) : static_cast<int>(it - phases.begin());

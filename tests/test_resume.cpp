@@ -1,5 +1,5 @@
 // Faults a week-long grid meets, through the binary: a worker killed mid-epoch (its run goes on from its
-// checkpoint, finished runs stay as they were), two workers on one database, --jobs, a full disk while a
+// checkpoint, finished runs stay as they were), prefetched batches equal to inline ones, two workers on one database, --jobs, a full disk while a
 // checkpoint is written, a grid edited between two runs, a diverging run, and the rules that decide when a
 // running run has been abandoned.
 #include <gtest/gtest.h>
@@ -99,6 +99,20 @@ TEST_F(ResumeTest, KilledWorkerLosesOnlyItsRunWhichGoesOnFromItsCheckpoint) {
   const std::string resumed_numbers = numbers_of(db("kill.db"), byol.run_id);
   EXPECT_FALSE(resumed_numbers.empty());
   EXPECT_EQ(resumed_numbers, numbers_of(db("reference.db"), byol.run_id));
+}
+
+// Augmentation draws from generators of its own, so making the next batch on the prefetch thread (the
+// default) or inline changes no stored number.
+TEST_F(ResumeTest, PrefetchedAndInlineBatchesGiveTheSameNumbers) {
+  const std::string grid = write_grid("prefetch.ini", "name = prefetch\nepochs = 2\nmethod = byol\nsem = on\n");
+  const Result inline_run = run_binary(dir_, {"run", grid, "--db", db("inline.db"), "--device", "cpu", "--set", "prefetch=off"});
+  ASSERT_EQ(inline_run.exit_code, 0) << inline_run.output;
+  const Result prefetched = run_binary(dir_, {"run", grid, "--db", db("prefetch.db"), "--device", "cpu"});
+  ASSERT_EQ(prefetched.exit_code, 0) << prefetched.output;
+  const std::string run_id = runs_by_method(db("prefetch.db")).at("byol/on").run_id;
+  const std::string numbers = numbers_of(db("prefetch.db"), run_id);
+  EXPECT_NE(numbers.find("train_loss"), std::string::npos) << numbers;
+  EXPECT_EQ(numbers_of(db("inline.db"), run_id), numbers);
 }
 
 TEST_F(ResumeTest, TwoProcessesOnOneDatabaseRunEveryRunOnce) {

@@ -1,6 +1,8 @@
 // Linear probes, kNN and augmentations on data whose answer is known.
 #include <cmath>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -73,6 +75,30 @@ TEST(AugmentTest, ViewsAreSeededAndBounded) {
   EXPECT_FALSE(torch::equal(a, c));
   EXPECT_GE(a.min().item<double>(), 0.0);  // mean 0, std 1: normalisation is the identity
   EXPECT_LE(a.max().item<double>(), 1.0);
+}
+
+// Views drawn from seeded AugmentGenerators depend on the seed only: not on the default generator, not on
+// the thread that draws them (pretrain's prefetch thread).
+TEST(AugmentTest, OwnGeneratorsIgnoreTheDefaultOneAndTheThread) {
+  const Augmenter augmenter({0.5, 0.5, 0.5}, {0.25, 0.25, 0.25}, torch::kCPU);
+  torch::manual_seed(3);
+  const auto images = torch::rand({8, 3, 16, 16});
+  const auto options = ssl_view_options("simclr", 1);
+  torch::manual_seed(10);
+  const auto here = augmenter.view(images, options, AugmentGenerators::seeded(torch::kCPU, 7));
+  torch::Tensor there;
+  std::thread([&] {
+    torch::manual_seed(11);
+    there = augmenter.view(images, options, AugmentGenerators::seeded(torch::kCPU, 7));
+  }).join();
+  EXPECT_TRUE(torch::equal(here, there));
+  EXPECT_FALSE(torch::equal(here, augmenter.view(images, options, AugmentGenerators::seeded(torch::kCPU, 8))));
+  // The default generator was not drawn from.
+  torch::manual_seed(10);
+  const auto fresh = torch::rand({4});
+  torch::manual_seed(10);
+  augmenter.view(images, options, AugmentGenerators::seeded(torch::kCPU, 7));
+  EXPECT_TRUE(torch::equal(torch::rand({4}), fresh));
 }
 
 TEST(AugmentTest, SolarizeAndFlipHandComputed) {

@@ -91,6 +91,8 @@ std::vector<KeySpec> build_config_keys() {
       choice_key("lars.clip", {"on", "off"}, "on", "clip the LARS rate to the base learning rate"),
       int_key("warmup_epochs", "0", 0, "linear warmup epochs before the cosine schedule"),
       nonnegative_float_key("grad_clip", "0", "clip the gradient's global L2 norm to this; 0: off"),
+      not_identity(choice_key("prefetch", {"on", "off"}, "on",
+                              "augment the next batch on a thread of its own while the current step trains")),
       choice_key("precision", {"fp32", "bf16", "fp16"}, "bf16", "autocast precision on CUDA (the CPU runs fp32)"),
       positive_float_key("online.lr", "0.1", "learning rate of the online linear classifier"),
       int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),

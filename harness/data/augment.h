@@ -1,10 +1,12 @@
 #pragma once
 // Two-view SSL augmentations as batched tensor ops on the run's device (SPEC §3): random resized crop
 // (bicubic) with horizontal flip, colour jitter in random order, grayscale, solarize, normalisation. Random
-// draws come from the device's default generator, which the run seeds, so a run is reproducible.
+// draws come from AugmentGenerators, a stream of their own seeded by the run: a run is reproducible, and
+// the next batch can be augmented on another thread (pretrain's prefetch) without changing any number.
 #include <string>
 #include <vector>
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
@@ -22,6 +24,16 @@ struct ViewAugmentOptions {
 // SPEC §3 for a method and view (1 or 2): SimCLR's stronger jitter; solarize p 0.2 on view 2 for BYOL.
 ViewAugmentOptions ssl_view_options(const std::string& method, int view);
 
+// Augmentation's random streams: per-sample draws on the images' device, the colour-jitter order (one small
+// draw per batch) on the host so that no device value is read back. On the CPU both are one generator.
+struct AugmentGenerators {
+  at::Generator device, host;
+  // Fresh generators for device, seeded with seed (independent of the default generators).
+  static AugmentGenerators seeded(c10::Device device, uint64_t seed);
+  // The default generators of device and the CPU.
+  static AugmentGenerators defaults(c10::Device device);
+};
+
 class Augmenter {
  public:
   Augmenter(const std::vector<double>& mean, const std::vector<double>& std, c10::Device device);
@@ -29,6 +41,8 @@ class Augmenter {
   at::Tensor normalize(const at::Tensor& unit) const;
   // One augmented, normalised view of a float [B, C, H, W] batch in [0, 1]. Colour steps that need three
   // channels (saturation, hue, grayscale) are skipped on one-channel images.
+  at::Tensor view(const at::Tensor& unit, const ViewAugmentOptions& options, const AugmentGenerators& generators) const;
+  // The same with the default generators.
   at::Tensor view(const at::Tensor& unit, const ViewAugmentOptions& options) const;
 
  private:

@@ -35,11 +35,13 @@ std::vector<MetricRow> decode_curve(const std::string& text) {
   return curve;
 }
 
-// The generators whose states a checkpoint keeps: the CPU's (augmentation draws some numbers there) and the
-// run device's when it is not the CPU.
-std::vector<std::pair<std::string, at::Generator>> generators(c10::Device device) {
+// The generators whose states a checkpoint keeps: the CPU's and the run device's default generators (the
+// epoch order, method noise) and augmentation's own (one on the CPU, one per device and host elsewhere).
+std::vector<std::pair<std::string, at::Generator>> generators(const CheckpointParts& parts) {
   std::vector<std::pair<std::string, at::Generator>> out{{"rng_cpu", at::globalContext().defaultGenerator(c10::kCPU)}};
-  if (!device.is_cpu()) out.emplace_back("rng_device", at::globalContext().defaultGenerator(device));
+  if (!parts.device.is_cpu()) out.emplace_back("rng_device", at::globalContext().defaultGenerator(parts.device));
+  out.emplace_back("rng_augment", parts.augment.device);
+  if (!parts.device.is_cpu()) out.emplace_back("rng_augment_host", parts.augment.host);
   return out;
 }
 
@@ -90,7 +92,7 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
   for (size_t i = 0; i < parts.scaler_state.size(); ++i) {
     if (parts.scaler_state[i].defined()) archive.write("scaler_" + std::to_string(i), parts.scaler_state[i], true);
   }
-  for (auto& [name, generator] : generators(parts.device)) {
+  for (auto& [name, generator] : generators(parts)) {
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write(name, generator.get_state(), true);
   }
@@ -158,7 +160,7 @@ std::optional<PretrainProgress> load_checkpoint(const std::string& path, Checkpo
         parts.scaler_state[i].copy_(state);
       }
     }
-    for (auto& [name, generator] : generators(parts.device)) {
+    for (auto& [name, generator] : generators(parts)) {
       torch::Tensor state;
       archive.read(name, state, true);
       std::lock_guard<std::mutex> lock(generator.mutex());

@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include "harness/data/augment.h"
 #include "harness/store/store.h"
 
 namespace torch {
@@ -39,6 +40,7 @@ struct CheckpointParts {
   torch::optim::Optimizer& classifier_optimizer;
   std::vector<at::Tensor> scaler_state;        // LossScaler::state()
   c10::Device device;
+  AugmentGenerators augment;                   // augmentation's own random streams
 };
 
 // Throws std::runtime_error naming the path and the system's reason (e.g. "No space left on device").

@@ -1,7 +1,11 @@
 #include "harness/train/pretrain.h"
 
 #include <cmath>
+#include <future>
 
+#include <dlfcn.h>
+
+#include <c10/core/DeviceGuard.h>
 #include <torch/torch.h>
 
 #include "baselines/optimizers.h"
@@ -12,6 +16,23 @@
 
 namespace semharness {
 namespace {
+
+// Augmentation's generators are seeded with the run's seed plus this, a stream apart from the default ones.
+constexpr uint64_t kAugmentSeedOffset = 1000003;
+
+struct Batch {
+  at::Tensor view1, view2, labels;
+};
+
+// The prefetch thread runs its LibTorch ops on one core: with LibTorch's OpenMP backend a new thread would
+// otherwise open parallel regions as wide as the machine beside the training step's, and the step's BLAS
+// threads spin at their barriers while they wait for a core. omp_set_num_threads sets only the calling
+// thread's team size; it is looked up at run time because LibTorch, not this program, links OpenMP.
+void use_one_intra_op_thread() {
+  using SetNumThreads = void (*)(int);
+  static const auto set_num_threads = reinterpret_cast<SetNumThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set_num_threads != nullptr) set_num_threads(1);
+}
 
 double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, const DeviceDataset& data,
                         const Augmenter& augmenter) {
@@ -50,8 +71,10 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   const auto view2 = ssl_view_options(c.str("method"), 2);
 
   TrainingStep training(method, c, data.info.num_classes, device);
+  const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(c.seed) + kAugmentSeedOffset);
+  const bool prefetch = c.str("prefetch") == "on";
   CheckpointParts parts{method, *training.classifier(), training.optimizer().momentum_buffers(),
-                        training.classifier_optimizer(), training.scaler().state(), device};
+                        training.classifier_optimizer(), training.scaler().state(), device, generators};
   int64_t step = 0, first_epoch = 1;
   if (!checkpoint.path.empty()) {
     if (auto resumed = load_checkpoint(checkpoint.path, parts)) {
@@ -69,18 +92,34 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     auto online_correct = torch::zeros({}, long_on_device);
     const auto order = subset.slice(0, 0, n).index_select(0, torch::randperm(n, long_on_device));
+    // Step s's batch: its images gathered and both views augmented, from augmentation's own generators, so
+    // that the numbers are the same whether a batch is made here or on the prefetch thread.
+    const auto make_batch = [&](int64_t s) {
+      torch::NoGradGuard no_grad;
+      c10::DeviceGuard on_device(device);  // the current device is per thread
+      if (prefetch) use_one_intra_op_thread();
+      const auto index = order.slice(0, s * batch, (s + 1) * batch);
+      const auto images = to_unit_float(train.images.index_select(0, index));
+      return Batch{augmenter.view(images, view1, generators), augmenter.view(images, view2, generators),
+                   train.labels.index_select(0, index)};
+    };
+    // The next batch is made while this step trains; never across an epoch's end, so that a checkpoint holds
+    // augmentation's generator state after exactly the epochs it saved.
+    std::future<Batch> next;
+    if (prefetch) next = std::async(std::launch::async, make_batch, 0);
     double lr = base_lr;
     for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
       timer.begin_step();
-      const auto index = order.slice(0, s * batch, (s + 1) * batch);
-      const auto images = timer.time("data", [&] { return to_unit_float(train.images.index_select(0, index)); });
-      const auto labels = train.labels.index_select(0, index);
-      const auto views = timer.time("augment", [&] {
-        return std::make_pair(augmenter.view(images, view1), augmenter.view(images, view2));
-      });
+      Batch views;
+      if (prefetch) {
+        views = timer.time("data_wait", [&] { return next.get(); });
+        if (s + 1 < steps_per_epoch) next = std::async(std::launch::async, make_batch, s + 1);
+      } else {
+        views = timer.time("augment", [&] { return make_batch(s); });
+      }
       lr = warmup_cosine_lr(base_lr, step, c.i("warmup_epochs") * steps_per_epoch, total_steps);
       training.set_lr(lr);
-      const auto loss = training.run(views.first, views.second, labels, step, total_steps, timer, online_correct);
+      const auto loss = training.run(views.view1, views.view2, views.labels, step, total_steps, timer, online_correct);
       loss_sum += loss.to(torch::kFloat);
     }
     const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
