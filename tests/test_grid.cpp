@@ -425,9 +425,13 @@ TEST_F(RunConfigTest, CanonicalListsIdentityKeysSortedWithoutSeed) {
     start = end + 1;
   }
   EXPECT_EQ(text.find("checkpoint_every="), std::string::npos);
+  EXPECT_EQ(text.find("backbone.channels_last="), std::string::npos);
+  EXPECT_EQ(text.find("prefetch="), std::string::npos);
   size_t identity_keys = 0;
   for (const KeySpec& spec : config_keys()) identity_keys += spec.identity ? 1 : 0;
-  EXPECT_EQ(identity_keys, config_keys().size() - 4);  // name, data_dir, checkpoint_every, analysis.samples
+  // name, data_dir, checkpoint_every, analysis.samples, backbone.channels_last, prefetch: how a run is
+  // carried out, not what it computes.
+  EXPECT_EQ(identity_keys, config_keys().size() - 6);
   EXPECT_EQ(lines.size(), identity_keys);
   for (const std::string& line : lines) EXPECT_NE(line.rfind("seed=", 0), 0u) << line;
   EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end()));
