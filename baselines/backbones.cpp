@@ -14,6 +14,13 @@ int64_t scaled(int64_t channels, double width) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::lround(channels * width)));
 }
 
+// x with the strides of format. Tensor::contiguous(format) returns a one-channel tensor unchanged (its
+// NCHW strides are also "channels-last contiguous"), but oneDNN picks its kernels by the suggested memory
+// format, which reads the strides: a one-channel input or weight must be restrided to run the NHWC path.
+torch::Tensor in_format(const torch::Tensor& x, at::MemoryFormat format) {
+  return x.to(x.options(), /*non_blocking=*/false, /*copy=*/false, format);
+}
+
 nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride, int64_t padding = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(padding).bias(false));
 }
@@ -103,17 +110,6 @@ class ResNet18Impl : public BackboneImpl {
   nn::Sequential blocks;
   int64_t dim_ = 0;
 };
-
-}  // namespace
-
-namespace {
-
-// x with the strides of format. Tensor::contiguous(format) returns a one-channel tensor unchanged (its
-// NCHW strides are also "channels-last contiguous"), but oneDNN picks its kernels by the suggested memory
-// format, which reads the strides: a one-channel input or weight must be restrided to run the NHWC path.
-torch::Tensor in_format(const torch::Tensor& x, at::MemoryFormat format) {
-  return x.to(x.options(), /*non_blocking=*/false, /*copy=*/false, format);
-}
 
 }  // namespace
 
