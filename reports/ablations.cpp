@@ -8,6 +8,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "reports/comparison_table.h"
 #include "reports/probe_scores.h"
@@ -62,8 +63,10 @@ std::optional<double> parse_double(const std::string& text) {
 }
 
 // Lines (groups of points sharing every identity key but the ablated one) with at least two x values, as a
-// section with a table and a plot; nullopt when no group has two.
-std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector<Point>& points) {
+// section with a table and a plot; nullopt when no group has two. protocol_note: a sentence on the protocol
+// chosen among several ("" when the runs store one).
+std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector<Point>& points,
+                                         const std::string& protocol, const std::string& protocol_note) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const Point*>> groups;
   for (const auto& point : points) {
@@ -140,14 +143,15 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
     plot.series.push_back(series);
   }
   if (axis.key == "probe.tau_d") {
-    table.notes.push_back("Linear probe (linear_probe) test top-1 % of the SEM feature softmax(e / tau_d) at each "
+    table.notes.push_back("Linear probe (" + protocol + ") test top-1 % of the SEM feature softmax(e / tau_d) at each "
                           "tau_d, mean ± std over seeds; each line is one configuration. Bold: the best tau_d of a "
                           "line (the comparison table picks tau_d on validation instead).");
   } else {
-    table.notes.push_back("Linear probe (linear_probe) test top-1 % of the SEM feature at the tau_d best on validation "
-                          "(the embedder output for sem=linear), mean ± std over seeds; each line holds every other "
+    table.notes.push_back("Linear probe (" + protocol + ") test top-1 % of the SEM feature at the tau_d best on "
+                          "validation (the embedder output for sem=linear), mean ± std over seeds; each line holds every other "
                           "key fixed. Bold: the best value of a line.");
   }
+  if (!protocol_note.empty()) table.notes.push_back(protocol_note);
   ReportSection section;
   section.id = "ablation_" + axis.id;
   section.title = "Ablation: " + axis.x_label;
@@ -159,11 +163,25 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
 }  // namespace
 
 std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results) {
-  const auto scores = probe_scores_by_run(results);
+  // One protocol for every ablation, the first the runs store: a copy of each ablation per protocol would
+  // double the section count for curves that the comparison sections already set side by side.
+  std::set<std::string> run_ids;
+  for (const auto& run : runs) run_ids.insert(run.run_id);
+  const std::vector<std::string> present = probe_protocols_present(results_of_runs(results, run_ids));
+  const std::string protocol = present.empty() ? linear_probe_protocols().front() : present.front();
+  std::string protocol_note;
+  if (present.size() > 1) {
+    std::string others;
+    for (size_t i = 1; i < present.size(); ++i) others += (i > 1 ? ", " : "") + present[i];
+    protocol_note = fmt::format("Probe protocol {}, the first these runs store in the order {}; the runs also "
+                                "store {}, compared in the comparison sections.",
+                                protocol, fmt::join(linear_probe_protocols(), ", "), others);
+  }
+  const auto scores = probe_scores_by_run(results, protocol);
   // run -> tau_d -> SEM probe test top-1
   std::map<std::string, std::map<double, double>> test_by_tau;
   for (const auto& r : results) {
-    if (r.protocol == "linear_probe" && r.metric == "top1" && r.feature == "sem" && r.split == "test" && r.tau_d) {
+    if (r.protocol == protocol && r.metric == "top1" && r.feature == "sem" && r.split == "test" && r.tau_d) {
       test_by_tau[r.run_id][*r.tau_d] = r.value;
     }
   }
@@ -183,7 +201,7 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
       if (score == scores.end() || !x) continue;
       if (const auto y = headline_accuracy(score->second, run.config.at("sem"))) points.push_back({&run, *x, *y});
     }
-    if (auto section = ablation_of(axis, points)) sections.push_back(std::move(*section));
+    if (auto section = ablation_of(axis, points, protocol, protocol_note)) sections.push_back(std::move(*section));
   }
   if (sections.empty()) {
     ReportSection none;

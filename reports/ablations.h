@@ -5,7 +5,8 @@
 // values. Each gets a table (lines x values, test top-1 mean ± std over seeds, best per line marked) and a
 // line plot (log x axis for the temperatures, and for L and V when they span a factor of 10 or more). The
 // accuracy is the comparison table's: linear probe test top-1, the SEM feature at the tau_d best on
-// validation (for the tau_d ablation: at each tau_d). Torch-free.
+// validation (for the tau_d ablation: at each tau_d), of the first linear-probe protocol the runs store in
+// linear_probe_protocols() order (a note names it when they store several). Torch-free.
 #include <string>
 #include <vector>
 

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
@@ -40,13 +43,13 @@ std::vector<std::string> sem_setting_keys() {
 
 // Validation top-1 of the feature the table reports for a run of the given sem mode (what picks a setting).
 std::map<std::string, double> headline_validation(const std::vector<ResultRow>& results,
-                                                   const std::vector<RunRecord>& runs) {
-  const auto best_tau = best_sem_tau_d(results);
+                                                   const std::vector<RunRecord>& runs, std::string_view protocol) {
+  const auto best_tau = best_sem_tau_d(results, protocol);
   std::map<std::string, std::string> mode;
   for (const auto& run : runs) mode[run.run_id] = run.config.at("sem");
   std::map<std::string, double> val;
   for (const auto& r : results) {
-    if (r.protocol != "linear_probe" || r.metric != "top1" || r.split != "val") continue;
+    if (r.protocol != protocol || r.metric != "top1" || r.split != "val") continue;
     const auto it = mode.find(r.run_id);
     if (it == mode.end()) continue;
     const std::string& m = it->second;
@@ -86,7 +89,232 @@ ReportCell stats_cell(const std::optional<SeedStats>& s) {
 
 std::string signed_2(double v) { return fmt::format("{:+.2f}", v); }
 
+bool is_untrained(const RunRecord& run) { return run.config.at("epochs") == "0"; }
+
+// Where the 95% interval of +SEM - baseline puts a row.
+enum class Verdict { Above, Below, Undecided, NoInterval, Missing };
+
+struct DifferenceCell {
+  ReportCell cell;
+  Verdict verdict = Verdict::Missing;
+};
+
+// +SEM - baseline of a row as the comparison table prints it: the difference, its interval and the test.
+DifferenceCell difference_cell(const ComparisonRow& row) {
+  DifferenceCell out{{"", std::nullopt}};
+  if (!row.baseline || !row.sem) return out;
+  if (const auto& ci = row.sem_minus_baseline) {
+    out.cell.text = fmt::format("{} [{}, {}] {}", signed_2(ci->difference), signed_2(ci->low), signed_2(ci->high),
+                                ci->paired ? fmt::format("paired, n={}", static_cast<int64_t>(ci->df) + 1)
+                                           : fmt::format("Welch, df={:.1f}", ci->df));
+    out.cell.value = ci->difference;
+    out.cell.details = {{"ci_low", ci->low}, {"ci_high", ci->high}, {"df", ci->df}};
+    out.verdict = ci->low > 0 ? Verdict::Above : ci->high < 0 ? Verdict::Below : Verdict::Undecided;
+  } else {
+    const double difference = row.sem->mean - row.baseline->mean;
+    out.cell.text = fmt::format("{} (no CI: n=1)", signed_2(difference));
+    out.cell.value = difference;
+    out.verdict = Verdict::NoInterval;
+  }
+  return out;
+}
+
+std::string table_id(const std::string& protocol) {
+  // linear_probe keeps the id the table had before there were several protocols.
+  return protocol == kSgdProbe ? std::string("comparison") : "comparison_" + protocol;
+}
+
+// The note on a table's L-BFGS solves; empty when none of its runs stored a convergence record.
+std::string convergence_note(const std::vector<ComparisonRow>& rows, const std::string& protocol) {
+  int64_t probes = 0;
+  std::vector<UnconvergedProbe> unconverged;
+  for (const auto& row : rows) {
+    probes += row.probes_with_convergence;
+    unconverged.insert(unconverged.end(), row.unconverged.begin(), row.unconverged.end());
+  }
+  if (probes == 0) return "";
+  if (unconverged.empty()) {
+    return fmt::format("Convergence: all {} {} probes reached the gradient tolerance (probe.tolerance).", probes,
+                       protocol);
+  }
+  std::stable_sort(unconverged.begin(), unconverged.end(), [](const UnconvergedProbe& a, const UnconvergedProbe& b) {
+    return a.grad_norm.value_or(-1) > b.grad_norm.value_or(-1);
+  });
+  constexpr size_t kListed = 8;
+  std::string listed;
+  for (size_t i = 0; i < unconverged.size() && i < kListed; ++i) {
+    const UnconvergedProbe& probe = unconverged[i];
+    listed += fmt::format("{}{} {}", i ? "; " : "", probe.run_label, probe.feature);
+    if (probe.tau_d) listed += fmt::format(" tau_d={}", *probe.tau_d);
+    if (probe.grad_norm) listed += fmt::format(" (probe_grad_norm {:.3g})", *probe.grad_norm);
+  }
+  if (unconverged.size() > kListed) listed += fmt::format("; {} more", unconverged.size() - kListed);
+  return fmt::format("Convergence: {} of {} {} probes did not reach the gradient tolerance (probe_converged = 0), "
+                     "largest probe_grad_norm first: {}. Their accuracies are in the table as they are; a larger "
+                     "probe.max_iter would let them converge.",
+                     unconverged.size(), probes, protocol, listed);
+}
+
+// The comparison section of rows of one protocol.
+ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references,
+                               const std::string& protocol) {
+  const auto any = [&](auto has) { return std::any_of(rows.begin(), rows.end(), has); };
+  const bool any_linear = any([](const ComparisonRow& r) { return r.linear.has_value(); });
+  const bool any_gumbel = any([](const ComparisonRow& r) { return r.gumbel.has_value(); });
+  const bool any_online = any([](const ComparisonRow& r) { return r.baseline_online.has_value(); });
+  const auto reference_of = [&](const ComparisonRow& row) -> const ReferenceNumber* {
+    if (row.untrained) return nullptr;  // published numbers are of trained backbones
+    const auto key = [&](const char* k) { const auto it = row.keys.find(k); return it == row.keys.end() ? std::string() : it->second; };
+    return find_reference(references, key("method"), key("dataset"), key("backbone"));
+  };
+  const bool any_reference = any([&](const ComparisonRow& r) { return reference_of(r) != nullptr; });
+
+  ReportTable table;
+  table.id = table_id(protocol);
+  table.title = "Test top-1 (%): baseline vs +SEM, " + protocol;
+  // The subheader names the protocol of every column's numbers.
+  const auto add_column = [&](const std::string& name, const std::string& column_protocol) {
+    table.header.push_back(name);
+    table.subheader.push_back(column_protocol);
+  };
+  add_column("method", "");
+  add_column("baseline", protocol);
+  add_column("+SEM", protocol);
+  add_column("+SEM - baseline (95% CI)", protocol);
+  if (any_linear) add_column("+linear", protocol);
+  if (any_gumbel) add_column("+gumbel", protocol);
+  if (any_online) add_column("baseline online", "online_linear");
+  if (any_reference) add_column("reference", "online_linear (published)");
+  std::set<std::string> reference_sources;
+  std::vector<std::string> epoch_mismatches;
+
+  int above = 0, below = 0, undecided = 0, without_interval = 0, untrained_rows = 0;
+  std::vector<std::string> chosen_settings;
+  for (const auto& row : rows) {
+    std::vector<ReportCell> cells = {{row.label, std::nullopt}, stats_cell(row.baseline), stats_cell(row.sem)};
+    const DifferenceCell delta = difference_cell(row);
+    cells.push_back(delta.cell);
+    // The floor is no evidence for or against the claim, which is about trained backbones.
+    if (row.untrained) {
+      untrained_rows += 1;
+    } else {
+      switch (delta.verdict) {
+        case Verdict::Above: ++above; break;
+        case Verdict::Below: ++below; break;
+        case Verdict::Undecided: ++undecided; break;
+        case Verdict::NoInterval: ++without_interval; break;
+        case Verdict::Missing: break;
+      }
+    }
+    if (any_linear) cells.push_back(stats_cell(row.linear));
+    if (any_gumbel) cells.push_back(stats_cell(row.gumbel));
+    // Best of the row's own accuracies of this protocol.
+    double best = -std::numeric_limits<double>::infinity();
+    std::vector<size_t> accuracy_columns = {1, 2};
+    if (any_linear) accuracy_columns.push_back(4);
+    if (any_gumbel) accuracy_columns.push_back(any_linear ? 5 : 4);
+    for (size_t c : accuracy_columns) {
+      if (cells[c].value) best = std::max(best, *cells[c].value);
+    }
+    int with_value = 0;
+    for (size_t c : accuracy_columns) with_value += cells[c].value.has_value();
+    for (size_t c : accuracy_columns) cells[c].best = with_value > 1 && cells[c].value && *cells[c].value == best;
+    if (any_online) cells.push_back(stats_cell(row.baseline_online));
+    if (any_reference) {
+      const ReferenceNumber* reference = reference_of(row);
+      if (reference) {
+        ReportCell cell{fmt::format("{:.2f}", reference->top1), reference->top1};
+        const auto epochs = row.keys.find("epochs");
+        if (epochs != row.keys.end() && epochs->second != std::to_string(reference->epochs)) {
+          cell.text += fmt::format(" ({} ep)", reference->epochs);
+          epoch_mismatches.push_back(row.label);
+        }
+        reference_sources.insert(fmt::format("{} ({}, {}, {} epochs)", reference->source, reference->protocol,
+                                             reference->backbone, reference->epochs));
+        cells.push_back(cell);
+      } else {
+        cells.push_back({"-", std::nullopt});
+      }
+    }
+    for (const auto& [mode, arm] : row.arms) {
+      if (!arm.setting.empty()) chosen_settings.push_back(fmt::format("{} sem={}: {}", row.label, mode, arm.setting));
+    }
+    table.rows.push_back(cells);
+  }
+
+  table.notes.push_back(fmt::format("Top-1 % on the test split, mean ± std over seeds (n = seeds). Protocol {}: {}.",
+                                    protocol, probe_protocol_description(protocol)));
+  if (const std::string note = convergence_note(rows, protocol); !note.empty()) table.notes.push_back(note);
+  std::string columns = "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
+                        "best on validation";
+  if (any_linear) columns += "; +linear = embedder output of sem=linear runs (no softmax)";
+  if (any_gumbel) columns += "; +gumbel = sem=gumbel runs, like +SEM";
+  table.notes.push_back(columns + ". Bold: the best of a row's " + protocol + " columns.");
+  table.notes.push_back("+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
+                        "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
+  if (untrained_rows > 0) {
+    table.notes.push_back("untrained backbone: runs with epochs = 0, the probe on a randomly initialised network: the "
+                          "floor that pretraining should beat.");
+  }
+  if (any_online) {
+    table.notes.push_back("baseline online: protocol online_linear, the classifier trained on detached backbone "
+                          "features during pretraining (solo-learn's protocol), test split.");
+  }
+  if (any_reference) {
+    std::string sources;
+    for (const auto& s : reference_sources) sources += (sources.empty() ? "" : "; ") + s;
+    table.notes.push_back("reference: published top-1, " + sources +
+                          "; shown only where method, dataset and backbone match the row. Its protocol is "
+                          "online_linear: compare it with the baseline online column, not with " + protocol + ".");
+  }
+  if (!epoch_mismatches.empty()) {
+    table.notes.push_back("(N ep): the reference trained N epochs, these runs another number (see the row's epochs).");
+  }
+  if (!chosen_settings.empty()) {
+    std::string text = "Several SEM settings in a row: the one with the best mean validation top-1 is reported (";
+    for (size_t i = 0; i < chosen_settings.size(); ++i) text += (i ? "; " : "") + chosen_settings[i];
+    table.notes.push_back(text + "); the ablation sections show them all.");
+  }
+
+  ReportSection section;
+  section.id = table.id;
+  section.title = "Baseline vs +SEM (SPEC §4.1), " + protocol;
+  const int with_interval = above + below + undecided;
+  if (with_interval + without_interval > 0) {
+    std::string verdict = fmt::format(
+        "Claim 1, SEM raises linear-probe top-1 ({}): +SEM is above the baseline with 95% confidence in {} of {} rows "
+        "with an interval, below in {}, undecided in {}",
+        protocol, above, with_interval, below, undecided);
+    if (without_interval > 0) verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
+    if (untrained_rows > 0) verdict += "; untrained-backbone rows are not counted";
+    section.paragraphs.push_back(verdict + ".");
+  } else {
+    section.paragraphs.push_back("No row of a trained backbone has both a baseline and a +SEM number yet.");
+  }
+  section.tables.push_back(table);
+  return section;
+}
+
+// The protocols of rows in linear_probe_protocols() order (any other name after them), and the rows of each.
+using ProtocolRows = std::vector<std::pair<std::string, std::vector<ComparisonRow>>>;
+
+ProtocolRows rows_by_protocol(const std::vector<ComparisonRow>& rows) {
+  std::vector<std::string> order = linear_probe_protocols();
+  for (const auto& row : rows) {
+    if (std::find(order.begin(), order.end(), row.protocol) == order.end()) order.push_back(row.protocol);
+  }
+  ProtocolRows groups;
+  for (const auto& protocol : order) {
+    std::vector<ComparisonRow> of_protocol;
+    std::copy_if(rows.begin(), rows.end(), std::back_inserter(of_protocol),
+                 [&](const ComparisonRow& row) { return row.protocol == protocol; });
+    if (!of_protocol.empty()) groups.emplace_back(protocol, std::move(of_protocol));
+  }
+  return groups;
+}
+
 }  // namespace
+
 
 SeedStats seed_stats(const std::vector<double>& values) {
   SeedStats s;
@@ -144,10 +372,10 @@ std::optional<DifferenceInterval> difference_interval(const std::map<int64_t, do
   return interval;
 }
 
-std::map<std::string, double> best_sem_tau_d(const std::vector<ResultRow>& results) {
+std::map<std::string, double> best_sem_tau_d(const std::vector<ResultRow>& results, std::string_view protocol) {
   std::map<std::string, std::map<double, double>> val;  // run -> tau_d -> validation top-1
   for (const auto& r : results) {
-    if (r.protocol == "linear_probe" && r.metric == "top1" && r.feature == "sem" && r.split == "val" && r.tau_d) {
+    if (r.protocol == protocol && r.metric == "top1" && r.feature == "sem" && r.split == "val" && r.tau_d) {
       val[r.run_id][*r.tau_d] = r.value;
     }
   }
@@ -168,15 +396,25 @@ SeedStats ComparisonArm::stats() const {
   return seed_stats(values);
 }
 
-std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results) {
+
+std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results,
+                                            std::string_view protocol) {
   const auto keys = row_keys();
   const auto setting_keys = sem_setting_keys();
-  const auto scores = probe_scores_by_run(results);
+  const auto scores = probe_scores_by_run(results, protocol);
+  std::set<std::string> with_protocol, with_probe;
+  for (const auto& r : results) {
+    if (!is_linear_probe_protocol(r.protocol)) continue;
+    with_probe.insert(r.run_id);
+    if (r.protocol == protocol) with_protocol.insert(r.run_id);
+  }
   std::vector<const RunRecord*> finished;
   for (const auto& run : runs) {
-    if (run.status == "finished") finished.push_back(&run);
+    if (run.status == "finished" && (with_protocol.count(run.run_id) || !with_probe.count(run.run_id))) {
+      finished.push_back(&run);
+    }
   }
-  const auto validation = headline_validation(results, runs);
+  const auto validation = headline_validation(results, runs, protocol);
   std::map<std::string, double> online;  // run -> its online linear classifier's test top-1
   for (const auto& r : results) {
     if (r.protocol == "online_linear" && r.metric == "top1" && r.split == "test" && r.feature == "backbone") {
@@ -189,18 +427,40 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
   for (const auto& key : distinguishing_keys(finished, true)) {
     if (!is_sem_key(key)) varying.push_back(key);
   }
+  // Untrained runs are labelled as such rather than by "epochs=0"; when the trained runs share one epochs
+  // value, that leaves nothing for the key to tell apart.
+  std::set<std::string> trained_epochs;
+  for (const auto* run : finished) {
+    if (!is_untrained(*run)) trained_epochs.insert(run->config.at("epochs"));
+  }
+  std::vector<std::string> label_keys, identity_keys;
+  for (const auto& key : varying) {
+    if (key != "epochs" || trained_epochs.size() > 1) label_keys.push_back(key);
+    if (key != "epochs") identity_keys.push_back(key);
+  }
+  std::set<std::string> identities;
+  for (const auto* run : finished) identities.insert(row_label(*run, identity_keys));
+  const auto label_of = [&](const RunRecord& run) {
+    if (!is_untrained(run)) return row_label(run, label_keys);
+    return identities.size() > 1 ? "untrained backbone (" + row_label(run, identity_keys) + ")"
+                                 : std::string("untrained backbone");
+  };
   std::vector<std::string> order;
   std::map<std::string, ComparisonRow> rows_by_label;
+  std::map<std::string, std::string> label_of_run;
   // label -> sem mode -> SEM setting -> values per seed
   std::map<std::string, std::map<std::string, std::map<std::string, SettingValues>>> cells;
   std::map<std::string, std::map<std::string, std::vector<std::string>>> setting_order;
   std::map<std::string, std::map<int64_t, std::vector<double>>> online_by_label;
   for (const auto* run : finished) {
-    const std::string label = row_label(*run, varying);
+    const std::string label = label_of(*run);
+    label_of_run[run->run_id] = label;
     if (!rows_by_label.count(label)) {
       order.push_back(label);
       ComparisonRow& row = rows_by_label[label];
       row.label = label;
+      row.protocol = std::string(protocol);
+      row.untrained = is_untrained(*run);
       for (const auto& key : keys) row.keys[key] = run->config.at(key);
     }
     const std::string& mode = run->config.at("sem");
@@ -216,6 +476,29 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     if (const auto val = validation.find(run->run_id); val != validation.end()) values.val[run->seed].push_back(val->second);
     if (mode == "off") {
       if (const auto it = online.find(run->run_id); it != online.end()) online_by_label[label][run->seed].push_back(it->second);
+    }
+  }
+  if (is_lbfgs_protocol(protocol)) {
+    const auto run_names = run_labels(runs);
+    using ProbeKey = std::tuple<std::string, std::string, std::optional<double>>;  // run, feature, tau_d
+    std::map<ProbeKey, double> grad_norm;
+    for (const auto& r : results) {
+      if (r.protocol == protocol && r.split == "train" && r.metric == kProbeGradNormMetric) {
+        grad_norm[{r.run_id, r.feature, r.tau_d}] = r.value;
+      }
+    }
+    for (const auto& r : results) {
+      if (r.protocol != protocol || r.split != "train" || r.metric != kProbeConvergedMetric) continue;
+      const auto label = label_of_run.find(r.run_id);
+      if (label == label_of_run.end()) continue;
+      ComparisonRow& row = rows_by_label.at(label->second);
+      ++row.probes_with_convergence;
+      if (r.value != 0) continue;
+      UnconvergedProbe probe{run_names.at(r.run_id), r.feature, r.tau_d, std::nullopt};
+      if (const auto norm = grad_norm.find({r.run_id, r.feature, r.tau_d}); norm != grad_norm.end()) {
+        probe.grad_norm = norm->second;
+      }
+      row.unconverged.push_back(probe);
     }
   }
 
@@ -284,151 +567,123 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     }
     rows.push_back(row);
   }
+  std::stable_partition(rows.begin(), rows.end(), [](const ComparisonRow& row) { return !row.untrained; });
+  return rows;
+}
+
+std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results) {
+  std::set<std::string> run_ids;
+  for (const auto& run : runs) run_ids.insert(run.run_id);
+  std::vector<std::string> protocols = probe_protocols_present(results_of_runs(results, run_ids));
+  if (protocols.empty()) protocols.push_back(linear_probe_protocols().front());
+  std::vector<ComparisonRow> rows;
+  for (const auto& protocol : protocols) {
+    for (auto& row : comparison_table(runs, results, protocol)) rows.push_back(std::move(row));
+  }
   return rows;
 }
 
 ReportSection comparison_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references) {
-  const auto any = [&](auto has) { return std::any_of(rows.begin(), rows.end(), has); };
-  const bool any_linear = any([](const ComparisonRow& r) { return r.linear.has_value(); });
-  const bool any_gumbel = any([](const ComparisonRow& r) { return r.gumbel.has_value(); });
-  const bool any_online = any([](const ComparisonRow& r) { return r.baseline_online.has_value(); });
-  const auto reference_of = [&](const ComparisonRow& row) -> const ReferenceNumber* {
-    const auto key = [&](const char* k) { const auto it = row.keys.find(k); return it == row.keys.end() ? std::string() : it->second; };
-    return find_reference(references, key("method"), key("dataset"), key("backbone"));
-  };
-  const bool any_reference = any([&](const ComparisonRow& r) { return reference_of(r) != nullptr; });
+  return protocol_section(rows, references, rows.empty() ? linear_probe_protocols().front() : rows.front().protocol);
+}
 
+std::optional<ReportSection> probe_survival_section(const std::vector<ComparisonRow>& rows) {
+  const auto groups = rows_by_protocol(rows);
+  if (groups.size() < 2) return std::nullopt;
   ReportTable table;
-  table.id = "comparison";
-  table.title = "Test top-1 (%): baseline vs +SEM";
-  // The subheader names the protocol of every column's numbers.
-  const auto add_column = [&](const std::string& name, const std::string& protocol) {
-    table.header.push_back(name);
-    table.subheader.push_back(protocol);
-  };
-  add_column("method", "");
-  add_column("baseline", "linear_probe");
-  add_column("+SEM", "linear_probe");
-  add_column("+SEM - baseline (95% CI)", "linear_probe");
-  if (any_linear) add_column("+linear", "linear_probe");
-  if (any_gumbel) add_column("+gumbel", "linear_probe");
-  if (any_online) add_column("baseline online", "online_linear");
-  if (any_reference) add_column("reference", "online_linear (published)");
-  std::set<std::string> reference_sources;
-  std::vector<std::string> epoch_mismatches;
-
-  int above = 0, below = 0, undecided = 0, without_interval = 0;
-  std::vector<std::string> chosen_settings;
-  for (const auto& row : rows) {
-    std::vector<ReportCell> cells = {{row.label, std::nullopt}, stats_cell(row.baseline), stats_cell(row.sem)};
-    ReportCell delta{"", std::nullopt};
-    if (row.baseline && row.sem) {
-      if (const auto& ci = row.sem_minus_baseline) {
-        delta.text = fmt::format("{} [{}, {}] {}", signed_2(ci->difference), signed_2(ci->low), signed_2(ci->high),
-                                 ci->paired ? fmt::format("paired, n={}", static_cast<int64_t>(ci->df) + 1)
-                                            : fmt::format("Welch, df={:.1f}", ci->df));
-        delta.value = ci->difference;
-        delta.details = {{"ci_low", ci->low}, {"ci_high", ci->high}, {"df", ci->df}};
-        (ci->low > 0 ? above : ci->high < 0 ? below : undecided) += 1;
-      } else {
-        const double difference = row.sem->mean - row.baseline->mean;
-        delta.text = fmt::format("{} (no CI: n=1)", signed_2(difference));
-        delta.value = difference;
-        ++without_interval;
-      }
+  table.id = "probe_survival";
+  table.title = "Does SEM's gain survive the probe?";
+  table.header = {"configuration"};
+  table.subheader = {""};
+  for (const auto& [protocol, of_protocol] : groups) {
+    table.header.push_back(protocol);
+    table.subheader.push_back("+SEM - baseline (95% CI)");
+  }
+  // Configurations in the order of the first table that has them.
+  std::vector<std::string> labels;
+  for (const auto& [protocol, of_protocol] : groups) {
+    for (const auto& row : of_protocol) {
+      if (std::find(labels.begin(), labels.end(), row.label) == labels.end()) labels.push_back(row.label);
     }
-    cells.push_back(delta);
-    if (any_linear) cells.push_back(stats_cell(row.linear));
-    if (any_gumbel) cells.push_back(stats_cell(row.gumbel));
-    // Best of the row's own linear_probe accuracies.
-    double best = -std::numeric_limits<double>::infinity();
-    std::vector<size_t> accuracy_columns = {1, 2};
-    if (any_linear) accuracy_columns.push_back(4);
-    if (any_gumbel) accuracy_columns.push_back(any_linear ? 5 : 4);
-    for (size_t c : accuracy_columns) {
-      if (cells[c].value) best = std::max(best, *cells[c].value);
+  }
+  std::stable_partition(labels.begin(), labels.end(), [&](const std::string& label) {
+    return std::none_of(rows.begin(), rows.end(),
+                        [&](const ComparisonRow& r) { return r.label == label && r.untrained; });
+  });
+  const auto sign = [](double v) { return (v > 0) - (v < 0); };
+  int with_difference = 0, sign_agrees = 0, with_intervals = 0, verdict_agrees = 0;
+  for (const auto& label : labels) {
+    std::vector<ReportCell> cells = {{label, std::nullopt}};
+    std::set<int> signs;
+    std::set<Verdict> verdicts;
+    bool every_difference = true, every_interval = true;
+    for (const auto& [protocol, of_protocol] : groups) {
+      const auto row = std::find_if(of_protocol.begin(), of_protocol.end(),
+                                    [&](const ComparisonRow& r) { return r.label == label; });
+      const DifferenceCell delta =
+          row == of_protocol.end() ? DifferenceCell{{"", std::nullopt}} : difference_cell(*row);
+      cells.push_back(delta.cell.value ? delta.cell : ReportCell{"-", std::nullopt});
+      every_difference = every_difference && delta.cell.value.has_value();
+      const bool interval = delta.verdict == Verdict::Above || delta.verdict == Verdict::Below ||
+                            delta.verdict == Verdict::Undecided;
+      every_interval = every_interval && interval;
+      if (delta.cell.value) signs.insert(sign(*delta.cell.value));
+      if (interval) verdicts.insert(delta.verdict);
     }
-    int with_value = 0;
-    for (size_t c : accuracy_columns) with_value += cells[c].value.has_value();
-    for (size_t c : accuracy_columns) cells[c].best = with_value > 1 && cells[c].value && *cells[c].value == best;
-    if (any_online) cells.push_back(stats_cell(row.baseline_online));
-    if (any_reference) {
-      const ReferenceNumber* reference = reference_of(row);
-      if (reference) {
-        ReportCell cell{fmt::format("{:.2f}", reference->top1), reference->top1};
-        const auto epochs = row.keys.find("epochs");
-        if (epochs != row.keys.end() && epochs->second != std::to_string(reference->epochs)) {
-          cell.text += fmt::format(" ({} ep)", reference->epochs);
-          epoch_mismatches.push_back(row.label);
-        }
-        reference_sources.insert(fmt::format("{} ({}, {}, {} epochs)", reference->source, reference->protocol,
-                                             reference->backbone, reference->epochs));
-        cells.push_back(cell);
-      } else {
-        cells.push_back({"-", std::nullopt});
-      }
+    if (every_difference) {
+      ++with_difference;
+      sign_agrees += signs.size() == 1;
     }
-    for (const auto& [mode, arm] : row.arms) {
-      if (!arm.setting.empty()) chosen_settings.push_back(fmt::format("{} sem={}: {}", row.label, mode, arm.setting));
+    if (every_interval) {
+      ++with_intervals;
+      verdict_agrees += verdicts.size() == 1;
     }
     table.rows.push_back(cells);
   }
-
-  table.notes.push_back("Top-1 % on the test split, mean ± std over seeds (n = seeds). Protocol linear_probe: a linear "
-                        "probe on frozen features, selected on a 10% validation split of the training set.");
-  std::string columns = "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
-                        "best on validation";
-  if (any_linear) columns += "; +linear = embedder output of sem=linear runs (no softmax)";
-  if (any_gumbel) columns += "; +gumbel = sem=gumbel runs, like +SEM";
-  table.notes.push_back(columns + ". Bold: the best of a row's linear_probe columns.");
-  table.notes.push_back("+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
-                        "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
-  if (any_online) {
-    table.notes.push_back("baseline online: protocol online_linear, the classifier trained on detached backbone "
-                          "features during pretraining (solo-learn's protocol), test split.");
-  }
-  if (any_reference) {
-    std::string sources;
-    for (const auto& s : reference_sources) sources += (sources.empty() ? "" : "; ") + s;
-    table.notes.push_back("reference: published top-1, " + sources +
-                          "; shown only where method, dataset and backbone match the row. Its protocol is "
-                          "online_linear: compare it with the baseline online column, not with linear_probe.");
-  }
-  if (!epoch_mismatches.empty()) {
-    table.notes.push_back("(N ep): the reference trained N epochs, these runs another number (see the row's epochs).");
-  }
-  if (!chosen_settings.empty()) {
-    std::string text = "Several SEM settings in a row: the one with the best mean validation top-1 is reported (";
-    for (size_t i = 0; i < chosen_settings.size(); ++i) text += (i ? "; " : "") + chosen_settings[i];
-    table.notes.push_back(text + "); the ablation sections show them all.");
-  }
-
+  std::string protocols;
+  for (size_t i = 0; i < groups.size(); ++i) protocols += (i ? ", " : "") + groups[i].first;
+  table.notes.push_back(fmt::format(
+      "Each column: +SEM - baseline of that protocol's comparison table, test top-1 points with a 95% confidence "
+      "interval; the protocols probe the same checkpoints. The sign of the difference agrees across {} in {} of {} "
+      "rows with a difference under every protocol; the interval's verdict (above / below / undecided) agrees in {} "
+      "of {} rows with an interval under every protocol.",
+      protocols, sign_agrees, with_difference, verdict_agrees, with_intervals));
   ReportSection section;
-  section.id = "comparison";
-  section.title = "Baseline vs +SEM (SPEC §4.1)";
-  const int with_interval = above + below + undecided;
-  if (with_interval + without_interval > 0) {
-    std::string verdict = fmt::format(
-        "Claim 1, SEM raises linear-probe top-1: +SEM is above the baseline with 95% confidence in {} of {} rows with "
-        "an interval, below in {}, undecided in {}",
-        above, with_interval, below, undecided);
-    if (without_interval > 0) verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
-    section.paragraphs.push_back(verdict + ".");
-  } else {
-    section.paragraphs.push_back("No row has both a baseline and a +SEM number yet.");
-  }
+  section.id = "probe_survival";
+  section.title = "Baseline vs +SEM across probe protocols";
   section.tables.push_back(table);
   return section;
 }
 
 std::string format_comparison(const std::vector<ComparisonRow>& rows) {
-  return render_text_table(comparison_section(rows, builtin_reference_numbers()).tables.at(0));
+  const auto groups = rows_by_protocol(rows);
+  if (groups.size() <= 1) return render_text_table(comparison_section(rows, builtin_reference_numbers()).tables.at(0));
+  std::string out;
+  for (const auto& [protocol, of_protocol] : groups) {
+    const ReportTable table = protocol_section(of_protocol, builtin_reference_numbers(), protocol).tables.at(0);
+    out += (out.empty() ? "" : "\n") + table.title + "\n" + render_text_table(table);
+  }
+  const ReportTable survival = probe_survival_section(rows)->tables.at(0);
+  return out + "\n" + survival.title + "\n" + render_text_table(survival);
 }
 
 std::vector<ReportSection> comparison_sections(Store& store, const std::vector<ReferenceNumber>& references,
                                                const std::string& grid) {
   const auto runs = store.runs(grid);
-  return {comparison_section(comparison_table(runs, store.results()), references)};
+  std::set<std::string> run_ids;
+  for (const auto& run : runs) run_ids.insert(run.run_id);
+  const auto results = results_of_runs(store.results(), run_ids);
+  std::vector<std::string> protocols = probe_protocols_present(results);
+  if (protocols.empty()) protocols.push_back(linear_probe_protocols().front());
+  std::vector<ReportSection> sections;
+  std::vector<ComparisonRow> every_row;
+  for (const auto& protocol : protocols) {
+    const auto rows = comparison_table(runs, results, protocol);
+    sections.push_back(protocol_section(rows, references, protocol));
+    every_row.insert(every_row.end(), rows.begin(), rows.end());
+  }
+  if (auto survival = probe_survival_section(every_row)) sections.push_back(std::move(*survival));
+  return sections;
 }
 
 }  // namespace semharness

@@ -1,14 +1,17 @@
 #include "reports/probe_scores.h"
 
+#include <algorithm>
+
 #include "reports/comparison_table.h"
 
 namespace semharness {
 
-std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultRow>& results) {
-  const std::map<std::string, double> best_tau = best_sem_tau_d(results);
+std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultRow>& results,
+                                                       std::string_view protocol) {
+  const std::map<std::string, double> best_tau = best_sem_tau_d(results, protocol);
   std::map<std::string, ProbeScores> scores;
   for (const auto& r : results) {
-    if (r.protocol != "linear_probe" || r.metric != "top1" || r.split != "test") continue;
+    if (r.protocol != protocol || r.metric != "top1" || r.split != "test") continue;
     if (r.feature == "backbone") scores[r.run_id].backbone_test = r.value;
     if (r.feature == "embedding") scores[r.run_id].embedding_test = r.value;
     if (r.feature == "sem" && r.tau_d) {
@@ -26,6 +29,25 @@ std::optional<double> headline_accuracy(const ProbeScores& scores, const std::st
   if (sem_mode == "off") return scores.backbone_test;
   if (sem_mode == "linear") return scores.embedding_test;
   return scores.sem_test;
+}
+
+std::vector<std::string> probe_protocols_present(const std::vector<ResultRow>& results) {
+  std::set<std::string> stored;
+  for (const auto& r : results) {
+    if (is_linear_probe_protocol(r.protocol)) stored.insert(r.protocol);
+  }
+  std::vector<std::string> present;
+  for (const auto& protocol : linear_probe_protocols()) {
+    if (stored.count(protocol)) present.push_back(protocol);
+  }
+  return present;
+}
+
+std::vector<ResultRow> results_of_runs(const std::vector<ResultRow>& results, const std::set<std::string>& run_ids) {
+  std::vector<ResultRow> kept;
+  std::copy_if(results.begin(), results.end(), std::back_inserter(kept),
+               [&](const ResultRow& r) { return run_ids.count(r.run_id) > 0; });
+  return kept;
 }
 
 }  // namespace semharness

@@ -9,6 +9,7 @@
 
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
+#include "harness/results/probe_protocols.h"
 #include "reports/probe_scores.h"
 #include "reports/text_table.h"
 
@@ -65,16 +66,33 @@ std::string cell_label(const RunRecord& run, const std::vector<std::string>& var
   return label;
 }
 
-std::vector<double> metric_values(const std::string& metric, const CellRuns& cells, const std::string& cell_id) {
+std::vector<double> metric_values(const std::string& metric, const CellRuns& cells, const std::string& cell_id,
+                                  const std::string& protocol) {
   static const std::vector<ResultRow> kNone;
   std::vector<double> values;
   for (const RunRecord* run : cells.runs.at(cell_id)) {
     const auto results = cells.results.find(run->run_id);
-    if (const auto value = run_metric(metric, *run, results == cells.results.end() ? kNone : results->second)) {
+    const std::vector<ResultRow>& run_results = results == cells.results.end() ? kNone : results->second;
+    if (const auto value = run_metric(metric, *run, run_results, protocol)) {
       values.push_back(*value);
     }
   }
   return values;
+}
+
+bool is_probe_metric(const std::string& metric) { return metric != "knn" && metric != "online_linear"; }
+
+// The linear-probe protocols that the finished runs of a cell store.
+std::set<std::string> cell_protocols(const CellRuns& cells, const std::string& cell_id) {
+  std::set<std::string> protocols;
+  for (const RunRecord* run : cells.runs.at(cell_id)) {
+    const auto results = cells.results.find(run->run_id);
+    if (results == cells.results.end()) continue;
+    for (const ResultRow& row : results->second) {
+      if (is_linear_probe_protocol(row.protocol)) protocols.insert(row.protocol);
+    }
+  }
+  return protocols;
 }
 
 std::string mean_std(const SeedStats& s) {
@@ -96,9 +114,9 @@ const std::vector<GateMetric>& gate_metrics() {
 }
 
 std::optional<double> run_metric(const std::string& metric, const RunRecord& run,
-                                 const std::vector<ResultRow>& run_results) {
-  if (metric == "knn" || metric == "online_linear") return backbone_test_top1(run_results, metric);
-  const auto by_run = probe_scores_by_run(run_results);
+                                 const std::vector<ResultRow>& run_results, std::string_view probe_protocol) {
+  if (!is_probe_metric(metric)) return backbone_test_top1(run_results, metric);
+  const auto by_run = probe_scores_by_run(run_results, probe_protocol);
   const auto found = by_run.find(run.run_id);
   const ProbeScores scores = found == by_run.end() ? ProbeScores{} : found->second;
   if (metric == "headline") return headline_accuracy(scores, run.config.at("sem"));
@@ -135,30 +153,51 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
     }
     ++result.common_cells;
     const RunRecord& representative = *baseline_cells.runs.at(cell_id).front();
+    // The probe protocols to compare: those both sides store; with none in common, the baseline's first, so
+    // that a current database without its probes fails as missing.
+    const std::set<std::string> baseline_protocols = cell_protocols(baseline_cells, cell_id);
+    const std::set<std::string> current_protocols = cell_protocols(current_cells, cell_id);
+    std::vector<std::string> probe_protocols, baseline_order;
+    for (const std::string& protocol : linear_probe_protocols()) {
+      if (baseline_protocols.count(protocol)) baseline_order.push_back(protocol);
+      if (baseline_protocols.count(protocol) && current_protocols.count(protocol)) probe_protocols.push_back(protocol);
+    }
+    if (probe_protocols.empty() && !baseline_order.empty()) probe_protocols.push_back(baseline_order.front());
+    const bool any_probe_metric = std::any_of(options.metrics.begin(), options.metrics.end(), is_probe_metric);
+    if (any_probe_metric) {
+      std::set<std::string> either = baseline_protocols;
+      either.insert(current_protocols.begin(), current_protocols.end());
+      result.protocols_one_side += static_cast<int64_t>(either.size() - probe_protocols.size());
+    }
     bool compared = false;
     for (const std::string& metric : options.metrics) {
-      const auto baseline_values = metric_values(metric, baseline_cells, cell_id);
-      if (baseline_values.empty()) continue;  // nothing to hold the current database to
-      compared = true;
-      GateComparison c;
-      c.cell_id = cell_id;
-      c.label = cell_label(representative, varying.at(representative.grid));
-      c.metric = metric;
-      c.current = seed_stats(metric_values(metric, current_cells, cell_id));
-      c.baseline = seed_stats(baseline_values);
-      c.difference = c.current.mean - c.baseline.mean;
-      if (c.current.n == 0) {
-        c.test = GateComparison::Test::Missing;
-        c.worse = true;
-      } else if (c.current.n >= 2 && c.baseline.n >= 2 && (c.current.std > 0 || c.baseline.std > 0)) {
-        c.test = GateComparison::Test::Welch;
-        c.welch = welch_t_test(c.current, c.baseline);
-        c.p_adjusted = c.welch->p_lower;  // decided below, over every Welch test at once
-      } else {
-        c.test = GateComparison::Test::Tolerance;
-        c.worse = -c.difference > options.tolerance;
+      const std::vector<std::string> protocols =
+          is_probe_metric(metric) ? probe_protocols : std::vector<std::string>{metric};
+      for (const std::string& protocol : protocols) {
+        const auto baseline_values = metric_values(metric, baseline_cells, cell_id, protocol);
+        if (baseline_values.empty()) continue;  // nothing to hold the current database to
+        compared = true;
+        GateComparison c;
+        c.cell_id = cell_id;
+        c.label = cell_label(representative, varying.at(representative.grid));
+        c.metric = metric;
+        c.protocol = protocol;
+        c.current = seed_stats(metric_values(metric, current_cells, cell_id, protocol));
+        c.baseline = seed_stats(baseline_values);
+        c.difference = c.current.mean - c.baseline.mean;
+        if (c.current.n == 0) {
+          c.test = GateComparison::Test::Missing;
+          c.worse = true;
+        } else if (c.current.n >= 2 && c.baseline.n >= 2 && (c.current.std > 0 || c.baseline.std > 0)) {
+          c.test = GateComparison::Test::Welch;
+          c.welch = welch_t_test(c.current, c.baseline);
+          c.p_adjusted = c.welch->p_lower;  // decided below, over every Welch test at once
+        } else {
+          c.test = GateComparison::Test::Tolerance;
+          c.worse = -c.difference > options.tolerance;
+        }
+        result.comparisons.push_back(std::move(c));
       }
-      result.comparisons.push_back(std::move(c));
     }
     result.cells_compared += compared;
   }
@@ -190,7 +229,8 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
 
 std::string format_gate(const GateResult& result, const GateOptions& options) {
   std::string out;
-  std::vector<std::vector<std::string>> table = {{"cell", "metric", "current", "baseline", "difference", "test"}};
+  std::vector<std::vector<std::string>> table = {
+      {"cell", "metric", "protocol", "current", "baseline", "difference", "test"}};
   bool any_tolerance = false, any_welch = false;
   for (const GateComparison& c : result.comparisons) {
     any_tolerance = any_tolerance || c.test == GateComparison::Test::Tolerance;
@@ -211,7 +251,7 @@ std::string format_gate(const GateResult& result, const GateOptions& options) {
         test = "missing";
         break;
     }
-    table.push_back({c.label, c.metric, mean_std(c.current), mean_std(c.baseline),
+    table.push_back({c.label, c.metric, c.protocol, mean_std(c.current), mean_std(c.baseline),
                      c.test == GateComparison::Test::Missing ? "-" : fmt::format("{:+.2f}", c.difference), test});
   }
   if (table.size() > 1) out += "worse than baseline (top-1 % on the test split, mean ± std over seeds):\n" + format_aligned(table);
@@ -219,7 +259,12 @@ std::string format_gate(const GateResult& result, const GateOptions& options) {
                      result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha,
                      options.correction == GateCorrection::Holm && any_welch ? ", Holm-adjusted over the Welch tests" : "");
   if (any_tolerance) out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
-  out += fmt::format("); {} only in one database\n", result.only_current + result.only_baseline);
+  out += fmt::format("); {} only in one database", result.only_current + result.only_baseline);
+  if (result.protocols_one_side > 0) {
+    out += fmt::format("; {} probe protocol{} of shared cells stored by one database only, not compared",
+                       result.protocols_one_side, result.protocols_one_side == 1 ? "" : "s");
+  }
+  out += "\n";
   return out;
 }
 

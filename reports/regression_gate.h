@@ -9,8 +9,13 @@
 //     over all Welch tests of the check (family-wise error rate alpha), is below alpha;
 //   - otherwise (a single seed on a side, or no spread on either): worse when mean_b - mean_a > tolerance;
 //   - the baseline has the metric and the current database does not: worse ("missing").
+// A probe metric (headline, probe.*) is compared once per linear-probe protocol that the cell's runs store in
+// both databases (harness/results/probe_protocols.h), every test in the one Holm family; a protocol that only
+// one side stores is counted, not compared (no failure), unless the two sides share no protocol at all: then
+// the baseline's first is compared and missing from the current database.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/store/snapshot.h"
@@ -39,12 +44,14 @@ struct GateOptions {
 };
 
 // The value of a metric for a run from its own result rows, nullopt when the run does not have it (e.g.
-// probe.sem of a sem=off run). Throws std::invalid_argument for a name not in gate_metrics().
+// probe.sem of a sem=off run). probe_protocol: the linear-probe protocol of the probe metrics (knn and
+// online_linear ignore it). Throws std::invalid_argument for a name not in gate_metrics().
 std::optional<double> run_metric(const std::string& metric, const RunRecord& run,
-                                 const std::vector<ResultRow>& run_results);
+                                 const std::vector<ResultRow>& run_results, std::string_view probe_protocol);
 
 struct GateComparison {
   std::string cell_id, label, metric;
+  std::string protocol;         // the stored protocol of the numbers: a linear-probe protocol, knn, online_linear
   SeedStats current, baseline;  // current.n == 0: the current database lacks the metric
   double difference = 0;        // current.mean - baseline.mean
   enum class Test { Welch, Tolerance, Missing } test = Test::Welch;
@@ -59,6 +66,9 @@ struct GateResult {
   int64_t cells_compared = 0;  // of those, the cells with at least one metric in the baseline
   int64_t cells_worse = 0;
   int64_t only_current = 0, only_baseline = 0;  // cells with finished runs in one database only
+  // Linear-probe protocols of common cells that one database stores and the other does not (not compared;
+  // counted once per cell and protocol when a probe metric is asked).
+  int64_t protocols_one_side = 0;
 };
 
 // Only finished runs count. Throws InputError when options name an unknown metric, alpha is outside (0, 1)

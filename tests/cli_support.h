@@ -169,9 +169,13 @@ class BackgroundBinary {
 
 // A tiny grid (simclr, sem off and on, one epoch, kTinySettings) run once per test suite by build/semharness,
 // its features stored (300 images per split): the fixture of the suites that read stored features. Derived
-// names the grid: `static constexpr const char* kGrid = "art";`.
+// names the grid: `static constexpr const char* kGrid = "art";`, and may override keys of the run:
+// `static inline const std::vector<std::string> kOverrides{"probe.protocols=sgd"};` (each a --set).
 template <typename Derived>
 class TinyStoredFeaturesTest : public ::testing::Test {
+ public:
+  static inline const std::vector<std::string> kOverrides{};
+
  protected:
   static void SetUpTestSuite() {
     const std::string grid = Derived::kGrid;
@@ -179,8 +183,10 @@ class TinyStoredFeaturesTest : public ::testing::Test {
     db_ = dir_ / "runs.db";
     write_bytes(dir_ / (grid + ".ini"),
                 "name = " + grid + "\nepochs = 1\nmethod = simclr\nsem = off, on\n" + std::string(kTinySettings));
-    setup_ = run_binary(dir_, {"run", (dir_ / (grid + ".ini")).string(), "--db", db_.string(), "--device", "cpu",
-                               "--set", "analysis.samples=300"});
+    std::vector<std::string> args = {"run", (dir_ / (grid + ".ini")).string(), "--db", db_.string(), "--device", "cpu",
+                                     "--set", "analysis.samples=300"};
+    for (const std::string& setting : Derived::kOverrides) args.insert(args.end(), {"--set", setting});
+    setup_ = run_binary(dir_, args);
   }
   static void TearDownTestSuite() {
     std::error_code ignored;

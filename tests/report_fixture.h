@@ -110,6 +110,81 @@ inline semharness::Grid fill_handmade_database(const std::filesystem::path& dir,
   return grid;
 }
 
+// A second database, whose runs store two probe protocols on the same checkpoints (the L-BFGS probe's
+// convergence records too), every number chosen to be computed by hand:
+//
+//   grid 'protocols': method simclr, byol x sem off, on x seeds 0, 1, 2; probe.tau_d 0.1, 1;
+//                     probe.protocols lbfgs, sgd (stored as lbfgs_probe and linear_probe)
+//   linear_probe  sem=off backbone test: simclr 60, 62, 64; byol 50, 54, 52
+//                 sem=on  tau_d 0.1 val 70 test simclr 63, 66, 66, byol 56, 57, 55; tau_d 1 val 60 test 40
+//                 -> +SEM - baseline: simclr +3 (diffs 3, 4, 2), byol +4 (diffs 6, 3, 3)
+//   lbfgs_probe   sem=off backbone test: simclr 70, 71, 72; byol 60, 61, 62
+//                 sem=on  tau_d 1 val 85 test simclr 72, 74, 73, byol 59, 59, 60; tau_d 0.1 val 80 test 99
+//                 (its own validation picks tau_d 1) -> simclr +2 (diffs 2, 3, 1), byol -5/3 (diffs -1, -2, -2)
+//   Every run also stores, on the train split of each lbfgs_probe probe (sem=off: backbone; sem=on: backbone,
+//   sem at tau_d 0.1 and 1; 24 probes), probe_converged 1 and probe_grad_norm 1e-5, except two that did not
+//   converge: byol sem=on seed 1, sem at tau_d 1 (probe_grad_norm 0.002), and simclr sem=off seed 2,
+//   backbone (0.0005).
+inline constexpr const char* kProtocolsGrid =
+    "name = protocols\n"
+    "dataset = synthetic\n"
+    "method = simclr, byol\n"
+    "sem = off, on\n"
+    "seeds = 0, 1, 2\n"
+    "\n"
+    "[probe]\n"
+    "tau_d = 0.1, 1\n"
+    "protocols = lbfgs, sgd\n";
+
+inline semharness::Grid fill_protocols_database(const std::filesystem::path& dir, const std::string& db_path) {
+  using namespace semharness;
+  const auto ini = dir / "protocols.ini";
+  std::ofstream(ini) << kProtocolsGrid;
+  Grid grid = load_grid(ini.string());
+  Store store(db_path);
+  store.register_runs(grid);
+  const auto row = [](const char* protocol, const char* feature, std::optional<double> tau, const char* split,
+                      const std::string& metric, double value) {
+    return ResultRow{"", protocol, feature, tau, split, metric, value};
+  };
+  for (const RunConfig& config : grid.runs) {
+    const bool simclr = config.str("method") == "simclr", sem = config.str("sem") == "on";
+    const auto seed = static_cast<size_t>(config.seed);
+    RunOutcome outcome;
+    outcome.run_id = config.run_id();
+    outcome.status = "finished";
+    auto& r = outcome.results;
+    if (!sem) {
+      const double sgd[2][3] = {{60, 62, 64}, {50, 54, 52}}, lbfgs[2][3] = {{70, 71, 72}, {60, 61, 62}};
+      r.push_back(row("linear_probe", "backbone", std::nullopt, "test", "top1", sgd[simclr ? 0 : 1][seed]));
+      r.push_back(row("lbfgs_probe", "backbone", std::nullopt, "test", "top1", lbfgs[simclr ? 0 : 1][seed]));
+    } else {
+      const double sgd[2][3] = {{63, 66, 66}, {56, 57, 55}}, lbfgs[2][3] = {{72, 74, 73}, {59, 59, 60}};
+      r.push_back(row("linear_probe", "sem", 0.1, "val", "top1", 70));
+      r.push_back(row("linear_probe", "sem", 0.1, "test", "top1", sgd[simclr ? 0 : 1][seed]));
+      r.push_back(row("linear_probe", "sem", 1.0, "val", "top1", 60));
+      r.push_back(row("linear_probe", "sem", 1.0, "test", "top1", 40));
+      r.push_back(row("lbfgs_probe", "sem", 0.1, "val", "top1", 80));
+      r.push_back(row("lbfgs_probe", "sem", 0.1, "test", "top1", 99));
+      r.push_back(row("lbfgs_probe", "sem", 1.0, "val", "top1", 85));
+      r.push_back(row("lbfgs_probe", "sem", 1.0, "test", "top1", lbfgs[simclr ? 0 : 1][seed]));
+      r.push_back(row("linear_probe", "backbone", std::nullopt, "test", "top1", 10));
+      r.push_back(row("lbfgs_probe", "backbone", std::nullopt, "test", "top1", 10));
+    }
+    std::vector<std::pair<const char*, std::optional<double>>> probes = {{"backbone", std::nullopt}};
+    if (sem) probes.insert(probes.end(), {{"sem", 0.1}, {"sem", 1.0}});
+    for (const auto& [feature, tau] : probes) {
+      double grad_norm = 1e-5;
+      if (!simclr && sem && seed == 1 && tau == 1.0) grad_norm = 0.002;
+      if (simclr && !sem && seed == 2) grad_norm = 0.0005;
+      r.push_back(row("lbfgs_probe", feature, tau, "train", "probe_grad_norm", grad_norm));
+      r.push_back(row("lbfgs_probe", feature, tau, "train", "probe_converged", grad_norm > 1e-4 ? 0.0 : 1.0));
+    }
+    store.finish_run(outcome);
+  }
+  return grid;
+}
+
 // The t quantile t_{0.975, df} for df = 2 and 4 in closed form (Hill 1970), independent of Boost.Math:
 // df 2: t = (2p - 1) / sqrt(2 p (1 - p)); df 4: t = 2 sqrt(q - 1), q = cos(acos(sqrt(a)) / 3) / sqrt(a),
 // a = 4 p (1 - p), with p = 0.975.

@@ -254,37 +254,39 @@ TEST_F(StoredArtifactsTest, FinishedRunsStoreFeaturesAndProbesWithTheirShapes) {
     EXPECT_EQ(shape("train_h.npy"), std::vector<int64_t>({300, d_h}));
     EXPECT_EQ(shape("test_h.npy"), std::vector<int64_t>({300, d_h}));
     EXPECT_EQ(read_npy((*dir / "train_h.npy").string()).dtype, "<f4");
-    EXPECT_EQ(shape("probe_backbone_weight.npy"), std::vector<int64_t>({10, d_h}));
-    EXPECT_EQ(shape("probe_backbone_bias.npy"), std::vector<int64_t>({10}));
+    // The default probe.protocols = lbfgs stores the L-BFGS probe's files only.
+    EXPECT_EQ(shape("lbfgs_probe_backbone_weight.npy"), std::vector<int64_t>({10, d_h}));
+    EXPECT_EQ(shape("lbfgs_probe_backbone_bias.npy"), std::vector<int64_t>({10}));
+    EXPECT_FALSE(fs::exists(*dir / "probe_backbone_weight.npy"));
     const std::string meta = read_bytes(*dir / "meta.json");
     EXPECT_NE(meta.find("\"run_id\": \"" + run.run_id + "\""), std::string::npos) << meta;
     EXPECT_NE(meta.find("\"tau_d\": [0.01, 0.1, 1]"), std::string::npos) << meta;
 
     if (run.config.at("sem") == "off") {
       EXPECT_FALSE(fs::exists(*dir / "train_e.npy"));
-      EXPECT_FALSE(fs::exists(*dir / "probe_embedding_weight.npy"));
+      EXPECT_FALSE(fs::exists(*dir / "lbfgs_probe_embedding_weight.npy"));
       EXPECT_NE(meta.find("\"L\": null"), std::string::npos) << meta;
       continue;
     }
     // L = 8, V = 4 (kTinySettings).
     EXPECT_EQ(shape("train_e.npy"), std::vector<int64_t>({300, 32}));
     EXPECT_EQ(shape("test_e.npy"), std::vector<int64_t>({300, 32}));
-    EXPECT_EQ(shape("probe_embedding_weight.npy"), std::vector<int64_t>({10, 32}));
-    EXPECT_EQ(shape("probe_embedding_bias.npy"), std::vector<int64_t>({10}));
+    EXPECT_EQ(shape("lbfgs_probe_embedding_weight.npy"), std::vector<int64_t>({10, 32}));
+    EXPECT_EQ(shape("lbfgs_probe_embedding_bias.npy"), std::vector<int64_t>({10}));
     for (const std::string tau : {"0.01", "0.1", "1"}) {
-      EXPECT_EQ(shape("probe_sem_tau" + tau + "_weight.npy"), std::vector<int64_t>({10, 32})) << tau;
-      EXPECT_EQ(shape("probe_sem_tau" + tau + "_bias.npy"), std::vector<int64_t>({10})) << tau;
+      EXPECT_EQ(shape("lbfgs_probe_sem_tau" + tau + "_weight.npy"), std::vector<int64_t>({10, 32})) << tau;
+      EXPECT_EQ(shape("lbfgs_probe_sem_tau" + tau + "_bias.npy"), std::vector<int64_t>({10})) << tau;
     }
     EXPECT_NE(meta.find("\"L\": 8"), std::string::npos) << meta;
     EXPECT_NE(meta.find("\"V\": 4"), std::string::npos) << meta;
     EXPECT_NE(meta.find("vertex-major"), std::string::npos) << meta;
     // The stored probe is the selected one: its sum |W| is the weight_l1 the results table holds.
-    const NpyArray weight = read_npy((*dir / "probe_embedding_weight.npy").string());
+    const NpyArray weight = read_npy((*dir / "lbfgs_probe_embedding_weight.npy").string());
     double l1 = 0;
     for (float w : weight.f32) l1 += std::abs(w);
     bool found = false;
     for (const ResultRow& row : store.results(run.run_id)) {
-      if (row.feature == "embedding" && row.metric == "weight_l1") {
+      if (row.protocol == "lbfgs_probe" && row.feature == "embedding" && row.metric == "weight_l1") {
         EXPECT_NEAR(l1, row.value, 1e-4 * row.value);
         found = true;
       }

@@ -11,9 +11,15 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "cli_support.h"
+#include "harness/store/artifact_paths.h"
 #include "harness/store/store.h"
+#include "harness/train/lbfgs_probe.h"
+#include "reports/analyses/analysis_probe.h"
 #include "reports/analyses/bound_check.h"
+#include "reports/run_labels.h"
 
 namespace semharness {
 namespace {
@@ -126,11 +132,115 @@ TEST(BoundCheckStatistics, SpearmanWithAndWithoutTies) {
   EXPECT_FALSE(spearman({1, 2, 3}, {4, 4, 4}).has_value());
 }
 
-// A tiny grid with and without SEM, its features stored (300 images per split).
-class BoundCheckReportTest : public semharness_test::TinyStoredFeaturesTest<BoundCheckReportTest> {
- public:
-  static constexpr const char* kGrid = "bound";
-};
+TEST(BoundCheckProbeChoice, TheFirstStoredProtocolOfThePreferenceOrder) {
+  const auto rows = [](const std::string& run_id, const std::vector<std::string>& protocols) {
+    std::vector<ResultRow> results;
+    for (const auto& protocol : protocols) {
+      results.push_back({run_id, protocol, "backbone", std::nullopt, "test", "top1", 50});
+    }
+    return results;
+  };
+  EXPECT_EQ(analysis_probe_protocol(rows("a", {"knn", "linear_probe"}), "a"), "linear_probe");
+  EXPECT_EQ(analysis_probe_protocol(rows("a", {"linear_probe", "lbfgs_probe"}), "a"), "lbfgs_probe");
+  EXPECT_EQ(analysis_probe_protocol(rows("a", {"linear_probe", "lbfgs_probe_raw"}), "a"), "lbfgs_probe_raw");
+  EXPECT_FALSE(analysis_probe_protocol(rows("a", {"knn", "online_linear"}), "a"));
+  EXPECT_FALSE(analysis_probe_protocol(rows("b", {"lbfgs_probe"}), "a"));  // another run's rows
+  EXPECT_TRUE(protocol_standardizes("lbfgs_probe"));
+  EXPECT_FALSE(protocol_standardizes("lbfgs_probe_raw"));
+  EXPECT_FALSE(protocol_standardizes("linear_probe"));
+}
+
+TEST(BoundCheckProbeChoice, SelectedHyperParametersOfEachProtocol) {
+  RunRecord run;
+  run.run_id = "a";
+  run.config = {{"probe.max_iter", "321"}, {"probe.tolerance", "0.002"}, {"probe.wd2", "0.0005"},
+                {"probe.epochs", "7"},     {"probe.batch_size", "64"}};
+  const std::vector<ResultRow> results = {
+      {"a", "lbfgs_probe", "sem", 0.1, "train", "probe_l2", 0.01},
+      {"a", "lbfgs_probe", "sem", 1.0, "train", "probe_l2", 0.0001},
+      {"a", "lbfgs_probe_raw", "sem", 1.0, "train", "probe_l2", 0.1},
+      {"a", "lbfgs_probe", "sem", 0.1, "val", "top1", 60},
+      {"a", "lbfgs_probe", "sem", 1.0, "val", "top1", 70},
+      {"a", "linear_probe", "sem", 0.1, "val", "top1", 80},
+      {"a", "linear_probe", "sem", 1.0, "val", "top1", 80},
+      {"a", "linear_probe", "backbone", std::nullopt, "train", "probe_lr", 0.2},
+      {"a", "linear_probe", "backbone", std::nullopt, "train", "probe_wd1", 1e-5},
+      {"b", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_l2", 0.5},
+  };
+  const auto converged = selected_probe(run, results, "lbfgs_probe", "sem", 1.0);
+  EXPECT_TRUE(converged.is_lbfgs());
+  EXPECT_EQ(converged.lbfgs.l2s, std::vector<double>{0.0001});
+  EXPECT_TRUE(converged.lbfgs.standardize);
+  EXPECT_EQ(converged.lbfgs.max_iterations, 321);
+  EXPECT_DOUBLE_EQ(converged.lbfgs.tolerance, 0.002);
+  EXPECT_EQ(converged.hyper_parameters(), "l2 0.0001");
+  const auto raw = selected_probe(run, results, "lbfgs_probe_raw", "sem", 1.0);
+  EXPECT_EQ(raw.lbfgs.l2s, std::vector<double>{0.1});
+  EXPECT_FALSE(raw.lbfgs.standardize);
+  const auto sgd = selected_probe(run, results, "linear_probe", "backbone", std::nullopt);
+  EXPECT_FALSE(sgd.is_lbfgs());
+  EXPECT_EQ(sgd.sgd.lrs, std::vector<double>{0.2});
+  EXPECT_EQ(sgd.sgd.wd1s, std::vector<double>{1e-5});
+  EXPECT_DOUBLE_EQ(sgd.sgd.wd2, 0.0005);
+  EXPECT_EQ(sgd.sgd.epochs, 7);
+  EXPECT_EQ(sgd.sgd.batch_size, 64);
+  EXPECT_EQ(sgd.hyper_parameters(), "lr 0.2, wd1 1e-05");
+  // Run b's backbone l2 is not run a's; the SGD rows hold no l2.
+  EXPECT_THROW(selected_probe(run, results, "lbfgs_probe", "backbone", std::nullopt), std::runtime_error);
+  EXPECT_THROW(selected_probe(run, results, "linear_probe", "sem", 1.0), std::runtime_error);
+  EXPECT_THROW(selected_probe(run, results, "knn", "backbone", std::nullopt), std::invalid_argument);
+  // Each protocol's own validation-best tau_d (ties: the smallest).
+  EXPECT_EQ(selected_sem_tau_d(results, "a", "lbfgs_probe"), 1.0);
+  EXPECT_EQ(selected_sem_tau_d(results, "a", "linear_probe"), 0.1);
+  EXPECT_FALSE(selected_sem_tau_d(results, "a", "lbfgs_probe_raw"));
+}
+
+TEST(BoundCheckProbeChoice, RetrainsWithTheSelectedProtocol) {
+  // Two separable classes in 2-D.
+  torch::manual_seed(3);
+  const auto y = torch::cat({torch::zeros({40}, torch::kLong), torch::ones({40}, torch::kLong)});
+  const auto x = torch::randn({80, 2}) + 3 * torch::stack({y.to(torch::kFloat) * 2 - 1, torch::zeros({80})}, 1);
+  SelectedProbe lbfgs;
+  lbfgs.protocol = "lbfgs_probe";
+  lbfgs.lbfgs.l2s = {1e-3};
+  const auto converged = retrain_probe(lbfgs, {x, y}, {x, y}, 2);
+  ASSERT_TRUE(converged.convergence.has_value());
+  EXPECT_TRUE(converged.convergence->converged);
+  EXPECT_DOUBLE_EQ(converged.l2, 1e-3);
+  EXPECT_GT(converged.test.top1, 95.0);
+  SelectedProbe sgd;
+  sgd.protocol = "linear_probe";
+  sgd.sgd.lrs = {0.1};
+  sgd.sgd.wd1s = {0};
+  sgd.sgd.epochs = 20;
+  sgd.sgd.batch_size = 16;
+  const auto stepped = retrain_probe(sgd, {x, y}, {x, y}, 2);
+  EXPECT_FALSE(stepped.convergence.has_value());
+  EXPECT_DOUBLE_EQ(stepped.lr, 0.1);
+  EXPECT_GT(stepped.test.top1, 95.0);
+
+  // Standardised with given statistics: those of the training rows give the same probe.
+  const auto same = retrain_probe(lbfgs, {x, y}, {x, y}, 2, FeatureStandardizer::fit(x));
+  EXPECT_TRUE(torch::allclose(same.weight, converged.weight, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(same.bias, converged.bias, 1e-4, 1e-4));
+  // A column nearly constant on the six labelled rows (it follows their label by +-1e-6) but not on the rest:
+  // standardised by the six rows' own std it gets a raw weight in the millions, by every row's a small one.
+  const auto few = torch::tensor(std::vector<int64_t>{0, 1, 2, 40, 41, 42});
+  auto images = x.clone();
+  images.index_put_({few, 1}, 5 + 1e-6 * (y.index_select(0, few).to(torch::kFloat) * 2 - 1));
+  const LabeledFeatures labelled{images.index_select(0, few), y.index_select(0, few)};
+  const auto own = retrain_probe(lbfgs, labelled, {images, y}, 2);
+  const auto subset = retrain_probe(lbfgs, labelled, {images, y}, 2, FeatureStandardizer::fit(images));
+  EXPECT_GT(own.weight.select(1, 1).abs().max().item<double>(), 1e4);
+  EXPECT_LT(subset.weight.select(1, 1).abs().max().item<double>(), 10);
+  ASSERT_TRUE(subset.convergence.has_value());
+  // The returned weight and bias apply to raw features: they score as reported.
+  const auto raw_logits = images.mm(subset.weight.t()) + subset.bias;
+  const double raw_top1 = raw_logits.argmax(1).eq(y).to(torch::kDouble).mean().item<double>() * 100.0;
+  EXPECT_NEAR(raw_top1, subset.test.top1, 1e-9);
+  EXPECT_NEAR(torch::nn::functional::cross_entropy(raw_logits, y).item<double>(), subset.test.loss, 1e-4);
+  EXPECT_NEAR(subset.weight_l1, subset.weight.abs().sum().item<double>(), 1e-6);
+}
 
 const ReportTable* table_with_prefix(const ReportSection& section, const std::string& prefix) {
   for (const auto& table : section.tables) {
@@ -139,14 +249,16 @@ const ReportTable* table_with_prefix(const ReportSection& section, const std::st
   return nullptr;
 }
 
-TEST_F(BoundCheckReportTest, SectionsMeasureEveryConfiguration) {
-  Store store(db_.string());
-  const auto sections = bound_check_sections(store, db_.string(), "bound");
-  ASSERT_EQ(sections.size(), 1u);
-  const ReportSection& section = sections[0];
-  EXPECT_EQ(section.id, "bound_check_bound");
-  std::string paragraphs;
-  for (const auto& p : section.paragraphs) paragraphs += p + "\n";
+std::string paragraphs_of(const ReportSection& section) {
+  std::string text;
+  for (const auto& p : section.paragraphs) text += p + "\n";
+  return text;
+}
+
+// The section of the tiny grid: every configuration measured, its verdicts, the simplex statistics.
+void expect_every_configuration_measured(const ReportSection& section, const std::string& grid) {
+  EXPECT_EQ(section.id, "bound_check_" + grid);
+  const std::string paragraphs = paragraphs_of(section);
   EXPECT_NE(paragraphs.find("2 finished runs with stored features"), std::string::npos) << paragraphs;
   EXPECT_NE(paragraphs.find("Verdict, does the bound proxy order configurations"), std::string::npos) << paragraphs;
   EXPECT_NE(paragraphs.find("Verdict, is the SEM gap smaller"), std::string::npos) << paragraphs;
@@ -203,6 +315,43 @@ TEST_F(BoundCheckReportTest, SectionsMeasureEveryConfiguration) {
   EXPECT_EQ(section.plots[0].series.size(), 3u);
 }
 
+// The stored l2 of the run's L-BFGS probe on the feature of a gaps-table row ("h", "e", "SEM tau_d=0.1").
+std::optional<double> stored_l2(const std::vector<ResultRow>& results, const std::string& run_id,
+                                const std::string& feature_name) {
+  std::string feature = feature_name == "h" ? "backbone" : feature_name == "e" ? "embedding" : "sem";
+  std::optional<double> tau_d;
+  if (feature == "sem") tau_d = std::stod(feature_name.substr(std::string("SEM tau_d=").size()));
+  for (const auto& r : results) {
+    if (r.run_id == run_id && r.protocol == "lbfgs_probe" && r.feature == feature && r.metric == "probe_l2" &&
+        r.tau_d.has_value() == tau_d.has_value() && (!tau_d || std::abs(*r.tau_d - *tau_d) < 1e-12)) {
+      return r.value;
+    }
+  }
+  return std::nullopt;
+}
+
+// A tiny grid with and without SEM, its features stored (300 images per split), storing only the SGD probe.
+class BoundCheckReportTest : public semharness_test::TinyStoredFeaturesTest<BoundCheckReportTest> {
+ public:
+  static constexpr const char* kGrid = "bound";
+  static inline const std::vector<std::string> kOverrides{"probe.protocols=sgd"};
+};
+
+TEST_F(BoundCheckReportTest, SectionsMeasureEveryConfiguration) {
+  Store store(db_.string());
+  const auto sections = bound_check_sections(store, db_.string(), "bound");
+  ASSERT_EQ(sections.size(), 1u);
+  expect_every_configuration_measured(sections[0], "bound");
+  // The runs stored only the SGD probe: it is the one retrained, at its stored lr and wd1.
+  const std::string paragraphs = paragraphs_of(sections[0]);
+  EXPECT_NE(paragraphs.find("linear_probe ("), std::string::npos) << paragraphs;
+  EXPECT_EQ(paragraphs.find("lbfgs_probe ("), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("as many SGD steps on fewer"), std::string::npos) << paragraphs;
+  const ReportTable* gaps = table_with_prefix(sections[0], "bound_gaps_");
+  ASSERT_NE(gaps, nullptr);
+  for (const auto& row : gaps->rows) EXPECT_EQ(row.back().text.rfind("linear_probe lr ", 0), 0u) << row.back().text;
+}
+
 TEST_F(BoundCheckReportTest, RunsWithoutStoredFeaturesAreNamed) {
   const fs::path db = dir_ / "bare.db";
   fs::copy_file(db_, db, fs::copy_options::overwrite_existing);
@@ -212,6 +361,52 @@ TEST_F(BoundCheckReportTest, RunsWithoutStoredFeaturesAreNamed) {
   EXPECT_TRUE(sections[0].tables.empty());
   ASSERT_EQ(sections[0].paragraphs.size(), 1u);
   EXPECT_NE(sections[0].paragraphs[0].find("None of the 2 finished runs stored features"), std::string::npos);
+}
+
+// The same grid with the default probe of the runs, the converged L-BFGS one only (two penalties, to be quick).
+class BoundCheckLbfgsReportTest : public semharness_test::TinyStoredFeaturesTest<BoundCheckLbfgsReportTest> {
+ public:
+  static constexpr const char* kGrid = "bound_lbfgs";
+  static inline const std::vector<std::string> kOverrides{"probe.protocols=lbfgs", "probe.l2=0.001,0.1"};
+};
+
+TEST_F(BoundCheckLbfgsReportTest, AnLbfgsOnlyRunIsRetrainedWithLbfgsAtItsStoredL2) {
+  Store store(db_.string());
+  const auto runs = store.runs("bound_lbfgs");
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& run : runs) {
+    const auto dir = stored_artifacts(db_.string(), run.run_id);
+    ASSERT_TRUE(dir.has_value());
+    EXPECT_TRUE(fs::exists(*dir / "lbfgs_probe_backbone_bias.npy"));
+    EXPECT_FALSE(fs::exists(*dir / "probe_backbone_bias.npy"));  // no SGD probe to fall back on
+  }
+  const auto sections = bound_check_sections(store, db_.string(), "bound_lbfgs");
+  ASSERT_EQ(sections.size(), 1u);
+  expect_every_configuration_measured(sections[0], "bound_lbfgs");
+  const std::string paragraphs = paragraphs_of(sections[0]);
+  EXPECT_NE(paragraphs.find("lbfgs_probe ("), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("for 2 runs"), std::string::npos) << paragraphs;
+  EXPECT_EQ(paragraphs.find("linear_probe ("), std::string::npos) << paragraphs;
+  EXPECT_NE(paragraphs.find("retrained probes converged"), std::string::npos) << paragraphs;
+
+  // Every configuration is retrained at the l2 its run's probe selected for that feature.
+  const auto results = store.results();
+  std::map<std::string, std::string> run_of_label;
+  for (const auto& [run_id, label] : run_labels(runs)) run_of_label[label] = run_id;
+  const ReportTable* gaps = table_with_prefix(sections[0], "bound_gaps_");
+  ASSERT_NE(gaps, nullptr);
+  int64_t converged = 0;
+  for (const auto& row : gaps->rows) {
+    const auto l2 = stored_l2(results, run_of_label.at(row[0].text), row[1].text);
+    ASSERT_TRUE(l2.has_value()) << row[0].text << " " << row[1].text;
+    const std::string probe = row.back().text;
+    EXPECT_EQ(probe.rfind(fmt::format("lbfgs_probe l2 {:g}, ", *l2), 0), 0u) << probe;
+    converged += probe.find(", converged") != std::string::npos;
+  }
+  EXPECT_NE(paragraphs.find(fmt::format("{} of {} retrained probes converged", converged, gaps->rows.size())),
+            std::string::npos)
+      << paragraphs;
+  EXPECT_GT(converged, 0);
 }
 
 }  // namespace

@@ -69,6 +69,8 @@ TEST(WelchTest, RefusesTooFewSeedsOrNoVariance) {
 
 // A planted accuracy per run: what its headline (comparison-table) number should be.
 using Accuracy = std::function<double(const RunConfig&)>;
+// The same for each linear-probe protocol a run stores.
+using ProtocolAccuracy = std::function<double(const RunConfig&, const std::string& protocol)>;
 
 class RegressionGateTest : public ::testing::Test {
  protected:
@@ -85,6 +87,15 @@ class RegressionGateTest : public ::testing::Test {
   // baseline is, unless keep_wal.
   std::string make_database(const std::string& name, const std::string& grid_text, const Accuracy& accuracy,
                             bool keep_wal = false) {
+    return make_protocol_database(name, grid_text, {"linear_probe"},
+                                  [&](const RunConfig& run, const std::string&) { return accuracy(run); }, keep_wal);
+  }
+
+  // The same rows under each of `protocols`, the probe accuracies of each from `accuracy` (kNN and online
+  // linear from the first protocol's).
+  std::string make_protocol_database(const std::string& name, const std::string& grid_text,
+                                     const std::vector<std::string>& protocols, const ProtocolAccuracy& accuracy,
+                                     bool keep_wal = false) {
     const fs::path grid_path = dir_ / (name + ".ini");
     write_bytes(grid_path, grid_text);
     const Grid grid = load_grid(grid_path.string());
@@ -93,21 +104,24 @@ class RegressionGateTest : public ::testing::Test {
       Store store(path);
       store.register_runs(grid);
       for (const RunConfig& run : grid.runs) {
-        const double a = accuracy(run);
         RunOutcome outcome;
         outcome.run_id = run.run_id();
         outcome.status = "finished";
         auto& r = outcome.results;
         const bool sem = run.str("sem") == "on";
-        r.push_back({"", "linear_probe", "backbone", std::nullopt, "val", "top1", sem ? a - 2 : a + 1});
-        r.push_back({"", "linear_probe", "backbone", std::nullopt, "test", "top1", sem ? a - 3 : a});
-        if (sem) {
-          r.push_back({"", "linear_probe", "embedding", std::nullopt, "test", "top1", a - 4});
-          r.push_back({"", "linear_probe", "sem", 0.1, "val", "top1", a + 2});
-          r.push_back({"", "linear_probe", "sem", 0.1, "test", "top1", a});
-          r.push_back({"", "linear_probe", "sem", 1.0, "val", "top1", a - 5});
-          r.push_back({"", "linear_probe", "sem", 1.0, "test", "top1", a + 10});
+        for (const std::string& protocol : protocols) {
+          const double a = accuracy(run, protocol);
+          r.push_back({"", protocol, "backbone", std::nullopt, "val", "top1", sem ? a - 2 : a + 1});
+          r.push_back({"", protocol, "backbone", std::nullopt, "test", "top1", sem ? a - 3 : a});
+          if (sem) {
+            r.push_back({"", protocol, "embedding", std::nullopt, "test", "top1", a - 4});
+            r.push_back({"", protocol, "sem", 0.1, "val", "top1", a + 2});
+            r.push_back({"", protocol, "sem", 0.1, "test", "top1", a});
+            r.push_back({"", protocol, "sem", 1.0, "val", "top1", a - 5});
+            r.push_back({"", protocol, "sem", 1.0, "test", "top1", a + 10});
+          }
         }
+        const double a = accuracy(run, protocols.front());
         r.push_back({"", "knn", "backbone", std::nullopt, "test", "top1", a - 1});
         r.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1", a - 2});
         store.finish_run(outcome);
@@ -176,6 +190,86 @@ TEST_F(RegressionGateTest, PlantedDropFailsAndNamesTheCell) {
   const auto sem_probe = check({"--db", current, "--baseline", baseline, "--metric", "probe.sem"});
   EXPECT_EQ(sem_probe.exit_code, 1) << sem_probe.output;
   EXPECT_NE(sem_probe.output.find("gate: method=simclr sem=on"), std::string::npos) << sem_probe.output;
+}
+
+TEST_F(RegressionGateTest, EveryProtocolIsComparedAndADropUnderEitherFails) {
+  const std::vector<std::string> both = {"lbfgs_probe", "linear_probe"};
+  const auto planted = [](const std::string& dropped_protocol) {
+    return [dropped_protocol](const RunConfig& run, const std::string& protocol) {
+      const double mean = protocol == "lbfgs_probe" ? 85 : 80;
+      return spread(run, mean - (protocol == dropped_protocol && is_cell(run, "simclr", "on") ? 5 : 0), 0.5);
+    };
+  };
+  const std::string baseline = make_protocol_database("baseline", three_seed_grid("gate"), both, planted(""));
+  const std::string unchanged = make_protocol_database("unchanged", three_seed_grid("gate"), both, planted(""));
+  GateOptions options;
+  const GateResult same = regression_gate(read_store_snapshot(unchanged), read_store_snapshot(baseline), options);
+  ASSERT_EQ(same.comparisons.size(), 8u);  // 4 cells x 2 protocols, in linear_probe_protocols() order per cell
+  EXPECT_EQ(same.comparisons[0].protocol, "lbfgs_probe");
+  EXPECT_EQ(same.comparisons[1].protocol, "linear_probe");
+  EXPECT_EQ(same.comparisons[0].cell_id, same.comparisons[1].cell_id);
+  EXPECT_DOUBLE_EQ(same.comparisons[0].baseline.mean, 85.0);
+  EXPECT_EQ(same.cells_worse, 0);
+  EXPECT_EQ(same.protocols_one_side, 0);
+
+  for (const std::string& dropped : both) {
+    const std::string current =
+        make_protocol_database("drop_" + dropped, three_seed_grid("gate"), both, planted(dropped));
+    const GateResult result = regression_gate(read_store_snapshot(current), read_store_snapshot(baseline), options);
+    EXPECT_EQ(result.cells_compared, 4);
+    EXPECT_EQ(result.cells_worse, 1) << dropped;
+    for (const GateComparison& c : result.comparisons) {
+      EXPECT_EQ(c.worse, c.protocol == dropped && c.label == "gate: method=simclr sem=on")
+          << c.label << " " << c.protocol;
+      // Holm over all 8 Welch tests: p = 1.276e-4 (PlantedDropFailsAndNamesTheCell) becomes 8 p.
+      if (c.worse) {
+        EXPECT_NEAR(c.p_adjusted, 8 * 1.2760837472096337e-4, 1e-12);
+      }
+    }
+    const auto cli = check({"--db", current, "--baseline", baseline});
+    EXPECT_EQ(cli.exit_code, 1) << cli.output;
+    const auto lines = cli.non_empty_lines();
+    ASSERT_EQ(lines.size(), 4u) << cli.output;
+    EXPECT_NE(lines[2].find("gate: method=simclr sem=on"), std::string::npos) << lines[2];
+    EXPECT_NE(lines[2].find(" " + dropped + " "), std::string::npos) << lines[2];
+  }
+}
+
+TEST_F(RegressionGateTest, AProtocolOnlyOneSideStoresIsNotAFailure) {
+  const auto accuracy = [](const RunConfig& run, const std::string&) { return spread(run, 80, 0.5); };
+  const std::string sgd_only = make_protocol_database("sgd", three_seed_grid("gate"), {"linear_probe"}, accuracy);
+  const std::string both = make_protocol_database("both", three_seed_grid("gate"), {"lbfgs_probe", "linear_probe"},
+                                                  [](const RunConfig& run, const std::string& protocol) {
+                                                    // lbfgs_probe far below: it must not be held to anything.
+                                                    return spread(run, protocol == "lbfgs_probe" ? 50 : 80, 0.5);
+                                                  });
+  const std::string lbfgs_only = make_protocol_database("lbfgs", three_seed_grid("gate"), {"lbfgs_probe"}, accuracy);
+  // The candidate adds a protocol: only linear_probe is compared.
+  const auto added = check({"--db", both, "--baseline", sgd_only});
+  EXPECT_EQ(added.exit_code, 0) << added.output;
+  EXPECT_EQ(added.non_empty_lines(),
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+                                     "the Welch tests); 0 only in one database; 4 probe protocols of shared cells "
+                                     "stored by one database only, not compared"});
+  // The candidate drops one of two: the other is compared, and passes.
+  GateOptions options;
+  const GateResult dropped = regression_gate(read_store_snapshot(sgd_only), read_store_snapshot(both), options);
+  EXPECT_EQ(dropped.cells_worse, 0);
+  EXPECT_EQ(dropped.protocols_one_side, 4);
+  ASSERT_EQ(dropped.comparisons.size(), 4u);
+  for (const GateComparison& c : dropped.comparisons) EXPECT_EQ(c.protocol, "linear_probe");
+  // No protocol in common: the baseline's probes are missing from the candidate, which fails.
+  const GateResult disjoint = regression_gate(read_store_snapshot(lbfgs_only), read_store_snapshot(sgd_only), options);
+  EXPECT_EQ(disjoint.cells_worse, 4);
+  ASSERT_EQ(disjoint.comparisons.size(), 4u);
+  EXPECT_EQ(disjoint.comparisons[0].test, GateComparison::Test::Missing);
+  EXPECT_EQ(disjoint.comparisons[0].protocol, "linear_probe");
+  // kNN and the online classifier have no probe protocol to match: compared as before.
+  options.metrics = {"knn"};
+  const GateResult knn = regression_gate(read_store_snapshot(lbfgs_only), read_store_snapshot(sgd_only), options);
+  EXPECT_EQ(knn.cells_worse, 0);
+  EXPECT_EQ(knn.protocols_one_side, 0);
+  EXPECT_EQ(knn.comparisons.at(0).protocol, "knn");
 }
 
 TEST_F(RegressionGateTest, SeedNoisePasses) {
@@ -290,17 +384,17 @@ TEST_F(RegressionGateTest, MetricsReadTheRightRows) {
     }
     const double a = 80 + 0.5 * static_cast<double>(run.seed - 1);
     const bool sem = run.config.at("sem") == "on";
-    EXPECT_DOUBLE_EQ(*run_metric("headline", run, own), a);
-    EXPECT_DOUBLE_EQ(*run_metric("probe.backbone", run, own), sem ? a - 3 : a);
-    EXPECT_DOUBLE_EQ(*run_metric("knn", run, own), a - 1);
-    EXPECT_DOUBLE_EQ(*run_metric("online_linear", run, own), a - 2);
-    EXPECT_EQ(run_metric("probe.sem", run, own).has_value(), sem);
+    EXPECT_DOUBLE_EQ(*run_metric("headline", run, own, kSgdProbe), a);
+    EXPECT_DOUBLE_EQ(*run_metric("probe.backbone", run, own, kSgdProbe), sem ? a - 3 : a);
+    EXPECT_DOUBLE_EQ(*run_metric("knn", run, own, kSgdProbe), a - 1);
+    EXPECT_DOUBLE_EQ(*run_metric("online_linear", run, own, kSgdProbe), a - 2);
+    EXPECT_EQ(run_metric("probe.sem", run, own, kSgdProbe).has_value(), sem);
     if (sem) {
-      EXPECT_DOUBLE_EQ(*run_metric("probe.sem", run, own), a);  // tau_d 0.1: best validation, not best test
-      EXPECT_DOUBLE_EQ(*run_metric("probe.embedding", run, own), a - 4);
+      EXPECT_DOUBLE_EQ(*run_metric("probe.sem", run, own, kSgdProbe), a);  // tau_d 0.1: best validation, not best test
+      EXPECT_DOUBLE_EQ(*run_metric("probe.embedding", run, own, kSgdProbe), a - 4);
     }
   }
-  EXPECT_THROW(run_metric("probe.nonsense", snapshot.runs[0], {}), std::invalid_argument);
+  EXPECT_THROW(run_metric("probe.nonsense", snapshot.runs[0], {}, kSgdProbe), std::invalid_argument);
 }
 
 TEST_F(RegressionGateTest, UnusableInputExitsTwo) {

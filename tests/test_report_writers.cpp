@@ -423,6 +423,45 @@ TEST_F(ReportWritersTest, ReportCommandWritesEveryFormat) {
   EXPECT_EQ(no_reference.non_empty_lines().size(), 1u) << no_reference.output;
 }
 
+TEST(ReportWritersProtocolsTest, EachProtocolAndTheSurvivalTableReadBackFromCsvAndText) {
+  const fs::path dir = semharness_test::make_report_temp_dir("writers-protocols");
+  const std::string db = (dir / "runs.db").string();
+  semharness_test::fill_protocols_database(dir, db);
+  ReportDocument document;
+  {
+    Store store(db);
+    for (auto& s : comparison_sections(store, builtin_reference_numbers(), "protocols")) document.sections.push_back(s);
+  }
+  const auto rows = parse_report_csv(render_csv(document));
+  const std::string delta = "+SEM - baseline (95% CI)";
+  const auto expect = [&](const std::string& table, const std::string& row, const std::string& column, double value) {
+    const CsvRow* found = find_csv(rows, table, row, column);
+    ASSERT_NE(found, nullptr) << table << " / " << row << " / " << column;
+    EXPECT_NEAR(found->value, value, 1e-9) << table << " / " << row << " / " << column;
+  };
+  // The fixture's hand-computed numbers (tests/report_fixture.h), under each protocol's table id.
+  expect("comparison_lbfgs_probe", "simclr", "baseline", 71.0);
+  expect("comparison_lbfgs_probe", "simclr", "+SEM", 73.0);
+  expect("comparison_lbfgs_probe", "byol", delta, -5.0 / 3.0);
+  expect("comparison", "simclr", "baseline", 62.0);
+  expect("comparison", "byol", delta, 4.0);
+  expect("probe_survival", "simclr", "lbfgs_probe", 2.0);
+  expect("probe_survival", "simclr", "lbfgs_probe:ci_low", 2.0 - semharness_test::t975_df2() / std::sqrt(3.0));
+  expect("probe_survival", "byol", "linear_probe", 4.0);
+  expect("probe_survival", "byol", "lbfgs_probe:ci_high", -5.0 / 3.0 + semharness_test::t975_df2() / 3.0);
+  EXPECT_EQ(find_csv(rows, "probe_survival", "simclr", "linear_probe")->text, "+3.00 [+0.52, +5.48] paired, n=3");
+
+  // The command's text: both tables, the survival table, and the convergence note.
+  const auto text = semharness_test::run_binary(dir, {"report", "--db", db});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  for (const char* expected : {"Baseline vs +SEM (SPEC §4.1), lbfgs_probe", "Baseline vs +SEM (SPEC §4.1), linear_probe",
+                               "Does SEM's gain survive the probe?", "Convergence: 2 of 24 lbfgs_probe probes",
+                               "-1.67 [-3.10, -0.23] paired, n=3"}) {
+    EXPECT_NE(text.output.find(expected), std::string::npos) << expected << "\n" << text.output;
+  }
+  fs::remove_all(dir);
+}
+
 TEST_F(ReportWritersTest, AFailingSectionBecomesAParagraph) {
   {
     // A timings table of another shape: its section cannot be computed, the rest of the report can.

@@ -1,4 +1,5 @@
 // The comparison table against hand-computed means and standard deviations on records the test builds.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -309,6 +310,233 @@ TEST(ReportTest, ReferenceColumnOnlyWhereDatasetAndBackboneMatch) {
   EXPECT_EQ(table.rows[0].back().text, "70.46");  // SPEC §5, BYOL on CIFAR-100
   EXPECT_EQ(table.rows[1].back().text, "-");      // a ConvNet is not the reference's ResNet-18
   EXPECT_EQ(table.rows[0][3].text, "+3.00 (no CI: n=1)");
+}
+
+TEST(ReportTest, UntrainedBackboneRowsComeLastUnderTheirOwnLabel) {
+  const auto run = [](const std::string& id, const std::string& method, const std::string& sem,
+                      const std::string& epochs) {
+    RunRecord r = record(id, method, sem);
+    r.config["epochs"] = epochs;
+    return r;
+  };
+  // The untrained runs come first in the store; their row still goes after the trained one.
+  std::vector<RunRecord> runs = {run("u0", "simclr", "off", "0"), run("u1", "simclr", "on", "0"),
+                                 run("t0", "simclr", "off", "100"), run("t1", "simclr", "on", "100")};
+  std::vector<ResultRow> results = {
+      top1("u0", "backbone", std::nullopt, "test", 20.0), top1("u1", "sem", 0.1, "val", 30.0),
+      top1("u1", "sem", 0.1, "test", 25.0), top1("t0", "backbone", std::nullopt, "test", 60.0),
+      top1("t1", "sem", 0.1, "val", 70.0), top1("t1", "sem", 0.1, "test", 66.0)};
+  auto rows = comparison_table(runs, results);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].label, "simclr");  // one trained epochs value: nothing for "epochs=" to tell apart
+  EXPECT_FALSE(rows[0].untrained);
+  EXPECT_EQ(rows[1].label, "untrained backbone");
+  EXPECT_TRUE(rows[1].untrained);
+  EXPECT_NEAR(rows[1].baseline->mean, 20.0, 1e-12);
+  EXPECT_NEAR(rows[1].sem->mean, 25.0, 1e-12);
+  const ReportSection section = comparison_section(rows, builtin_reference_numbers());
+  EXPECT_EQ(section.tables[0].rows[1][0].text, "untrained backbone");
+  // The floor is not evidence for claim 1: one row counted, the trained one.
+  EXPECT_NE(section.paragraphs[0].find("1 rows have a single seed on a side and no interval; untrained-backbone rows "
+                                       "are not counted"),
+            std::string::npos)
+      << section.paragraphs[0];
+  const auto& notes = section.tables[0].notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(),
+                          [](const std::string& n) { return n.rfind("untrained backbone:", 0) == 0; }));
+
+  // Two methods: each floor names its own.
+  runs.push_back(run("b0", "byol", "off", "0"));
+  runs.push_back(run("b1", "byol", "off", "100"));
+  results.push_back(top1("b0", "backbone", std::nullopt, "test", 21.0));
+  results.push_back(top1("b1", "backbone", std::nullopt, "test", 55.0));
+  rows = comparison_table(runs, results);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].label, "simclr");
+  EXPECT_EQ(rows[1].label, "byol");
+  EXPECT_EQ(rows[2].label, "untrained backbone (simclr)");
+  EXPECT_EQ(rows[3].label, "untrained backbone (byol)");
+  EXPECT_NEAR(rows[3].baseline->mean, 21.0, 1e-12);
+
+  // Two trained epochs values: those rows keep "epochs=", the floor is still one row per method.
+  runs.push_back(run("s0", "simclr", "off", "50"));
+  results.push_back(top1("s0", "backbone", std::nullopt, "test", 40.0));
+  rows = comparison_table(runs, results);
+  std::vector<std::string> labels;
+  for (const auto& row : rows) labels.push_back(row.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"simclr epochs=100", "byol epochs=100", "simclr epochs=50",
+                                              "untrained backbone (simclr)", "untrained backbone (byol)"}));
+}
+
+TEST(ReportTest, AllConvergedProbesGetOneShortNote) {
+  const auto row = [](const std::string& id, const std::string& protocol, const std::string& feature,
+                      std::optional<double> tau, const std::string& split, const std::string& metric, double v) {
+    return ResultRow{id, protocol, feature, tau, split, metric, v};
+  };
+  // c stores only the SGD probe: it has no place in the lbfgs_probe table.
+  std::vector<RunRecord> runs = {record("a", "simclr", "off"), record("b", "simclr", "on"), record("c", "byol", "off")};
+  std::vector<ResultRow> results = {
+      row("a", "lbfgs_probe", "backbone", std::nullopt, "test", "top1", 60.0),
+      row("a", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
+      row("b", "lbfgs_probe", "sem", 0.1, "val", "top1", 70.0),
+      row("b", "lbfgs_probe", "sem", 0.1, "test", "top1", 64.0),
+      row("b", "lbfgs_probe", "sem", 0.1, "train", "probe_converged", 1.0),
+      row("b", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
+      row("c", "linear_probe", "backbone", std::nullopt, "test", "top1", 50.0)};
+  const auto rows = comparison_table(runs, results, kLbfgsProbe);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].label, "simclr");
+  EXPECT_EQ(rows[0].protocol, "lbfgs_probe");
+  EXPECT_EQ(rows[0].probes_with_convergence, 3);
+  EXPECT_TRUE(rows[0].unconverged.empty());
+  const ReportSection section = comparison_section(rows, builtin_reference_numbers());
+  EXPECT_EQ(section.id, "comparison_lbfgs_probe");
+  const auto& notes = section.tables.at(0).notes;
+  EXPECT_NE(std::find(notes.begin(), notes.end(),
+                      "Convergence: all 3 lbfgs_probe probes reached the gradient tolerance (probe.tolerance)."),
+            notes.end());
+  // Both protocols through the overload that takes them all: the converged one first.
+  const auto both = comparison_table(runs, results);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].protocol, "lbfgs_probe");
+  EXPECT_EQ(both[0].label, "simclr");
+  EXPECT_EQ(both[1].protocol, "linear_probe");
+  EXPECT_EQ(both[1].label, "byol");
+  EXPECT_NEAR(both[1].baseline->mean, 50.0, 1e-12);
+}
+
+class ProtocolsReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = semharness_test::make_report_temp_dir("protocols");
+    db_ = (dir_ / "runs.db").string();
+    semharness_test::fill_protocols_database(dir_, db_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string db_;
+};
+
+TEST_F(ProtocolsReportTest, ATablePerProtocolAndTheSurvivalTable) {
+  Store store(db_);
+  const auto sections = comparison_sections(store, builtin_reference_numbers(), "protocols");
+  ASSERT_EQ(sections.size(), 3u);
+  EXPECT_EQ(sections[0].id, "comparison_lbfgs_probe");
+  EXPECT_EQ(sections[1].id, "comparison");
+  EXPECT_EQ(sections[2].id, "probe_survival");
+  const ReportTable& lbfgs = sections[0].tables.at(0);
+  const ReportTable& sgd = sections[1].tables.at(0);
+  EXPECT_EQ(lbfgs.id, "comparison_lbfgs_probe");
+  EXPECT_EQ(lbfgs.title, "Test top-1 (%): baseline vs +SEM, lbfgs_probe");
+  EXPECT_EQ(sgd.title, "Test top-1 (%): baseline vs +SEM, linear_probe");
+  for (size_t c = 1; c <= 3; ++c) {
+    EXPECT_EQ(lbfgs.subheader[c], "lbfgs_probe");
+    EXPECT_EQ(sgd.subheader[c], "linear_probe");
+  }
+  EXPECT_NE(lbfgs.notes[0].find(std::string(probe_protocol_description(kLbfgsProbe))), std::string::npos)
+      << lbfgs.notes[0];
+  EXPECT_NE(sgd.notes[0].find(std::string(probe_protocol_description(kSgdProbe))), std::string::npos) << sgd.notes[0];
+
+  // lbfgs_probe picks tau_d 1 on its own validation (85 > 80), so the 99 at tau_d 0.1 does not count.
+  ASSERT_EQ(lbfgs.rows.size(), 2u);
+  EXPECT_EQ(lbfgs.rows[0][0].text, "simclr");
+  EXPECT_EQ(lbfgs.rows[0][1].text, "71.00 ± 1.00 (n=3)");
+  EXPECT_EQ(lbfgs.rows[0][2].text, "73.00 ± 1.00 (n=3)");
+  // Per-seed differences 2, 3, 1: 2 ± t_{0.975,2} / sqrt(3); -1, -2, -2: -5/3 ± t_{0.975,2} sqrt(1/3) / sqrt(3).
+  EXPECT_EQ(lbfgs.rows[0][3].text, "+2.00 [-0.48, +4.48] paired, n=3");
+  EXPECT_EQ(lbfgs.rows[1][0].text, "byol");
+  EXPECT_EQ(lbfgs.rows[1][3].text, "-1.67 [-3.10, -0.23] paired, n=3");
+  // linear_probe picks tau_d 0.1 (70 > 60): 3, 4, 2 and 6, 3, 3.
+  ASSERT_EQ(sgd.rows.size(), 2u);
+  EXPECT_EQ(sgd.rows[0][3].text, "+3.00 [+0.52, +5.48] paired, n=3");
+  EXPECT_EQ(sgd.rows[1][3].text, "+4.00 [-0.30, +8.30] paired, n=3");
+  EXPECT_NE(sections[0].paragraphs.at(0).find("(lbfgs_probe): +SEM is above the baseline with 95% confidence in 0 of 2 "
+                                              "rows with an interval, below in 1, undecided in 1"),
+            std::string::npos)
+      << sections[0].paragraphs[0];
+  EXPECT_NE(sections[1].paragraphs.at(0).find("(linear_probe): +SEM is above the baseline with 95% confidence in 1 of "
+                                              "2 rows with an interval, below in 0, undecided in 1"),
+            std::string::npos)
+      << sections[1].paragraphs[0];
+
+  const ReportTable& survival = sections[2].tables.at(0);
+  EXPECT_EQ(survival.title, "Does SEM's gain survive the probe?");
+  EXPECT_EQ(survival.header, (std::vector<std::string>{"configuration", "lbfgs_probe", "linear_probe"}));
+  ASSERT_EQ(survival.rows.size(), 2u);
+  EXPECT_EQ(survival.rows[0][0].text, "simclr");
+  EXPECT_EQ(survival.rows[0][1].text, "+2.00 [-0.48, +4.48] paired, n=3");
+  EXPECT_EQ(survival.rows[0][2].text, "+3.00 [+0.52, +5.48] paired, n=3");
+  EXPECT_EQ(survival.rows[1][0].text, "byol");
+  EXPECT_NEAR(*survival.rows[1][1].value, -5.0 / 3.0, 1e-12);
+  EXPECT_NEAR(survival.rows[1][1].details.at(0).second, -5.0 / 3.0 - semharness_test::t975_df2() / 3.0, 1e-9);
+  EXPECT_NEAR(*survival.rows[1][2].value, 4.0, 1e-12);
+  EXPECT_NEAR(survival.rows[1][2].details.at(1).second, 4.0 + semharness_test::t975_df2(), 1e-9);
+  // simclr: + under both, but above under linear_probe and undecided under lbfgs_probe; byol: - and +.
+  ASSERT_EQ(survival.notes.size(), 1u);
+  EXPECT_NE(survival.notes[0].find("The sign of the difference agrees across lbfgs_probe, linear_probe in 1 of 2 rows"),
+            std::string::npos)
+      << survival.notes[0];
+  EXPECT_NE(survival.notes[0].find("(above / below / undecided) agrees in 0 of 2 rows"), std::string::npos)
+      << survival.notes[0];
+}
+
+TEST_F(ProtocolsReportTest, NonConvergedProbesAreNamed) {
+  Store store(db_);
+  const auto sections = comparison_sections(store, builtin_reference_numbers(), "protocols");
+  ASSERT_GE(sections.size(), 2u);
+  const auto convergence = [](const ReportSection& section) {
+    for (const auto& note : section.tables.at(0).notes) {
+      if (note.rfind("Convergence:", 0) == 0) return note;
+    }
+    return std::string();
+  };
+  const std::string note = convergence(sections[0]);
+  EXPECT_EQ(note.rfind("Convergence: 2 of 24 lbfgs_probe probes did not reach the gradient tolerance (probe_converged "
+                       "= 0), largest probe_grad_norm first: method=byol sem=on seed=1 sem tau_d=1 (probe_grad_norm "
+                       "0.002); method=simclr sem=off seed=2 backbone (probe_grad_norm 0.0005).",
+                       0),
+            0u)
+      << note;
+  EXPECT_EQ(convergence(sections[1]), "");  // the SGD probe has no convergence record
+
+  const auto rows = comparison_table(store.runs("protocols"), store.results(), kLbfgsProbe);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].probes_with_convergence, 3 + 3 * 3);  // sem=off: backbone; sem=on: backbone and two tau_d
+  ASSERT_EQ(rows[1].unconverged.size(), 1u);
+  EXPECT_EQ(rows[1].unconverged[0].run_label, "method=byol sem=on seed=1");
+  EXPECT_EQ(rows[1].unconverged[0].feature, "sem");
+  EXPECT_EQ(rows[1].unconverged[0].tau_d, 1.0);
+  EXPECT_EQ(rows[1].unconverged[0].grad_norm, 0.002);
+
+  // The terminal text after `run`: each protocol's table with its notes, then the survival table.
+  const std::string text = format_comparison(comparison_table(store.runs("protocols"), store.results()));
+  const auto lbfgs_at = text.find("Test top-1 (%): baseline vs +SEM, lbfgs_probe");
+  const auto sgd_at = text.find("Test top-1 (%): baseline vs +SEM, linear_probe");
+  const auto survival_at = text.find("Does SEM's gain survive the probe?");
+  ASSERT_NE(lbfgs_at, std::string::npos) << text;
+  ASSERT_NE(sgd_at, std::string::npos) << text;
+  ASSERT_NE(survival_at, std::string::npos) << text;
+  EXPECT_LT(lbfgs_at, sgd_at);
+  EXPECT_LT(sgd_at, survival_at);
+  EXPECT_NE(text.find("Convergence: 2 of 24 lbfgs_probe probes"), std::string::npos) << text;
+  EXPECT_NE(text.find("-1.67 [-3.10, -0.23] paired, n=3"), std::string::npos) << text;
+}
+
+TEST_F(ProtocolsReportTest, AblationsUseTheFirstProtocolAndSaySo) {
+  Store store(db_);
+  const auto sections = ablation_report(store.runs("protocols"), store.results());
+  ASSERT_EQ(sections.size(), 1u);  // only probe.tau_d takes two values
+  const ReportTable& by_tau = sections[0].tables.at(0);
+  EXPECT_EQ(by_tau.id, "ablation_tau_d");
+  ASSERT_EQ(by_tau.rows.size(), 2u);
+  EXPECT_EQ(by_tau.rows[0][0].text, "simclr");
+  EXPECT_NEAR(*by_tau.rows[0][1].value, 99.0, 1e-12);  // lbfgs_probe at tau_d 0.1 (linear_probe: 65)
+  EXPECT_NEAR(*by_tau.rows[0][2].value, 73.0, 1e-12);
+  ASSERT_EQ(by_tau.notes.size(), 2u);
+  EXPECT_NE(by_tau.notes[0].find("Linear probe (lbfgs_probe)"), std::string::npos) << by_tau.notes[0];
+  EXPECT_NE(by_tau.notes[1].find("Probe protocol lbfgs_probe, the first these runs store"), std::string::npos)
+      << by_tau.notes[1];
+  EXPECT_NE(by_tau.notes[1].find("also store linear_probe"), std::string::npos) << by_tau.notes[1];
 }
 
 TEST(ReferenceNumbersTest, BuiltinCopyMatchesResultsFile) {

@@ -17,6 +17,7 @@
 #include "harness/config/grid.h"
 #include "harness/store/npy.h"
 #include "harness/store/store.h"
+#include "harness/train/lbfgs_probe.h"
 #include "reports/analyses/semantic_coherence.h"
 #include "sem/simplicial_embedding.h"
 
@@ -185,10 +186,15 @@ void write_long(const fs::path& dir, const std::string& name, const torch::Tenso
   write_npy((dir / name).string(), values.data(), std::vector<int64_t>(t.sizes().begin(), t.sizes().end()));
 }
 
-// Pre-softmax SEM embeddings with the planted structure, [n, L*V] in the vertex-major layout.
-torch::Tensor planted_embedding(const torch::Tensor& labels) {
+// The simplex that is nearly constant in the SEM feature when the stored probes include the L-BFGS one.
+constexpr int64_t kFlatSimplex = kL - 1;
+
+// Pre-softmax SEM embeddings with the planted structure, [n, L*V] in the vertex-major layout. With
+// flat_simplex, simplex kFlatSimplex barely varies: its SEM feature is 1/V up to ~1e-5.
+torch::Tensor planted_embedding(const torch::Tensor& labels, bool flat_simplex = false) {
   const int64_t n = labels.size(0);
   auto blocks = 0.3 * torch::randn({n, kL, kV});
+  if (flat_simplex) blocks.select(1, kFlatSimplex).mul_(1e-4 / 0.3);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t c = labels[i].item<int64_t>();
     for (int64_t l : simplices_of_group(kFashionGroup[c])) blocks[i][l][vertex_of_class(c)] += 3.0;
@@ -222,14 +228,32 @@ RunConfig run_config(const std::string& dataset, const std::string& sem, int64_t
 }
 
 ResultRow row(const std::string& feature, std::optional<double> tau, const std::string& split,
-              const std::string& metric, double value) {
-  return {"", "linear_probe", feature, tau, split, metric, value};
+              const std::string& metric, double value, const std::string& protocol = "linear_probe") {
+  return {"", protocol, feature, tau, split, metric, value};
+}
+
+// The probes the planted runs store. kSgd: the SGD probe (linear_probe). kSgdAndLbfgs: sem=on runs store both
+// protocols, the L-BFGS one (lbfgs_probe) planted and its SGD one random at both tau_d, validation picking
+// another tau_d under each; sem=off runs store only the L-BFGS probe. Choosing the SGD probe, or its tau_d,
+// loses the structure.
+enum class StoredProbes { kSgd, kSgdAndLbfgs };
+
+constexpr double kStoredL2 = 1e-3;
+
+// The L-BFGS probe as a run stores it: a probe fitted on standardised features with its standardisation
+// folded in, raw weight = standardised weight / std of the feature on the training split. At the nearly
+// constant simplex the raw weights of the standardised probe's small noise are in the hundreds.
+torch::Tensor folded_planted_probe(const torch::Tensor& train_e) {
+  const auto train_y = downstream_feature(train_e, kL, kV, 1.0);
+  return planted_probe() / FeatureStandardizer::fit(train_y).scale.unsqueeze(0);
 }
 
 // Registers and finishes grid "planted" (sem off and on, seeds 0..2) and writes the stored features and
 // probes of seeds 0 and 1: SEM's probe has the planted group structure, the baseline's is random. Returns
 // the sem=on run of seed 2, which has none.
-std::string write_planted_grid(Store& store, const std::string& db, const std::string& dataset) {
+std::string write_planted_grid(Store& store, const std::string& db, const std::string& dataset,
+                               StoredProbes probes = StoredProbes::kSgd) {
+  const bool lbfgs = probes == StoredProbes::kSgdAndLbfgs;
   Grid grid;
   grid.name = "planted";
   grid.file = "planted.ini";
@@ -244,12 +268,24 @@ std::string write_planted_grid(Store& store, const std::string& db, const std::s
     RunOutcome outcome;
     outcome.run_id = config.run_id();
     outcome.status = "finished";
-    if (sem) {
+    if (sem && !lbfgs) {
       // tau_d 1 wins on validation; 0.1 has the better test number, which must not matter.
       outcome.results = {row("sem", 0.1, "val", "top1", 50), row("sem", 0.1, "test", "top1", 99),
                          row("sem", 1.0, "val", "top1", 90), row("sem", 1.0, "test", "top1", 80),
                          row("sem", 0.1, "train", "probe_lr", 0.5), row("sem", 0.1, "train", "probe_wd1", 0),
                          row("sem", 1.0, "train", "probe_lr", 0.5), row("sem", 1.0, "train", "probe_wd1", 0)};
+    } else if (sem) {
+      // Under lbfgs_probe tau_d 1 wins on validation, under linear_probe 0.1.
+      const std::string converged = "lbfgs_probe";
+      outcome.results = {row("sem", 0.1, "val", "top1", 95), row("sem", 1.0, "val", "top1", 40),
+                         row("sem", 0.1, "train", "probe_lr", 0.5), row("sem", 0.1, "train", "probe_wd1", 0),
+                         row("sem", 1.0, "train", "probe_lr", 0.5), row("sem", 1.0, "train", "probe_wd1", 0),
+                         row("sem", 0.1, "val", "top1", 50, converged), row("sem", 1.0, "val", "top1", 90, converged),
+                         row("sem", 0.1, "train", "probe_l2", 0.1, converged),
+                         row("sem", 1.0, "train", "probe_l2", kStoredL2, converged)};
+    } else if (lbfgs) {
+      outcome.results = {row("backbone", std::nullopt, "test", "top1", 70, "lbfgs_probe"),
+                         row("backbone", std::nullopt, "train", "probe_l2", kStoredL2, "lbfgs_probe")};
     } else {
       outcome.results = {row("backbone", std::nullopt, "test", "top1", 70),
                          row("backbone", std::nullopt, "train", "probe_lr", 0.5),
@@ -271,14 +307,25 @@ std::string write_planted_grid(Store& store, const std::string& db, const std::s
     const auto templates = torch::randn({kClasses, 32});
     write_float(artifacts, "train_h.npy", templates.index_select(0, train_labels) + 0.5 * torch::randn({kTrain, 32}));
     write_float(artifacts, "test_h.npy", templates.index_select(0, test_labels) + 0.5 * torch::randn({kTest, 32}));
-    write_float(artifacts, "probe_backbone_weight.npy", torch::randn({kClasses, 32}));
-    write_float(artifacts, "probe_backbone_bias.npy", torch::zeros({kClasses}));
+    const std::string backbone_stem = lbfgs ? "lbfgs_probe_backbone" : "probe_backbone";
+    write_float(artifacts, backbone_stem + "_weight.npy", torch::randn({kClasses, 32}));
+    write_float(artifacts, backbone_stem + "_bias.npy", torch::zeros({kClasses}));
     if (sem) {
-      write_float(artifacts, "train_e.npy", planted_embedding(train_labels));
-      write_float(artifacts, "test_e.npy", planted_embedding(test_labels));
-      write_float(artifacts, "probe_sem_tau1_weight.npy", planted_probe());
+      const auto train_e = planted_embedding(train_labels, lbfgs);
+      write_float(artifacts, "train_e.npy", train_e);
+      write_float(artifacts, "test_e.npy", planted_embedding(test_labels, lbfgs));
+      if (lbfgs) {
+        write_float(artifacts, "lbfgs_probe_sem_tau1_weight.npy", folded_planted_probe(train_e));
+        write_float(artifacts, "lbfgs_probe_sem_tau1_bias.npy", torch::zeros({kClasses}));
+        write_float(artifacts, "lbfgs_probe_sem_tau0.1_weight.npy", torch::randn({kClasses, kL * kV}));
+        write_float(artifacts, "lbfgs_probe_sem_tau0.1_bias.npy", torch::zeros({kClasses}));
+        write_float(artifacts, "probe_backbone_weight.npy", torch::randn({kClasses, 32}));
+        write_float(artifacts, "probe_backbone_bias.npy", torch::zeros({kClasses}));
+      }
+      // The probe of the tau_d that lost on validation is random: picking it would break the structure. With
+      // the L-BFGS probe stored, both SGD probes are.
+      write_float(artifacts, "probe_sem_tau1_weight.npy", lbfgs ? torch::randn({kClasses, kL * kV}) : planted_probe());
       write_float(artifacts, "probe_sem_tau1_bias.npy", torch::zeros({kClasses}));
-      // The probe of the tau_d that lost on validation is random: picking it would break the structure.
       write_float(artifacts, "probe_sem_tau0.1_weight.npy", torch::randn({kClasses, kL * kV}));
       write_float(artifacts, "probe_sem_tau0.1_bias.npy", torch::zeros({kClasses}));
     }
@@ -299,16 +346,17 @@ class OneTorchThread {
 
 }  // namespace
 
-TEST(SemanticCoherenceTest, PlantedGroupStructureBeatsRandomProbeEndToEnd) {
-  const OneTorchThread one_thread;
-  const fs::path dir = semharness_test::make_temp_dir("coherence");
-  const std::string db = (dir / "coherence.db").string();
-  Store store(db);
-  const std::string without_features = write_planted_grid(store, db, "fashion_mnist");
+namespace {
 
-  const auto sections = coherence_sections(store, db, "planted", 4);
-  ASSERT_EQ(sections.size(), 1u);
-  const auto& section = sections[0];
+std::string paragraphs_of(const ReportSection& section) {
+  std::string text;
+  for (const auto& paragraph : section.paragraphs) text += paragraph + "\n";
+  return text;
+}
+
+// The section of grid "planted" (Fashion-MNIST groups, seeds 0 and 1 with stored features, K = 4) finds the
+// planted structure of the SEM probe and not in the random baseline probe.
+void expect_planted_structure_found(const ReportSection& section) {
   ASSERT_EQ(section.tables.size(), 3u);
   const auto column = [](const ReportTable& table, const std::string& name) {
     const auto it = std::find(table.header.begin(), table.header.end(), name);
@@ -347,10 +395,49 @@ TEST(SemanticCoherenceTest, PlantedGroupStructureBeatsRandomProbeEndToEnd) {
   EXPECT_EQ(classes.rows[0][2].text, "0 1 (2)");  // its top-4 weights lie in simplices 0 and 1
   EXPECT_EQ(classes.rows[1][3].text, "-");        // the trouser shares nothing
 
-  std::string text;
-  for (const auto& paragraph : section.paragraphs) text += paragraph + "\n";
+  const std::string text = paragraphs_of(section);
   EXPECT_NE(text.find("more often for SEM than for the baseline"), std::string::npos) << text;
+}
+
+}  // namespace
+
+TEST(SemanticCoherenceTest, PlantedGroupStructureBeatsRandomProbeEndToEnd) {
+  const OneTorchThread one_thread;
+  const fs::path dir = semharness_test::make_temp_dir("coherence");
+  const std::string db = (dir / "coherence.db").string();
+  Store store(db);
+  const std::string without_features = write_planted_grid(store, db, "fashion_mnist");
+
+  const auto sections = coherence_sections(store, db, "planted", 4);
+  ASSERT_EQ(sections.size(), 1u);
+  expect_planted_structure_found(sections[0]);
+  const std::string text = paragraphs_of(sections[0]);
   EXPECT_NE(text.find(without_features + " (no stored features)"), std::string::npos) << text;
+  // Runs that stored only the SGD probe are read and retrained with it.
+  EXPECT_NE(text.find("linear_probe ("), std::string::npos) << text;
+  EXPECT_NE(text.find("for 4 runs"), std::string::npos) << text;  // 2 SEM runs and their 2 baselines
+  EXPECT_EQ(text.find("lbfgs_probe ("), std::string::npos) << text;
+  fs::remove_all(dir);
+}
+
+TEST(SemanticCoherenceTest, PlantedGroupStructureFoundInTheConvergedProbe) {
+  // The SEM runs store both probes, the L-BFGS one planted (its raw weights huge on a nearly constant
+  // simplex, as a standardised probe's are) and their SGD ones random; the baselines store only the L-BFGS
+  // probe. The analysis must take the L-BFGS probe, its validation-best tau_d, rank by the weights on the
+  // standardised features, and retrain with L-BFGS.
+  const OneTorchThread one_thread;
+  const fs::path dir = semharness_test::make_temp_dir("coherence-lbfgs");
+  const std::string db = (dir / "coherence.db").string();
+  Store store(db);
+  write_planted_grid(store, db, "fashion_mnist", StoredProbes::kSgdAndLbfgs);
+
+  const auto sections = coherence_sections(store, db, "planted", 4);
+  ASSERT_EQ(sections.size(), 1u);
+  expect_planted_structure_found(sections[0]);
+  const std::string text = paragraphs_of(sections[0]);
+  EXPECT_NE(text.find("lbfgs_probe ("), std::string::npos) << text;
+  EXPECT_NE(text.find("for 4 runs"), std::string::npos) << text;
+  EXPECT_EQ(text.find("linear_probe ("), std::string::npos) << text;
   fs::remove_all(dir);
 }
 
@@ -362,8 +449,7 @@ TEST(SemanticCoherenceTest, SyntheticDataHasNoGroups) {
   write_planted_grid(store, db, "synthetic");
   const auto sections = coherence_sections(store, db, "", 4);  // every grid: the one
   ASSERT_EQ(sections.size(), 1u);
-  std::string text;
-  for (const auto& paragraph : sections[0].paragraphs) text += paragraph + "\n";
+  const std::string text = paragraphs_of(sections[0]);
   EXPECT_NE(text.find("no semantic groups"), std::string::npos) << text;
   const auto& sharing = sections[0].tables.at(0);
   const auto& header = sharing.header;

@@ -36,7 +36,10 @@ int check_command(const std::vector<std::string>& args) {
     std::cout << options << "\nCompares every cell (one configuration; its finished runs are its seeds) that both databases\n"
                             "have on top-1 % on the test split. Metrics:\n";
     for (const GateMetric& metric : gate_metrics()) std::cout << fmt::format("  {:<16} {}\n", metric.name, metric.description);
-    std::cout << "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
+    std::cout << "Probe metrics are compared once per linear-probe protocol (lbfgs_probe, lbfgs_probe_raw,\n"
+                 "linear_probe) that a cell's runs store in both databases; a protocol only one stores is counted,\n"
+                 "not compared.\n"
+                 "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
                  "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
                  "then compared with --alpha), otherwise more than\n"
                  "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"

@@ -135,10 +135,13 @@ int report_command(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::cout << options
-              << "\nSections: runs per grid and state; the comparison table (methods x {baseline, +SEM}: probe test\n"
-                 "top-1, mean ± std over seeds, the difference with a 95% CI, controls, online and published\n"
-                 "reference numbers); ablations over sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d\n"
-                 "(tables, and line plots in HTML and LaTeX); phase timings; benchmark results (`semharness bench`).\n";
+              << "\nSections: runs per grid and state; a comparison table per linear-probe protocol stored (methods x\n"
+                 "{baseline, +SEM}: probe test top-1, mean ± std over seeds, the difference with a 95% CI, controls,\n"
+                 "online and published reference numbers, the untrained-backbone floor of epochs = 0 runs, L-BFGS\n"
+                 "convergence), and with several protocols whether +SEM's gain survives the probe; ablations over\n"
+                 "sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d (tables, and line plots in HTML and\n"
+                 "LaTeX); the bound check and semantic coherence; phase timings; benchmark results\n"
+                 "(`semharness bench`).\n";
     return 0;
   }
   std::vector<ReportFormat> formats;

@@ -2,9 +2,17 @@
 
 #include <system_error>
 
+#include "harness/results/probe_protocols.h"
+
 namespace semharness {
 
 namespace fs = std::filesystem;
+
+std::string probe_file_stem(const std::string& protocol, const std::string& feature, const std::string& tau_d_text) {
+  const std::string prefix = protocol == kSgdProbe ? "probe" : protocol;
+  if (feature == "sem") return prefix + "_sem_tau" + tau_d_text;
+  return prefix + "_" + feature;
+}
 
 fs::path run_artifacts_dir(const std::string& database, const std::string& run_id) {
   return fs::path(database + ".artifacts") / run_id;

@@ -14,11 +14,6 @@ namespace semharness {
 
 namespace fs = std::filesystem;
 
-std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text) {
-  if (feature == "sem") return "probe_sem_tau" + tau_d_text;
-  return "probe_" + feature;
-}
-
 std::vector<std::string> tau_d_texts(const std::string& probe_tau_d) { return split_list(probe_tau_d); }
 
 NpyArray npy_from_tensor(const at::Tensor& tensor) {

@@ -10,9 +10,12 @@
 //   train_e.npy, test_e.npy            float32 [n, L*V]: frozen pre-softmax embedding e (with an embedder),
 //                                      vertex-major: column v*L + l is vertex v of simplex l
 //                                      (numpy: e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V])
-//   probe_<feature>_weight.npy         float32 [C, D]: the linear probe selected on validation, as
-//   probe_<feature>_bias.npy           float32 [C]      torch.nn.Linear (logits = x @ W.T + b)
+//   probe_<feature>_weight.npy         float32 [C, D]: the SGD probe (linear_probe) selected on validation,
+//   probe_<feature>_bias.npy           float32 [C]      as torch.nn.Linear (logits = x @ W.T + b)
 //     <feature>: backbone, embedding, sem_tau<tau_d as written in probe.tau_d> (sem_tau0.1)
+//   lbfgs_probe_<feature>_weight.npy   the L-BFGS probe (lbfgs_probe; lbfgs_probe_raw_<feature> without
+//   lbfgs_probe_<feature>_bias.npy     standardisation), its standardisation folded in: it applies to raw
+//                                      features. Stems: probe_file_stem (harness/store/artifact_paths.h)
 //   meta.json                          run_id, sem, L, V, layout, tau_d list, sample sizes, file list
 // n = analysis.samples (or fewer when a split is smaller), drawn with a fixed seed (the same images for
 // every run of a dataset). The SEM feature at tau_d is softmax over each simplex of e / tau_d (SPEC §2).
@@ -31,8 +34,6 @@ namespace semharness {
 // The seed of the sample of stored images (fixed: every run stores the same images).
 inline constexpr uint64_t kArtifactSampleSeed = 20230501;
 
-// "probe_backbone", "probe_embedding", "probe_sem_tau0.1": the stem of a probe's weight and bias files.
-std::string probe_file_stem(const std::string& feature, const std::string& tau_d_text = "");
 // The items of a run's probe.tau_d as written in its configuration ("0.01,0.1,1" -> "0.01", "0.1", "1").
 std::vector<std::string> tau_d_texts(const std::string& probe_tau_d);
 

@@ -1,5 +1,6 @@
 #include "harness/train/grid_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -14,6 +15,7 @@
 
 #include "harness/config/errors.h"
 #include "harness/executors/worker_identity.h"
+#include "harness/results/probe_protocols.h"
 #include "harness/train/artifacts.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/provenance.h"
@@ -22,22 +24,33 @@
 namespace semharness {
 namespace {
 
-// Test top-1 of the backbone probe and, with SEM, of the SEM probe at the tau_d best on validation.
+// Test top-1 of the backbone probe and, with SEM, of the SEM probe at the tau_d best on validation, under the
+// first linear-probe protocol the run stored (the converged probe when there is one).
 std::string headline(const RunOutcome& outcome) {
+  std::string protocol;
+  for (const auto& candidate : linear_probe_protocols()) {
+    const bool stored = std::any_of(outcome.results.begin(), outcome.results.end(),
+                                    [&](const ResultRow& r) { return r.protocol == candidate && r.metric == "top1"; });
+    if (stored) {
+      protocol = candidate;
+      break;
+    }
+  }
+  if (protocol.empty()) return "probe top-1: none stored";
   double backbone = -1, sem = -1, best_val = -1;
   std::map<double, double> sem_test;
   for (const auto& r : outcome.results) {
-    if (r.protocol != "linear_probe" || r.metric != "top1") continue;
+    if (r.protocol != protocol || r.metric != "top1") continue;
     if (r.feature == "backbone" && r.split == "test") backbone = r.value;
     if (r.feature == "sem" && r.split == "test") sem_test[*r.tau_d] = r.value;
   }
   for (const auto& r : outcome.results) {
-    if (r.feature == "sem" && r.split == "val" && r.metric == "top1" && r.value > best_val) {
+    if (r.protocol == protocol && r.feature == "sem" && r.split == "val" && r.metric == "top1" && r.value > best_val) {
       best_val = r.value;
       sem = sem_test[*r.tau_d];
     }
   }
-  std::string text = fmt::format("probe top-1 backbone {:.2f}", backbone);
+  std::string text = fmt::format("probe top-1 ({}) backbone {:.2f}", protocol, backbone);
   if (sem >= 0) text += fmt::format(", sem {:.2f}", sem);
   return text;
 }

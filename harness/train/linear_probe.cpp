@@ -7,9 +7,10 @@ namespace {
 
 constexpr int64_t kEvalChunk = 4096;
 
-// Top-1 (percent) and mean cross-entropy of each of the G probes on a split: two [G] tensors.
-std::pair<torch::Tensor, torch::Tensor> evaluate(const torch::Tensor& weight, const torch::Tensor& bias,
-                                                 const LabeledFeatures& data) {
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const at::Tensor& bias,
+                                               const LabeledFeatures& data) {
   torch::NoGradGuard no_grad;
   const int64_t g = weight.size(0), n = data.x.size(0);
   auto correct = torch::zeros({g}, weight.options());
@@ -22,10 +23,9 @@ std::pair<torch::Tensor, torch::Tensor> evaluate(const torch::Tensor& weight, co
     const auto log_probs = torch::log_softmax(logits, 2);
     loss -= log_probs.gather(2, y.view({1, -1, 1}).expand({g, -1, 1})).squeeze(2).sum(1);
   }
-  return {correct * (100.0 / n), loss / n};
+  // The count is exact in float32 (below 2^24); the percentage is formed in float64 so that it is the exact ratio.
+  return {correct.to(torch::kDouble) * (100.0 / n), loss / n};
 }
-
-}  // namespace
 
 ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
                                 int64_t num_classes, const ProbeSpec& spec) {
@@ -66,9 +66,9 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
       sgd.step();
     }
   }
-  const auto [train_top1, train_loss] = evaluate(weight.detach(), bias.detach().squeeze(1), train);
-  const auto [val_top1, val_loss] = evaluate(weight.detach(), bias.detach().squeeze(1), val);
-  const auto [test_top1, test_loss] = evaluate(weight.detach(), bias.detach().squeeze(1), test);
+  const auto [train_top1, train_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), train);
+  const auto [val_top1, val_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), val);
+  const auto [test_top1, test_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), test);
   // Selection on validation: best top-1, ties broken by lower loss. One host read for everything.
   const auto table = torch::stack({train_top1, train_loss, val_top1, val_loss, test_top1, test_loss,
                                    weight.detach().abs().sum({1, 2})}, 1).to(torch::kCPU, torch::kDouble);

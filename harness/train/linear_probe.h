@@ -3,6 +3,8 @@
 // epochs, loss = lr * (cross-entropy + wd1 * sum|W| + wd2 * sum W^2). Every (lr, wd1) of the grid is a
 // separate probe; all of them train at once on the same batches as one batched matrix product. The probe
 // with the best validation top-1 is selected; the test split is never used for selection.
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -27,13 +29,27 @@ struct SplitScore {
   double loss = 0;  // mean cross-entropy
 };
 
+// How an iterative full-batch solve ended (the L-BFGS probe).
+struct ProbeConvergence {
+  int64_t iterations = 0;
+  double grad_norm = 0;  // the largest |entry| of the objective's gradient at the end
+  bool converged = false;
+};
+
 struct ProbeResult {
   SplitScore train, val, test;  // of the selected probe
-  double lr = 0, wd1 = 0;       // its hyper-parameters
+  double lr = 0, wd1 = 0;       // its hyper-parameters (SGD)
+  double l2 = 0;                // its hyper-parameter (L-BFGS)
+  std::optional<ProbeConvergence> convergence;  // L-BFGS only
   double weight_l1 = 0;         // sum |W| of the selected probe
   at::Tensor weight;            // the selected probe's weight, [C, D] (as torch.nn.Linear), on the features' device
   at::Tensor bias;              // its bias, [C]
 };
+
+// Top-1 (percent) and mean cross-entropy on a split of each of G probes (weight [G, D, C], bias [G, C]):
+// two [G] tensors on the weights' device.
+std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const at::Tensor& bias,
+                                               const LabeledFeatures& data);
 
 // Batches are drawn from the device's default generator (seeded by the run).
 ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,

@@ -11,6 +11,8 @@
 #include "baselines/ssl_method.h"
 #include "harness/data/augment.h"
 #include "harness/train/artifacts.h"
+#include "harness/results/probe_protocols.h"
+#include "harness/train/lbfgs_probe.h"
 #include "harness/train/linear_probe.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/phase_timer.h"
@@ -41,16 +43,26 @@ FrozenFeatures extract(EncoderImpl& encoder, const TensorSplit& split, const Aug
   return {torch::cat(hs), es.empty() ? torch::Tensor() : torch::cat(es)};
 }
 
-void add_probe_rows(std::vector<ResultRow>& rows, const std::string& feature, std::optional<double> tau_d,
-                    const ProbeResult& r) {
+void add_probe_rows(std::vector<ResultRow>& rows, const std::string& protocol, const std::string& feature,
+                    std::optional<double> tau_d, const ProbeResult& r) {
   const std::pair<const char*, const SplitScore*> splits[] = {{"train", &r.train}, {"val", &r.val}, {"test", &r.test}};
+  auto add = [&](const std::string& split, std::string_view metric, double value) {
+    rows.push_back({"", protocol, feature, tau_d, split, std::string(metric), value});
+  };
   for (const auto& [split, score] : splits) {
-    rows.push_back({"", "linear_probe", feature, tau_d, split, "top1", score->top1});
-    rows.push_back({"", "linear_probe", feature, tau_d, split, "loss", score->loss});
+    add(split, "top1", score->top1);
+    add(split, "loss", score->loss);
   }
-  rows.push_back({"", "linear_probe", feature, tau_d, "train", "probe_lr", r.lr});
-  rows.push_back({"", "linear_probe", feature, tau_d, "train", "probe_wd1", r.wd1});
-  rows.push_back({"", "linear_probe", feature, tau_d, "train", "weight_l1", r.weight_l1});
+  if (r.convergence) {
+    add("train", kProbeL2Metric, r.l2);
+    add("train", kProbeIterationsMetric, static_cast<double>(r.convergence->iterations));
+    add("train", kProbeGradNormMetric, r.convergence->grad_norm);
+    add("train", kProbeConvergedMetric, r.convergence->converged ? 1.0 : 0.0);
+  } else {
+    add("train", "probe_lr", r.lr);
+    add("train", "probe_wd1", r.wd1);
+  }
+  add("train", "weight_l1", r.weight_l1);
 }
 
 // analysis.samples positions out of 0..n-1, drawn with a fixed seed, ascending (CPU int64).
@@ -154,37 +166,57 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   const auto labels_train = data.train.labels.index_select(0, train_index);
   const auto labels_val = data.train.labels.index_select(0, val_index);
 
-  ProbeSpec spec;
-  spec.lrs = c.floats("probe.lr");
-  spec.wd1s = c.floats("probe.wd1");
-  spec.wd2 = c.f("probe.wd2");
-  spec.epochs = c.i("probe.epochs");
-  spec.batch_size = c.i("probe.batch_size");
+  ProbeSpec sgd_spec;
+  sgd_spec.lrs = c.floats("probe.lr");
+  sgd_spec.wd1s = c.floats("probe.wd1");
+  sgd_spec.wd2 = c.f("probe.wd2");
+  sgd_spec.epochs = c.i("probe.epochs");
+  sgd_spec.batch_size = c.i("probe.batch_size");
+  LbfgsProbeSpec lbfgs_spec;
+  lbfgs_spec.l2s = c.floats("probe.l2");
+  lbfgs_spec.standardize = c.str("probe.standardize") == "on";
+  lbfgs_spec.max_iterations = c.i("probe.max_iter");
+  lbfgs_spec.tolerance = c.f("probe.tolerance");
   const int64_t classes = data.info.num_classes;
-  const auto probe = [&](const torch::Tensor& train_x, const torch::Tensor& test_x) {
-    return train_linear_probes({train_x.index_select(0, train_index), labels_train},
-                               {train_x.index_select(0, val_index), labels_val}, {test_x, data.test.labels}, classes, spec);
+
+  // Every feature of the run: backbone h, the embedder output e, and the SEM feature at each tau_d (made when
+  // probed: at L*V = 65,000 a copy per tau_d would not fit). The linear control has no softmax, so there is no
+  // downstream temperature to sweep: e is its feature.
+  struct ProbedFeature {
+    std::string feature;
+    std::optional<double> tau_d;
+    std::string tau_d_text;
+  };
+  std::vector<ProbedFeature> features{{"backbone", std::nullopt, ""}};
+  if (encoder.has_sem()) features.push_back({"embedding", std::nullopt, ""});
+  if (encoder.has_sem() && encoder.sem->options.activation() != SEMActivation::None) {
+    const auto tau_ds = c.floats("probe.tau_d");
+    const auto tau_d_names = tau_d_texts(c.str("probe.tau_d"));
+    for (size_t t = 0; t < tau_ds.size(); ++t) features.push_back({"sem", tau_ds[t], tau_d_names.at(t)});
+  }
+  const auto feature_of = [&](const ProbedFeature& f, const FrozenFeatures& frozen) {
+    if (f.feature == "backbone") return frozen.h;
+    if (f.feature == "embedding") return frozen.e;
+    return downstream_feature(frozen.e, c.i("sem.L"), c.i("sem.V"), *f.tau_d);
   };
 
   auto& rows = outcome.results;
   std::vector<std::pair<std::string, ProbeResult>> probes;  // file stem -> selected probe, for the artifacts
-  probes.emplace_back(probe_file_stem("backbone"), probe(train_features.h, test_features.h));
-  add_probe_rows(rows, "backbone", std::nullopt, probes.back().second);
-  if (encoder.has_sem()) {
-    probes.emplace_back(probe_file_stem("embedding"), probe(train_features.e, test_features.e));
-    add_probe_rows(rows, "embedding", std::nullopt, probes.back().second);
-  }
-  // The linear control has no softmax, so there is no downstream temperature to sweep: e is its feature.
-  if (encoder.has_sem() && encoder.sem->options.activation() != SEMActivation::None) {
-    const auto L = c.i("sem.L"), V = c.i("sem.V");
-    const auto tau_ds = c.floats("probe.tau_d");
-    const auto tau_d_names = tau_d_texts(c.str("probe.tau_d"));
-    for (size_t t = 0; t < tau_ds.size(); ++t) {
-      const double tau_d = tau_ds[t];
-      probes.emplace_back(probe_file_stem("sem", tau_d_names.at(t)),
-                          probe(downstream_feature(train_features.e, L, V, tau_d), downstream_feature(test_features.e, L, V, tau_d)));
-      add_probe_rows(rows, "sem", tau_d, probes.back().second);
+  for (const std::string& item : split_list(c.str("probe.protocols"))) {
+    const std::string protocol = stored_probe_protocol(item, lbfgs_spec.standardize);
+    const auto protocol_started = Clock::now();
+    for (const auto& f : features) {
+      const auto train_x = feature_of(f, train_features);
+      const LabeledFeatures train_split{train_x.index_select(0, train_index), labels_train};
+      const LabeledFeatures val_split{train_x.index_select(0, val_index), labels_val};
+      const LabeledFeatures test_split{feature_of(f, test_features), data.test.labels};
+      ProbeResult result = protocol == kSgdProbe
+                               ? train_linear_probes(train_split, val_split, test_split, classes, sgd_spec)
+                               : train_lbfgs_probes(train_split, val_split, test_split, classes, lbfgs_spec);
+      add_probe_rows(rows, protocol, f.feature, f.tau_d, result);
+      probes.emplace_back(probe_file_stem(protocol, f.feature, f.tau_d_text), std::move(result));
     }
+    timer.add_ms("probe:" + protocol, seconds_since(protocol_started) * 1000.0);
   }
   const double knn = knn_top1({train_features.h.index_select(0, train_index), labels_train},
                               {test_features.h, data.test.labels}, classes, c.i("knn.k"), c.f("knn.T"));

@@ -16,10 +16,12 @@
 #include <fmt/format.h>
 
 #include "harness/config/run_config.h"
+#include "harness/results/probe_protocols.h"
 #include "harness/store/npy.h"
 #include "harness/train/artifacts.h"
+#include "harness/train/lbfgs_probe.h"
 #include "harness/train/linear_probe.h"
-#include "reports/comparison_table.h"
+#include "reports/analyses/analysis_probe.h"
 #include "reports/run_labels.h"
 #include "sem/simplex_stats.h"
 #include "sem/simplicial_embedding.h"
@@ -169,6 +171,8 @@ std::string feature_name(const std::string& kind, const std::string& tau_text) {
 
 struct Measurement {
   std::string run_id, label, kind, tau_text;
+  std::string probe;  // protocol and hyper-parameters of the retrained probe
+  std::optional<ProbeConvergence> convergence;  // L-BFGS
   std::optional<double> tau_d;
   double fraction = 1;
   int64_t n = 0;
@@ -207,21 +211,19 @@ std::string rho_text(const std::optional<RankCorrelation>& r) {
 class GridBoundCheck {
  public:
   GridBoundCheck(const std::vector<ResultRow>& results, const BoundCheckOptions& options, torch::Device device)
-      : options_(options), device_(device) {
-    for (const auto& r : results) {
-      if (r.protocol != "linear_probe" || r.split != "train") continue;
-      if (r.metric == "probe_lr") hyper_rows_.push_back({r.run_id, r.feature, r.tau_d, r.value, true});
-      if (r.metric == "probe_wd1") hyper_rows_.push_back({r.run_id, r.feature, r.tau_d, r.value, false});
-    }
-    best_tau_ = best_sem_tau_d(results);
-  }
+      : results_(results), options_(options), device_(device) {}
 
+  // Adds nothing when it throws (the run stored no linear probe, lacks the hyper-parameters of a selected
+  // probe, or a file is unreadable); the caller names the run.
   void add_run(const RunRecord& run, const std::string& label, const std::filesystem::path& dir) {
+    const auto protocol = analysis_probe_protocol(results_, run.run_id);
+    if (!protocol) throw std::runtime_error("no linear-probe results");
     const auto train_labels = load_tensor(dir / "train_labels.npy");
     const auto test_labels = load_tensor(dir / "test_labels.npy").to(device_);
-    const int64_t classes = load_tensor(dir / "probe_backbone_bias.npy").size(0);
+    const int64_t classes = stored_probe_classes(dir, *protocol);
     std::vector<Feature> features;
     features.push_back({"backbone", std::nullopt, "", load_tensor(dir / "train_h.npy"), load_tensor(dir / "test_h.npy")});
+    std::vector<SimplexRow> simplex_rows;
     const std::string sem = run.config.at("sem");
     const int64_t L = std::stoll(run.config.at("sem.L")), V = std::stoll(run.config.at("sem.V"));
     if (sem != "off" && std::filesystem::exists(dir / "train_e.npy")) {
@@ -240,41 +242,48 @@ class GridBoundCheck {
           row.mean_squared_norm = squared_norm(y.train).mean().item<double>();
           row.mean_entropy = block_entropy(y.train, L, V).mean().item<double>();
           row.histogram = block_entropy_histogram(y.train, L, V, options_.entropy_bins);
-          simplex_rows_.push_back(std::move(row));
+          simplex_rows.push_back(std::move(row));
           features.push_back(std::move(y));
         }
       }
       features.insert(features.begin() + 1, std::move(e));
     }
-    ++runs_;
+    std::vector<SelectedProbe> selected;
+    for (const auto& feature : features) {
+      selected.push_back(selected_probe(run, results_, *protocol, feature.kind, feature.tau_d));
+    }
 
     // Nested label subsets of the stored training sample: the first k of one fixed permutation.
+    std::vector<Measurement> measured;
     const int64_t n = train_labels.size(0);
     auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
     const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
-    ProbeSpec spec;
-    spec.wd2 = std::stod(run.config.at("probe.wd2"));
     const int64_t full_epochs = std::min<int64_t>(options_.max_probe_epochs, std::stoll(run.config.at("probe.epochs")));
-    spec.batch_size = std::stoll(run.config.at("probe.batch_size"));
-    // SGD steps per epoch on k labels, as train_linear_probes takes them.
-    const auto steps_per_epoch = [&](int64_t k) { return std::max<int64_t>(1, k / std::min(spec.batch_size, k)); };
-    const auto grid_lrs = split_list(run.config.at("probe.lr"));
-    const auto grid_wd1s = split_list(run.config.at("probe.wd1"));
-    for (const auto& feature : features) {
-      spec.lrs = {stored_hyper(run.run_id, feature, true).value_or(std::stod(grid_lrs.at(0)))};
-      spec.wd1s = {stored_hyper(run.run_id, feature, false).value_or(std::stod(grid_wd1s.at(0)))};
+    for (size_t f = 0; f < features.size(); ++f) {
+      const Feature& feature = features[f];
+      SelectedProbe probe = selected[f];
+      // SGD steps per epoch on k labels, as train_linear_probes takes them.
+      const auto steps_per_epoch = [&](int64_t k) {
+        return std::max<int64_t>(1, k / std::min(probe.sgd.batch_size, k));
+      };
       const auto test_x = feature.test.to(device_);
+      // A standardising probe takes its statistics from every stored training image, as the run's probe did
+      // from its whole split: a label fraction has fewer labels, not fewer images. Fitted on a few labelled
+      // rows, a nearly constant column (a saturated SEM vertex) would get a tiny std and a huge raw weight.
+      std::optional<FeatureStandardizer> statistics;
+      if (probe.is_lbfgs() && probe.lbfgs.standardize) {
+        statistics = FeatureStandardizer::fit(feature.train.to(device_));
+      }
       for (double fraction : options_.label_fractions) {
         const int64_t k = std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), std::min<int64_t>(2, n), n);
         const auto index = permutation.slice(0, 0, k);
         // A smaller label set trains for as many SGD steps as the full one (more epochs), so that the probes
-        // differ in their data, not in how far they were optimised.
-        spec.epochs = (full_epochs * steps_per_epoch(n) + steps_per_epoch(k) - 1) / steps_per_epoch(k);
+        // differ in their data, not in how far they were optimised. The L-BFGS probe runs to convergence.
+        probe.sgd.epochs = (full_epochs * steps_per_epoch(n) + steps_per_epoch(k) - 1) / steps_per_epoch(k);
         const auto x = feature.train.index_select(0, index).to(device_);
         const auto y = train_labels.index_select(0, index).to(device_);
         torch::manual_seed(options_.seed);
-        // One probe (lr, wd1 fixed): selection is moot, so the training subset stands in for validation.
-        const ProbeResult probe = train_linear_probes({x, y}, {x, y}, {test_x, test_labels}, classes, spec);
+        const ProbeResult result = retrain_probe(probe, {x, y}, {test_x, test_labels}, classes, statistics);
         Measurement m;
         m.run_id = run.run_id;
         m.label = label;
@@ -283,32 +292,52 @@ class GridBoundCheck {
         m.tau_text = feature.tau_text;
         m.fraction = fraction;
         m.n = k;
-        m.train = probe.train;
-        m.test = probe.test;
-        m.gap_top1 = probe.train.top1 - probe.test.top1;
-        m.gap_loss = probe.test.loss - probe.train.loss;
-        m.norms = weight_norms(probe.weight, feature.L, feature.V);
+        m.probe = fmt::format("{} {}", probe.protocol, probe.hyper_parameters());
+        m.convergence = result.convergence;
+        m.train = result.train;
+        m.test = result.test;
+        m.gap_top1 = result.train.top1 - result.test.top1;
+        m.gap_loss = result.test.loss - result.train.loss;
+        m.norms = weight_norms(result.weight, feature.L, feature.V);
         m.unit = rademacher_complexity(x, feature.L, feature.V, options_.rademacher_draws, options_.seed + 1);
         m.proxy_l2 = m.norms.l2 * m.unit.l2;
         m.proxy_l1 = m.norms.l1 * m.unit.linf;
         if (m.norms.group_l21 && m.unit.group_l21) m.proxy_group = *m.norms.group_l21 * *m.unit.group_l21;
-        measurements_.push_back(std::move(m));
+        measured.push_back(std::move(m));
       }
     }
+    measurements_.insert(measurements_.end(), measured.begin(), measured.end());
+    simplex_rows_.insert(simplex_rows_.end(), simplex_rows.begin(), simplex_rows.end());
+    if (const auto tau_d = selected_sem_tau_d(results_, run.run_id, *protocol)) best_tau_[run.run_id] = *tau_d;
+    ++runs_per_protocol_[*protocol];
+    ++runs_;
+  }
+
+  void skip_run(const std::string& run_id, const std::string& why) {
+    not_measured_.push_back(fmt::format("{} ({})", run_id, why));
   }
 
   ReportSection section(const std::string& grid, int64_t finished, int64_t without_features) const {
     ReportSection section;
     section.id = "bound_check_" + grid;
     section.title = fmt::format("Generalization-bound check (SPEC §4.2): grid '{}'", grid);
+    const std::string not_measured = fmt::format("Not measured: {}.", join(not_measured_, "; "));
+    if (runs_ == 0) {
+      section.paragraphs.push_back(fmt::format(
+          "None of the {} finished runs with stored features could be measured. {}", finished - without_features,
+          not_measured));
+      return section;
+    }
     section.paragraphs.push_back(fmt::format(
-        "{} finished runs with stored features{}. Per run, feature and label fraction ({} of the stored training "
-        "sample, one fixed-seed permutation, nested), a linear probe is retrained at the run's selected lr and "
-        "wd1 (probe.epochs, at most {}, on all stored labels; as many SGD steps on fewer) and evaluated on the stored test sample; the empirical Rademacher complexity of "
+        "{} finished runs with stored features{}. Probe protocol (per run the first it stored of {}): {}. Per run, "
+        "feature and label fraction ({} of the stored training sample, one fixed-seed permutation, nested), a "
+        "linear probe of the run's protocol is retrained at the hyper-parameters the run selected on validation "
+        "for that feature ({}) and evaluated on the stored test sample; the empirical Rademacher complexity of "
         "each norm ball is estimated with {} sign vectors on the same training matrix, its radius B the trained "
         "probe's norm (bias excluded).",
         runs_, without_features > 0 ? fmt::format(" ({} of {} finished runs stored none)", without_features, finished) : "",
-        fraction_list(), options_.max_probe_epochs, options_.rademacher_draws));
+        join(linear_probe_protocols(), ", "), protocols_used_text(runs_per_protocol_), fraction_list(),
+        retraining_text(), options_.rademacher_draws));
     rank_verdicts(section);
     sem_versus_unnormalized(section);
     temperature_verdict(section);
@@ -317,19 +346,33 @@ class GridBoundCheck {
       section.tables.push_back(simplex_table(grid));
       section.plots.push_back(entropy_plot(grid));
     }
+    if (!not_measured_.empty()) section.paragraphs.push_back(not_measured);
     return section;
   }
 
  private:
-  // The stored probe_lr (lr) or probe_wd1 of the run's selected probe on a feature.
-  std::optional<double> stored_hyper(const std::string& run_id, const Feature& feature, bool lr) const {
-    for (const auto& row : hyper_rows_) {
-      if (row.run_id != run_id || row.feature != feature.kind || row.is_lr != lr) continue;
-      if (feature.tau_d.has_value() != row.tau_d.has_value()) continue;
-      if (feature.tau_d && !same_tau(*feature.tau_d, *row.tau_d)) continue;
-      return row.value;
+  // How the retrained probes were trained, per protocol used.
+  std::string retraining_text() const {
+    std::vector<std::string> parts;
+    if (runs_per_protocol_.count(std::string(kSgdProbe))) {
+      parts.push_back(fmt::format("linear_probe: SGD at the selected lr and wd1, probe.epochs (at most {}) on all "
+                                  "stored labels and as many SGD steps on fewer", options_.max_probe_epochs));
     }
-    return std::nullopt;
+    int64_t lbfgs = 0, converged = 0;
+    for (const auto& m : measurements_) {
+      if (!m.convergence) continue;
+      ++lbfgs;
+      converged += m.convergence->converged;
+    }
+    if (lbfgs > 0) {
+      parts.push_back(fmt::format("L-BFGS: full-batch at the selected l2, standardised as the run's probe was "
+                                  "(lbfgs_probe: with the statistics of the whole stored training sample at every "
+                                  "label fraction), to convergence (probe.tolerance, at most probe.max_iter "
+                                  "iterations): {} of {} retrained probes converged, so their gaps and norms are "
+                                  "those of the optimum; the norms are of the weights on raw features",
+                                  converged, lbfgs));
+    }
+    return join(parts, "; ");
   }
 
   std::string fraction_list() const {
@@ -477,13 +520,19 @@ class GridBoundCheck {
         2 * smaller_gap > cases ? "The claim holds here (a majority of cases)." : "The claim does not hold here."));
   }
 
+  static std::string probe_text(const Measurement& m) {
+    if (!m.convergence) return m.probe;
+    return fmt::format("{}, {} it., {}", m.probe, m.convergence->iterations,
+                       m.convergence->converged ? "converged" : "not converged");
+  }
+
   ReportTable measurement_table(const std::string& grid) const {
     ReportTable table;
     table.id = "bound_gaps_" + grid;
     table.title = "Measured gaps and bound proxies per configuration";
     table.header = {"run", "feature", "labels", "n", "train top-1", "test top-1", "gap top-1", "train loss",
                     "test loss", "gap loss", "B L2", "B*R L2", "B L1", "B*R L1", "B L21", "B*R L21",
-                    "group sparsity"};
+                    "group sparsity", "probe"};
     table.label_columns = 3;
     for (const auto& m : measurements_) {
       table.rows.push_back({text(m.label), text(feature_name(m.kind, m.tau_text)), text(percent(m.fraction)),
@@ -492,12 +541,14 @@ class GridBoundCheck {
                             number(m.gap_loss, "{:.4f}"), number(m.norms.l2, "{:.3g}"), number(m.proxy_l2, "{:.3g}"),
                             number(m.norms.l1, "{:.3g}"), number(m.proxy_l1, "{:.3g}"),
                             optional_number(m.norms.group_l21, "{:.3g}"), optional_number(m.proxy_group, "{:.3g}"),
-                            optional_number(m.norms.group_sparsity, "{:.3f}")});
+                            optional_number(m.norms.group_sparsity, "{:.3f}"), text(probe_text(m))});
     }
     table.notes.push_back("Top-1 in %, on the stored samples (not the full test set); gap top-1 = train - test, gap "
                           "loss = test - train cross-entropy. B*R: the radius times the unit-ball Rademacher estimate.");
     table.notes.push_back("group sparsity: fraction of simplices whose probe weight group norm is below 1% of the "
                           "largest. h has no blocks, so no group norm.");
+    table.notes.push_back("probe: the retrained probe's protocol and hyper-parameters; L-BFGS: its iterations and "
+                          "whether it converged.");
     return table;
   }
 
@@ -543,16 +594,12 @@ class GridBoundCheck {
     return plot;
   }
 
+  const std::vector<ResultRow>& results_;
   BoundCheckOptions options_;
   torch::Device device_;
-  struct HyperRow {
-    std::string run_id, feature;
-    std::optional<double> tau_d;
-    double value;
-    bool is_lr;  // probe_lr; otherwise probe_wd1
-  };
-  std::vector<HyperRow> hyper_rows_;
-  std::map<std::string, double> best_tau_;
+  std::map<std::string, double> best_tau_;  // run -> the SEM tau_d its probe selected on validation
+  std::map<std::string, int64_t> runs_per_protocol_;
+  std::vector<std::string> not_measured_;
   std::vector<Measurement> measurements_;
   std::vector<SimplexRow> simplex_rows_;
   int64_t runs_ = 0;
@@ -582,7 +629,11 @@ std::vector<ReportSection> bound_check_sections(Store& store, const std::string&
         ++without;
         continue;
       }
-      check.add_run(run, labels.at(run.run_id), *dir);
+      try {
+        check.add_run(run, labels.at(run.run_id), *dir);
+      } catch (const std::exception& error) {
+        check.skip_run(run.run_id, error.what());
+      }
     }
     if (finished == 0) continue;
     if (finished == without) {

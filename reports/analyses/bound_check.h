@@ -2,9 +2,11 @@
 // The generalization-bound check of SPEC §4.2, on the stored features of finished runs
 // (harness/train/artifacts.h): for each feature kind (the SEM feature softmax(e / tau_d) at each tau_d, the
 // pre-softmax embedding e, the backbone feature h) and label fraction (1%, 10%, 100% of the stored training
-// sample), a linear probe is retrained at the run's selected lr / wd1; its train/test gap is measured and set
-// against Monte-Carlo empirical Rademacher complexities of norm-bounded linear classes on the same n x D
-// feature matrix X (sigma uniform in {-1,+1}^n, the radius B the trained probe's norm):
+// sample), a linear probe is retrained with the run's probe protocol (analysis_probe.h: the converged L-BFGS
+// probe at its selected l2 when the run stored one, else the SGD probe at its selected lr / wd1); its
+// train/test gap is measured and set against Monte-Carlo empirical Rademacher complexities of norm-bounded
+// linear classes on the same n x D feature matrix X (sigma uniform in {-1,+1}^n, the radius B the trained
+// probe's norm):
 //   L2 ball            (B/n) E ||X^T sigma||_2           B = ||W||_F
 //   L1 ball            (B/n) E ||X^T sigma||_inf         B = sum |W|
 //   group L(2,1) ball  (B/n) E max_l ||(X^T sigma)_l||_2  B = sum_l ||W_l||_F over the L simplices
@@ -61,7 +63,7 @@ struct BoundCheckOptions {
   std::vector<double> label_fractions{0.01, 0.1, 1.0};
   int64_t rademacher_draws = 50;
   int64_t entropy_bins = 10;
-  int64_t max_probe_epochs = 100;  // the run's probe.epochs, capped here
+  int64_t max_probe_epochs = 100;  // the run's probe.epochs, capped here (SGD probe)
   uint64_t seed = 4242;            // label subsets, Rademacher signs, probe batches
 };
 

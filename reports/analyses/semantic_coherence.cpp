@@ -17,11 +17,13 @@
 #include <fmt/ranges.h>
 
 #include "harness/data/image_set.h"
+#include "harness/results/probe_protocols.h"
+#include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
 #include "harness/train/artifacts.h"
-#include "harness/train/linear_probe.h"
+#include "harness/train/lbfgs_probe.h"
+#include "reports/analyses/analysis_probe.h"
 #include "reports/comparison_table.h"
-#include "reports/probe_scores.h"
 #include "sem/simplicial_embedding.h"
 
 namespace semharness {
@@ -39,6 +41,7 @@ const std::vector<std::string> kCifar10Names = {"airplane", "automobile", "bird"
 // What is measured on one probe of one run.
 
 struct ProbeAnalysis {
+  std::string protocol;                            // the run's probe protocol (analysis_probe.h)
   int64_t dim = 0;                                 // feature dimension D
   std::vector<std::vector<int64_t>> top_k;         // per class: feature indices, largest |w| first
   SharingStats features;                           // sharing of top-K features
@@ -103,33 +106,11 @@ StoredFeature load_feature(const fs::path& dir, const std::string& feature_file_
   return stored;
 }
 
-// The selected probe's lr and wd1 as stored in the results table.
-ProbeSpec selected_probe_spec(const RunRecord& run, const std::vector<ResultRow>& results, const std::string& feature,
-                              std::optional<double> tau_d) {
-  std::optional<double> lr, wd1;
-  for (const auto& r : results) {
-    if (r.run_id != run.run_id || r.protocol != "linear_probe" || r.feature != feature) continue;
-    if (tau_d && (!r.tau_d || std::abs(*r.tau_d - *tau_d) > 1e-12 * std::abs(*tau_d))) continue;
-    if (r.metric == "probe_lr") lr = r.value;
-    if (r.metric == "probe_wd1") wd1 = r.value;
-  }
-  if (!lr || !wd1) {
-    throw std::runtime_error(fmt::format("run {}: no stored probe_lr/probe_wd1 of the {} probe", run.run_id, feature));
-  }
-  ProbeSpec spec;
-  spec.lrs = {*lr};
-  spec.wd1s = {*wd1};
-  spec.wd2 = std::stod(run.config.at("probe.wd2"));
-  spec.epochs = std::stoll(run.config.at("probe.epochs"));
-  spec.batch_size = std::stoll(run.config.at("probe.batch_size"));
-  return spec;
-}
-
-// Test top-1 of a probe retrained on the kept columns of the stored training sample (all columns when kept
-// is empty). One (lr, wd1): there is nothing to select, so the training sample stands in for validation.
+// Test top-1 of a probe retrained, with the run's protocol and selected hyper-parameters, on the kept columns
+// of the stored training sample (all columns when kept is empty).
 double retrained_test_top1(const at::Tensor& train_x, const at::Tensor& train_y, const at::Tensor& test_x,
                            const at::Tensor& test_y, const std::vector<int64_t>& kept, int64_t classes,
-                           const ProbeSpec& spec, uint64_t seed) {
+                           const SelectedProbe& probe, uint64_t seed) {
   torch::manual_seed(seed);
   at::Tensor train_kept = train_x, test_kept = test_x;
   if (!kept.empty()) {
@@ -137,8 +118,20 @@ double retrained_test_top1(const at::Tensor& train_x, const at::Tensor& train_y,
     train_kept = train_x.index_select(1, index);
     test_kept = test_x.index_select(1, index);
   }
-  const LabeledFeatures train{train_kept, train_y};
-  return train_linear_probes(train, train, {test_kept, test_y}, classes, spec).test.top1;
+  return retrain_probe(probe, {train_kept, train_y}, {test_kept, test_y}, classes).test.top1;
+}
+
+// The weights that rank a class's features. A probe fitted on standardised features (lbfgs_probe) is stored
+// with the standardisation folded in, w_raw = w_std / std: its raw weight grows as a feature's scale shrinks,
+// so a nearly constant feature would top the ranking on scale alone. Its weight on the standardised feature,
+// raw weight times the feature's std (here on the stored training sample, a sample of the split the probe
+// was fitted on), is what says how much the probe relies on the feature.
+std::vector<float> ranking_weights(const StoredFeature& stored, const at::Tensor& train_x,
+                                   const std::string& protocol) {
+  if (!protocol_standardizes(protocol)) return stored.weight.f32;
+  const auto scale = FeatureStandardizer::fit(train_x).scale.to(torch::kCPU, torch::kFloat);
+  const auto standardized = (float_tensor(stored.weight) * scale.unsqueeze(0)).contiguous();
+  return {standardized.data_ptr<float>(), standardized.data_ptr<float>() + standardized.numel()};
 }
 
 std::vector<std::vector<int64_t>> shared_count_matrix(const std::vector<std::vector<int64_t>>& top_k) {
@@ -175,11 +168,12 @@ std::vector<int64_t> random_subset(int64_t universe, int64_t count, uint64_t see
 // sum to 1), so a vertex carries its meaning only with the others of its simplex.
 ProbeAnalysis analyse_probe(const StoredFeature& stored, const at::Tensor& train_x, const at::Tensor& test_x,
                             const std::vector<int64_t>& group_of_class, int64_t L, int64_t V, int64_t top_k,
-                            const ProbeSpec& spec, uint64_t seed) {
+                            const SelectedProbe& probe, uint64_t seed) {
   ProbeAnalysis analysis;
+  analysis.protocol = probe.protocol;
   const int64_t classes = stored.weight.shape[0];
   analysis.dim = stored.weight.shape[1];
-  analysis.top_k = top_k_features(stored.weight.f32, classes, analysis.dim, top_k);
+  analysis.top_k = top_k_features(ranking_weights(stored, train_x, probe.protocol), classes, analysis.dim, top_k);
   analysis.features = sharing_stats(analysis.top_k, group_of_class);
   analysis.shared_counts = shared_count_matrix(analysis.top_k);
   std::vector<int64_t> kept, random_kept;
@@ -195,7 +189,7 @@ ProbeAnalysis analyse_probe(const StoredFeature& stored, const at::Tensor& train
   }
   analysis.kept_dims = static_cast<int64_t>(kept.size());
   const auto train = [&](const std::vector<int64_t>& columns) {
-    return retrained_test_top1(train_x, stored.train_y, test_x, stored.test_y, columns, classes, spec, seed);
+    return retrained_test_top1(train_x, stored.train_y, test_x, stored.test_y, columns, classes, probe, seed);
   };
   analysis.full_top1 = train({});
   analysis.masked_top1 = analysis.kept_dims == analysis.dim ? analysis.full_top1 : train(kept);
@@ -462,7 +456,6 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
   section.title = fmt::format("Semantic coherence of probe weights: {}", grid);
   const auto runs = store.runs(grid);
   const auto results = store.results();
-  const auto scores = probe_scores_by_run(results);
   const c10::Device device = torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
 
   std::map<std::string, const RunRecord*> baseline_of;
@@ -494,15 +487,14 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       pair.label = row_label(*run, varying);
       pair.groups = class_groups(run->config.at("dataset"));
       const std::vector<int64_t> group_of_class = pair.groups ? pair.groups->group_of_class : std::vector<int64_t>{};
-      const auto score = scores.find(run->run_id);
-      if (score == scores.end() || !score->second.sem_tau_d) {
-        throw std::runtime_error("no SEM linear-probe results");
-      }
-      const double tau_d = *score->second.sem_tau_d;
-      pair.tau_d_text = tau_d_text_of(*run, tau_d);
+      const auto protocol = analysis_probe_protocol(results, run->run_id);
+      if (!protocol) throw std::runtime_error("no linear-probe results");
+      const auto tau_d = selected_sem_tau_d(results, run->run_id, *protocol);
+      if (!tau_d) throw std::runtime_error(fmt::format("no SEM {} results", *protocol));
+      pair.tau_d_text = tau_d_text_of(*run, *tau_d);
       pair.L = std::stoll(run->config.at("sem.L"));
       pair.V = std::stoll(run->config.at("sem.V"));
-      const auto stored = load_feature(*dir, "e", probe_file_stem("sem", pair.tau_d_text), device);
+      const auto stored = load_feature(*dir, "e", probe_file_stem(*protocol, "sem", pair.tau_d_text), device);
       if (stored.weight.shape[1] != pair.L * pair.V) {
         throw std::runtime_error(fmt::format("the SEM probe has {} inputs, not L*V = {}", stored.weight.shape[1],
                                              pair.L * pair.V));
@@ -510,24 +502,30 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       pair.n_train = stored.train_x.size(0);
       pair.n_test = stored.test_x.size(0);
       const auto seed = static_cast<uint64_t>(run->seed);
-      pair.sem = analyse_probe(stored, downstream_feature(stored.train_x, pair.L, pair.V, tau_d),
-                               downstream_feature(stored.test_x, pair.L, pair.V, tau_d), group_of_class, pair.L,
-                               pair.V, top_k, selected_probe_spec(*run, results, "sem", tau_d), seed);
+      pair.sem = analyse_probe(stored, downstream_feature(stored.train_x, pair.L, pair.V, *tau_d),
+                               downstream_feature(stored.test_x, pair.L, pair.V, *tau_d), group_of_class, pair.L,
+                               pair.V, top_k, selected_probe(*run, results, *protocol, "sem", *tau_d), seed);
       const auto base = baseline_of.find(baseline_key(*run));
       if (base != baseline_of.end()) {
         const RunRecord* baseline_run = base->second;
         auto cached = baseline_cache.find(baseline_run->run_id);
         if (cached == baseline_cache.end()) {
           const auto base_dir = stored_artifacts(db_path, baseline_run->run_id);
-          if (base_dir) {
-            const auto base_stored = load_feature(*base_dir, "h", probe_file_stem("backbone"), device);
+          const auto base_protocol = analysis_probe_protocol(results, baseline_run->run_id);
+          if (base_dir && base_protocol) {
+            const auto base_stored =
+                load_feature(*base_dir, "h", probe_file_stem(*base_protocol, "backbone"), device);
             cached = baseline_cache
                          .emplace(baseline_run->run_id,
                                   analyse_probe(base_stored, base_stored.train_x, base_stored.test_x, group_of_class, 0,
                                                 0, top_k,
-                                                selected_probe_spec(*baseline_run, results, "backbone", std::nullopt),
+                                                selected_probe(*baseline_run, results, *base_protocol, "backbone",
+                                                               std::nullopt),
                                                 static_cast<uint64_t>(baseline_run->seed)))
                          .first;
+          } else if (base_dir) {
+            skipped.push_back(fmt::format("{} (baseline of {}: no linear-probe results)", baseline_run->run_id,
+                                          run->run_id));
           } else {
             skipped.push_back(fmt::format("{} (baseline of {}: no stored features)", baseline_run->run_id, run->run_id));
           }
@@ -557,21 +555,35 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
                                          : "this dataset has no semantic groups (synthetic classes are unrelated "
                                            "random templates), so only sharing counts and masked accuracies are "
                                            "reported, no within-group fractions.";
+  std::map<std::string, int64_t> runs_per_protocol;
+  for (const auto& pair : pairs) ++runs_per_protocol[pair.sem.protocol];
+  for (const auto& [run_id, analysis] : baseline_cache) ++runs_per_protocol[analysis.protocol];
+  std::vector<std::string> protocol_order;
+  for (const auto& protocol : linear_probe_protocols()) protocol_order.push_back(protocol);
   section.paragraphs.push_back(fmt::format(
-      "For each class, the {k} features with the largest |w| in its row of the selected linear probe (SEM: the "
+      "Probe protocol (per run the first it stored of {}): {}. Each run's stored probe of that protocol is read, "
+      "and the masked probes below are retrained with the same protocol at the hyper-parameters it selected on "
+      "validation.",
+      fmt::join(protocol_order, ", "), protocols_used_text(runs_per_protocol)));
+  section.paragraphs.push_back(fmt::format(
+      "For each class, the {k} features with the largest |w| in its row of the run's stored probe (SEM: the "
       "SEM feature of sem=on runs at the tau_d best on validation; baseline: the backbone feature of the sem=off "
-      "run with the same method and seed). A feature in the top-{k} of several classes is shared; every pair of "
-      "classes sharing it counts once per feature, and the within-group fraction is the share of those pairs "
-      "whose classes are in the same semantic group (chance: the fraction of all class pairs in one group). For "
-      "SEM the same is also counted on the simplices the top-{k} features fall in; {groups}",
-      fmt::arg("k", top_k), fmt::arg("groups", groups_text)));
+      "run with the same method and seed); for a probe fitted on standardised features ({standardized}) w is its "
+      "weight on the standardised feature, the stored raw weight times the feature's std on the stored training "
+      "sample, since the raw weight of such a probe grows as the feature's scale shrinks. A feature in the "
+      "top-{k} of several classes is shared; every pair of classes sharing it counts once per feature, and the "
+      "within-group fraction is the share of those pairs whose classes are in the same semantic group (chance: "
+      "the fraction of all class pairs in one group). For SEM the same is also counted on the simplices the "
+      "top-{k} features fall in; {groups}",
+      fmt::arg("k", top_k), fmt::arg("standardized", kLbfgsProbe), fmt::arg("groups", groups_text)));
   section.paragraphs.push_back(fmt::format(
       "Masked probes: a probe is retrained on the stored sample ({} training images of the probe-train split, {} "
-      "test images) with the stored run's selected lr and wd1, on (a) every feature, (b) only the union of the "
-      "classes' top-{} features, (c) a random set of the same size; all report test top-1 %. For SEM the mask keeps "
-      "whole simplices (all V vertices of each simplex a top-{} feature falls in), because the softmax ties a "
-      "simplex's entries together (they sum to 1) and a vertex means something only next to the others; the "
-      "random control then draws as many whole simplices.",
+      "test images) with the run's protocol at its selected hyper-parameters (linear_probe: SGD at the lr and "
+      "wd1 for probe.epochs; L-BFGS: full-batch at the l2, to convergence or probe.max_iter iterations), on (a) "
+      "every feature, (b) only the union of the classes' top-{} features, (c) a random set of the same size; all "
+      "report test top-1 %. For SEM the mask keeps whole simplices (all V vertices of each simplex a top-{} "
+      "feature falls in), because the softmax ties a simplex's entries together (they sum to 1) and a vertex "
+      "means something only next to the others; the random control then draws as many whole simplices.",
       first.n_train, first.n_test, top_k, top_k));
 
   // Per configuration, mean over seeds.

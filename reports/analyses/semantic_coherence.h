@@ -5,7 +5,10 @@
 // animals/vehicles); and how much accuracy a probe retrained on only those features keeps. SEM (the SEM
 // feature at the validation-best tau_d of sem=on runs) is set against the baseline (the backbone feature of
 // the sem=off run with the same method, seed and other non-SEM keys). Reads the runs' stored features and
-// probes (`<db>.artifacts/<run_id>/`). The header is torch-free; the probes retrain with LibTorch.
+// probes (`<db>.artifacts/<run_id>/`) of each run's probe protocol (analysis_probe.h: the converged L-BFGS
+// probe when the run stored one, else the SGD probe), ranking a standardised probe's features by their weight
+// on the standardised feature, and retrains with that protocol. The header is torch-free; the probes retrain
+// with LibTorch.
 #include <cstdint>
 #include <optional>
 #include <string>
