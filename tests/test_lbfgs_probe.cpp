@@ -101,16 +101,22 @@ TEST(LbfgsProbeTest, AccuracyDoesNotDependOnTheScaleOfAFeatureDimension) {
   EXPECT_EQ(rescaled.l2, reference.l2);
 }
 
-TEST(LbfgsProbeTest, SelectsThePenaltyWithTheBestValidationTop1) {
-  const auto train = overlapping_classes(400, 10), val = overlapping_classes(1000, 11), test = overlapping_classes(500, 12);
+TEST(LbfgsProbeTest, SelectsOnValidationFromTheStrongestPenaltyDown) {
+  // 40 training images in 12 dimensions: the weakest penalty over-fits, the strongest under-fits.
+  const auto train = overlapping_classes(40, 10), val = overlapping_classes(1000, 11), test = overlapping_classes(500, 12);
   auto spec = small_spec();
   spec.l2s = {1e-6, 1e-2, 1.0, 10.0};
   const auto selected = train_lbfgs_probes(train, val, test, 4, spec);
+  EXPECT_GT(selected.l2, 1e-6);
+  EXPECT_LT(selected.l2, 10.0);
   for (double l2 : spec.l2s) {
     auto alone = spec;
     alone.l2s = {l2};
     const auto single = train_lbfgs_probes(train, val, test, 4, alone);
-    EXPECT_GE(selected.val.top1, single.val.top1 - 1e-9) << "l2 " << l2;
+    // Every stronger penalty, solved on its own, is no better on validation than the selected one, up to one
+    // of the 1000 validation images (a warm and a cold start stop at slightly different points within the
+    // tolerance).
+    if (l2 >= selected.l2) EXPECT_GE(selected.val.top1, single.val.top1 - 0.1 - 1e-9) << "l2 " << l2 << " selected " << selected.l2;
     if (l2 == selected.l2) EXPECT_NEAR(single.test.top1, selected.test.top1, 0.25) << "warm start changed the optimum";
   }
 }

@@ -110,10 +110,12 @@ ProbeResult train_lbfgs_probes(const LabeledFeatures& train, const LabeledFeatur
     solve.weight = weight.detach().clone();
     solve.bias = bias.detach().clone();
     solve.val = score(solve.weight, solve.bias, val_s);
-    if (!best || solve.val.top1 > best->val.top1 ||
-        (solve.val.top1 == best->val.top1 && solve.val.loss < best->val.loss)) {
-      best = std::move(solve);
-    }
+    const bool improved = !best || solve.val.top1 > best->val.top1 ||
+                          (solve.val.top1 == best->val.top1 && solve.val.loss < best->val.loss);
+    // The weaker the penalty, the longer the solve: the path stops at the first penalty that does not
+    // improve on validation instead of solving every weaker one.
+    if (!improved) break;
+    best = std::move(solve);
   }
 
   ProbeResult result;

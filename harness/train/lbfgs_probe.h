@@ -1,8 +1,9 @@
 #pragma once
 // The converged linear probe (protocol lbfgs_probe): full-batch L-BFGS with a strong-Wolfe line search on the
-// multinomial logistic loss, mean cross-entropy + l2 * sum W^2 (bias not penalised), one solve per penalty,
-// warm-started from the next stronger one, the penalty with the best validation top-1 selected (ties: lower
-// validation loss); the linear-probe protocol of the CLIP paper. Unlike the SGD probe its answer is the
+// multinomial logistic loss, mean cross-entropy + l2 * sum W^2 (bias not penalised), one solve per penalty
+// from the strongest down, each warm-started from the previous optimum, until a penalty does not improve the
+// validation top-1 (ties: lower validation loss); the last one that did is selected. The linear-probe
+// protocol of the CLIP paper. Unlike the SGD probe its answer is the
 // optimum of a convex problem, so it does not depend on a learning rate or on how far a schedule got.
 // With standardisation, each feature dimension is centred and scaled by training-split statistics, which
 // makes the answer independent of the scale of a dimension; the stored weights have the standardisation
