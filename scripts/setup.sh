@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing and builds semharness: Debian packages, the pinned torch wheel (its LibTorch) into
-# .venv, then configures and builds build/. Idempotent: a second run only rebuilds what changed.
+# Installs what is missing and builds semharness: Debian packages, the pinned torch wheel (its LibTorch) and
+# scikit-learn into .venv, then configures and builds build/. Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,11 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   echo "setup: installing torch==$TORCH_VERSION into .venv (LibTorch for the C++ build)"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+# scikit-learn only for the independent probe cross-check (ctest probe_crosscheck, tests/crosscheck/); unpinned.
+if ! .venv/bin/python -c "import sklearn" 2>/dev/null; then
+  echo "setup: installing scikit-learn into .venv (the probe cross-check of tests/crosscheck)"
+  .venv/bin/pip install -q --disable-pip-version-check scikit-learn
 fi
 
 if [ ! -f build/build.ninja ]; then

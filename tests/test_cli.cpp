@@ -330,7 +330,7 @@ TEST_F(CliTest, EndToEndTinyGrid) {
         return it == values.end() ? -1.0 : it->second;
       };
 
-      const double backbone = top1("linear_probe", "backbone", -1, "test");
+      const double backbone = top1("lbfgs_probe", "backbone", -1, "test");
       EXPECT_GE(backbone, 0.0) << "no backbone probe test top1";
       EXPECT_LE(backbone, 100.0);
       const double knn = top1("knn", "backbone", -1, "test");
@@ -338,14 +338,14 @@ TEST_F(CliTest, EndToEndTinyGrid) {
       EXPECT_LE(knn, 100.0);
 
       if (sem == "on") {
-        const double embedding = top1("linear_probe", "embedding", -1, "test");
+        const double embedding = top1("lbfgs_probe", "embedding", -1, "test");
         EXPECT_GE(embedding, 0.0) << "no embedding probe test top1";
         EXPECT_LE(embedding, 100.0);
         // The SEM probe at the tau_d best on validation (the one the table reports) beats chance (10%) clearly.
         double best_val = -1, sem_test_at_best_val = -1;
         for (double tau_d : {0.01, 0.1, 1.0}) {
-          const double test = top1("linear_probe", "sem", tau_d, "test");
-          const double val = top1("linear_probe", "sem", tau_d, "val");
+          const double test = top1("lbfgs_probe", "sem", tau_d, "test");
+          const double val = top1("lbfgs_probe", "sem", tau_d, "val");
           EXPECT_GE(test, 0.0) << "no sem probe test top1 at tau_d " << tau_d;
           EXPECT_LE(test, 100.0);
           EXPECT_GE(val, 0.0) << "no sem probe val top1 at tau_d " << tau_d;
@@ -356,7 +356,7 @@ TEST_F(CliTest, EndToEndTinyGrid) {
         }
         EXPECT_GT(sem_test_at_best_val, 30.0) << "SEM probe test top-1 at the best tau_d";
       } else {
-        EXPECT_LT(top1("linear_probe", "embedding", -1, "test"), 0.0) << "sem=off run has an embedding probe";
+        EXPECT_LT(top1("lbfgs_probe", "embedding", -1, "test"), 0.0) << "sem=off run has an embedding probe";
         for (const auto& [key, value] : values) EXPECT_NE(key.feature, "sem") << "sem=off run has a sem probe";
       }
     }
