@@ -202,22 +202,30 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
 
   auto& rows = outcome.results;
   std::vector<std::pair<std::string, ProbeResult>> probes;  // file stem -> selected probe, for the artifacts
+  std::vector<std::string> protocols;
   for (const std::string& item : split_list(c.str("probe.protocols"))) {
-    const std::string protocol = stored_probe_protocol(item, lbfgs_spec.standardize);
-    const auto protocol_started = Clock::now();
-    for (const auto& f : features) {
-      const auto train_x = feature_of(f, train_features);
-      const LabeledFeatures train_split{train_x.index_select(0, train_index), labels_train};
-      const LabeledFeatures val_split{train_x.index_select(0, val_index), labels_val};
-      const LabeledFeatures test_split{feature_of(f, test_features), data.test.labels};
-      ProbeResult result = protocol == kSgdProbe
+    protocols.push_back(stored_probe_protocol(item, lbfgs_spec.standardize));
+  }
+  // Features outer, protocols inner: each feature (a softmax over L*V columns for SEM) and its split copies
+  // are made once for all protocols. The SGD probe's batches come from the default generator, which the
+  // L-BFGS probe does not draw from, so its numbers do not depend on the order.
+  std::vector<double> protocol_ms(protocols.size(), 0.0);
+  for (const auto& f : features) {
+    const auto train_x = feature_of(f, train_features);
+    const LabeledFeatures train_split{train_x.index_select(0, train_index), labels_train};
+    const LabeledFeatures val_split{train_x.index_select(0, val_index), labels_val};
+    const LabeledFeatures test_split{feature_of(f, test_features), data.test.labels};
+    for (size_t p = 0; p < protocols.size(); ++p) {
+      const auto protocol_started = Clock::now();
+      ProbeResult result = protocols[p] == kSgdProbe
                                ? train_linear_probes(train_split, val_split, test_split, classes, sgd_spec)
                                : train_lbfgs_probes(train_split, val_split, test_split, classes, lbfgs_spec);
-      add_probe_rows(rows, protocol, f.feature, f.tau_d, result);
-      probes.emplace_back(probe_file_stem(protocol, f.feature, f.tau_d_text), std::move(result));
+      protocol_ms[p] += seconds_since(protocol_started) * 1000.0;
+      add_probe_rows(rows, protocols[p], f.feature, f.tau_d, result);
+      probes.emplace_back(probe_file_stem(protocols[p], f.feature, f.tau_d_text), std::move(result));
     }
-    timer.add_ms("probe:" + protocol, seconds_since(protocol_started) * 1000.0);
   }
+  for (size_t p = 0; p < protocols.size(); ++p) timer.add_ms("probe:" + protocols[p], protocol_ms[p]);
   const double knn = knn_top1({train_features.h.index_select(0, train_index), labels_train},
                               {test_features.h, data.test.labels}, classes, c.i("knn.k"), c.f("knn.T"));
   rows.push_back({"", "knn", "backbone", std::nullopt, "test", "top1", knn});
