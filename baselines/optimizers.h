@@ -7,18 +7,10 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
-#include <torch/arg.h>
+
+#include "baselines/optimizer_options.h"
 
 namespace semharness {
-
-struct OptimizerOptions {
-  TORCH_ARG(std::string, name) = "sgd";  // "sgd" or "lars"
-  TORCH_ARG(double, lr) = 0.1;
-  TORCH_ARG(double, momentum) = 0.9;
-  TORCH_ARG(double, weight_decay) = 0.0;
-  TORCH_ARG(double, lars_eta) = 0.02;
-  TORCH_ARG(bool, lars_clip) = true;
-};
 
 // LARS's local learning-rate factor for one parameter (a 0-d tensor): 1 when ||w|| or ||g|| is 0; with
 // clip, min(factor / lr, 1) so that the effective rate never exceeds lr.

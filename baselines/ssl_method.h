@@ -1,7 +1,7 @@
 #pragma once
 // What every SSL method shares (solo-learn's base): an online encoder (backbone -> SEM -> projector), a
 // loss on two augmented views, and hooks around the optimizer step and each epoch (EMA targets, queues,
-// frozen layers). One file per method holds its heads and loss.
+// frozen layers). A folder per method under baselines/methods/ holds its options, heads and loss.
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,9 +41,7 @@ class SSLMethodImpl : public torch::nn::Module {
   Encoder online{nullptr};
 };
 
-// The method named by options.name(); throws std::invalid_argument for an unknown one.
+// The method options.method() holds.
 std::shared_ptr<SSLMethodImpl> make_method(const MethodOptions& options);
-// The names make_method knows, in the paper's order.
-const std::vector<std::string>& method_names();
 
 }  // namespace semharness

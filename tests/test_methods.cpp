@@ -1,14 +1,17 @@
 // Losses against hand-computed values, the EMA update, schedules, and one short training run per method.
 #include <cmath>
+#include <map>
+#include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "baselines/byol.h"
 #include "baselines/ema.h"
-#include "baselines/schedules.h"
+#include "baselines/methods/byol/byol.h"
+#include "baselines/methods/simclr/simclr.h"
 #include "baselines/optimizers.h"
-#include "baselines/simclr.h"
+#include "baselines/schedules.h"
 #include "harness/train/method_factory.h"
 
 using namespace semharness;
@@ -138,11 +141,77 @@ INSTANTIATE_TEST_SUITE_P(Methods, MethodStepTest,
                                             ::testing::Values("off", "on", "linear", "gumbel")),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
+// Each method's options struct is the one source of its keys: every option is a grid key with the struct's
+// default, the run's value reaches the struct, and no method key lacks an option.
+TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
+  struct Collect {
+    std::string prefix;
+    std::map<std::string, double> defaults;
+    void operator()(const int64_t& value, const char* name, const Bounds&, const char*) {
+      defaults[prefix + "." + name] = static_cast<double>(value);
+    }
+    void operator()(const double& value, const char* name, const Bounds&, const char*) {
+      defaults[prefix + "." + name] = value;
+    }
+    void ordered(const char*, const char*) {}
+  };
+  std::set<std::string> option_keys;
+  for_each_method([&](auto options) {
+    Collect collect{options.kKeyPrefix, {}};
+    options.fields(collect);
+    RunConfig config = RunConfig::defaults({{"method", options.kName}});
+    for (const auto& [key, value] : collect.defaults) {
+      option_keys.insert(key);
+      const KeySpec* spec = find_key(key);
+      ASSERT_NE(spec, nullptr) << key;
+      EXPECT_EQ(std::stod(spec->default_value), value) << key;
+      // A value other than the default (integers and unit-interval values stay in bounds).
+      config.values[key] = spec->max == 1 ? "0.5" : spec->type == KeyType::Int ? "7" : "0.25";
+    }
+    const MethodOptions built = method_options(config, 3);
+    ASSERT_EQ(built.name(), options.kName);
+    Collect read{options.kKeyPrefix, {}};
+    auto copy = built.get<decltype(options)>();
+    copy.fields(read);
+    for (const auto& [key, value] : read.defaults) EXPECT_EQ(value, std::stod(config.values.at(key))) << key;
+  });
+  for (const KeySpec& spec : config_keys()) {
+    const std::string prefix = spec.name.substr(0, spec.name.find('.'));
+    for_each_method([&](auto options) {
+      if (prefix == options.kKeyPrefix) EXPECT_EQ(option_keys.count(spec.name), 1u) << spec.name;
+    });
+  }
+  EXPECT_EQ(find_key("method")->choices, method_names());
+  EXPECT_EQ(method_names().front(), "simclr");
+  EXPECT_EQ(method_names().size(), 7u);
+}
+
+// The optimizer's keys come from OptimizerOptions: a run gets the struct's defaults, and its own values.
+TEST(MethodOptionsTest, OptimizerOptionsFromTheGrid) {
+  const OptimizerOptions defaults = optimizer_options(RunConfig::defaults());
+  EXPECT_EQ(defaults.name(), OptimizerOptions().name());
+  EXPECT_EQ(defaults.lr(), OptimizerOptions().lr());
+  EXPECT_EQ(defaults.weight_decay(), OptimizerOptions().weight_decay());
+  EXPECT_EQ(defaults.lars_eta(), OptimizerOptions().lars_eta());
+  EXPECT_EQ(defaults.lars_clip(), OptimizerOptions().lars_clip());
+  EXPECT_EQ(defaults.momentum(), 0.9);
+  // What the README documents and every stored run used.
+  EXPECT_EQ(find_key("lr")->default_value, "0.3");
+  EXPECT_EQ(find_key("wd")->default_value, "1e-05");
+  const OptimizerOptions set = optimizer_options(RunConfig::defaults(
+      {{"optimizer", "lars"}, {"lr", "0.5"}, {"wd", "0.001"}, {"lars.eta", "0.001"}, {"lars.clip", "off"}}));
+  EXPECT_EQ(set.name(), "lars");
+  EXPECT_EQ(set.lr(), 0.5);
+  EXPECT_EQ(set.weight_decay(), 0.001);
+  EXPECT_EQ(set.lars_eta(), 0.001);
+  EXPECT_FALSE(set.lars_clip());
+}
+
 TEST(ByolTest, TargetIsFrozenAndFollowsOnline) {
   torch::manual_seed(0);
   EncoderOptions encoder(BackboneOptions("convnet", 1).width(0.25), MLPHeadOptions(0, 16, 8));
   encoder.sem(SEMOptions(0, 4, 3));
-  BYOLImpl byol(MethodOptions("byol", encoder).byol(BYOLOptions().pred_hidden(16).ema_base(0.5).ema_final(0.5)));
+  BYOLImpl byol(MethodOptions(BYOLOptions().pred_hidden(16).ema_base(0.5).ema_final(0.5), encoder));
   for (const auto& p : byol.target->parameters()) EXPECT_FALSE(p.requires_grad());
   const auto trainable = byol.trainable_parameters();
   EXPECT_EQ(trainable.size(), byol.online->parameters().size() + byol.predictor->parameters().size());

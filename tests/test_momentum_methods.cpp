@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "baselines/dino.h"
-#include "baselines/mocov2plus.h"
+#include "baselines/methods/dino/dino.h"
+#include "baselines/methods/mocov2plus/mocov2plus.h"
 
 using namespace semharness;
 
@@ -32,13 +32,13 @@ MLPHeadOptions dino_projector(int64_t hidden, int64_t out) { return MLPHeadOptio
 
 MethodOptions moco_options(SEMVariant variant) {
   MethodOptions options("mocov2plus", tiny_encoder(3, moco_projector(64, 32), variant));
-  options.moco(MoCoOptions().queue_size(128));
+  options.get<MoCoV2PlusOptions>().queue_size(128);
   return options;
 }
 
 MethodOptions dino_options(SEMVariant variant) {
   MethodOptions options("dino", tiny_encoder(3, dino_projector(64, 32), variant));
-  options.dino(DINOOptions().prototypes(64).bottleneck(32));
+  options.get<DINOOptions>().prototypes(64);
   return options;
 }
 
@@ -119,7 +119,7 @@ TEST(MoCoTest, InfoNceHandComputed) {
 TEST(MoCoTest, StepEnqueuesNormalizedTargetKeys) {
   torch::manual_seed(0);
   MethodOptions options("mocov2plus", tiny_encoder(3, moco_projector(16, 8), SEMVariant::Softmax));
-  options.moco(MoCoOptions().queue_size(10));
+  options.get<MoCoV2PlusOptions>().queue_size(10);
   MoCoV2PlusImpl moco(options);
   const auto buffers = moco.named_buffers();
   EXPECT_TRUE(buffers.contains("queue"));
@@ -146,7 +146,7 @@ TEST(MoCoTest, StepEnqueuesNormalizedTargetKeys) {
 TEST(MoCoTest, EnqueueWrapsAndKeepsTheLastKeys) {
   torch::manual_seed(0);
   MethodOptions options("mocov2plus", tiny_encoder(3, moco_projector(8, 2), SEMVariant::None));
-  options.moco(MoCoOptions().queue_size(3));
+  options.get<MoCoV2PlusOptions>().queue_size(3);
   MoCoV2PlusImpl moco(options);
   // keys[view][i] = (view, i): easy to recognise in the queue's columns.
   const auto keys = [](int64_t batch, int64_t first) {
@@ -170,7 +170,7 @@ TEST(MoCoTest, EnqueueWrapsAndKeepsTheLastKeys) {
 TEST(MoCoTest, TargetStartsEqualAndFollowsByEma) {
   torch::manual_seed(0);
   MethodOptions options("mocov2plus", tiny_encoder(3, moco_projector(16, 8), SEMVariant::Softmax));
-  options.moco(MoCoOptions().queue_size(16).ema_base(0.5).ema_final(0.5));
+  options.get<MoCoV2PlusOptions>().queue_size(16).ema_base(0.5).ema_final(0.5);
   MoCoV2PlusImpl moco(options);
   EXPECT_EQ(moco.trainable_parameters().size(), moco.online->parameters().size());
   expect_ema_target(moco, *moco.target, moco.online->sem->linear->weight, moco.target->sem->linear->weight);
@@ -213,7 +213,7 @@ TEST(DINOTest, LastLayerUsesUnitPrototypes) {
 TEST(DINOTest, CenterMovesTowardTeacherMean) {
   torch::manual_seed(0);
   MethodOptions options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::Softmax));
-  options.dino(DINOOptions().prototypes(6).bottleneck(8).center_momentum(0.9));
+  options.get<DINOOptions>().prototypes(6).center_momentum(0.9);
   DINOImpl dino(options);
   EXPECT_TRUE(dino.named_buffers().contains("center"));
   {
@@ -245,7 +245,7 @@ TEST(DINOTest, TeacherTemperatureWarmsUpLinearly) {
 
   torch::manual_seed(0);
   MethodOptions method_options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::None));
-  method_options.dino(options.prototypes(6).bottleneck(8));
+  method_options.method(options.prototypes(6));
   DINOImpl dino(method_options);
   EXPECT_NEAR(dino.teacher_temperature(), 0.04, 1e-12);
   dino.on_epoch_start(25, 100);
@@ -257,7 +257,7 @@ TEST(DINOTest, TeacherTemperatureWarmsUpLinearly) {
 TEST(DINOTest, LastLayerFrozenDuringFreezeEpochs) {
   torch::manual_seed(0);
   MethodOptions options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::Softmax));
-  options.dino(DINOOptions().prototypes(6).bottleneck(8).freeze_last_layer_epochs(1));
+  options.get<DINOOptions>().prototypes(6).freeze_last_layer_epochs(1);
   DINOImpl dino(options);
   torch::optim::SGD sgd(dino.trainable_parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-2));
   const auto v1 = torch::randn({4, 3, 16, 16}), v2 = torch::randn({4, 3, 16, 16});
@@ -284,7 +284,7 @@ TEST(DINOTest, LastLayerFrozenDuringFreezeEpochs) {
 TEST(DINOTest, TeacherStartsEqualAndFollowsByEma) {
   torch::manual_seed(0);
   MethodOptions options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::Softmax));
-  options.dino(DINOOptions().prototypes(6).bottleneck(8).ema_base(0.5).ema_final(0.5));
+  options.get<DINOOptions>().prototypes(6).ema_base(0.5).ema_final(0.5);
   DINOImpl dino(options);
   EXPECT_EQ(dino.trainable_parameters().size(), dino.online->parameters().size() + 1);
   for (const auto& p : dino.teacher_last_layer->parameters()) EXPECT_FALSE(p.requires_grad());
@@ -292,10 +292,12 @@ TEST(DINOTest, TeacherStartsEqualAndFollowsByEma) {
   expect_ema_target(dino, *dino.teacher, dino.online->sem->linear->weight, dino.teacher->sem->linear->weight);
 }
 
-TEST(DINOTest, BottleneckMustMatchProjector) {
+TEST(DINOTest, PrototypeLayersReadTheProjectorsOutput) {
   MethodOptions options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::None));
-  options.dino(DINOOptions().prototypes(6).bottleneck(16));
-  EXPECT_THROW(DINOImpl{options}, c10::Error);
+  options.get<DINOOptions>().prototypes(6);
+  DINOImpl dino(options);
+  EXPECT_EQ(dino.last_layer->weight.sizes(), (std::vector<int64_t>{6, 8}));
+  EXPECT_EQ(dino.teacher_last_layer->weight.sizes(), (std::vector<int64_t>{6, 8}));
 }
 
 TEST(DINOTest, LossDecreasesWithoutSEM) { expect_finite_and_decreasing(train_losses(dino_options(SEMVariant::None))); }

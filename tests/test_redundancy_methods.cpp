@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "baselines/barlow_twins.h"
-#include "baselines/swav.h"
-#include "baselines/vicreg.h"
+#include "baselines/methods/barlow_twins/barlow_twins.h"
+#include "baselines/methods/swav/swav.h"
+#include "baselines/methods/vicreg/vicreg.h"
 
 using namespace semharness;
 
@@ -31,7 +31,7 @@ EncoderOptions tiny_encoder(int64_t projector_layers, const std::string& sem) {
 
 MethodOptions tiny_swav(const std::string& sem, int64_t queue_size) {
   MethodOptions options("swav", tiny_encoder(2, sem));
-  options.swav().prototypes(16).queue_size(queue_size).queue_start_epoch(0).freeze_prototypes_epochs(0);
+  options.get<SwAVOptions>().prototypes(16).queue_size(queue_size).queue_start_epoch(0).freeze_prototypes_epochs(0);
   return options;
 }
 
@@ -181,7 +181,7 @@ TEST(SwAVTest, PrototypesHaveUnitNormRowsAfterAStep) {
 TEST(SwAVTest, PrototypeGradientsResetDuringFreezeEpochsOnly) {
   torch::manual_seed(0);
   auto options = tiny_swav("none", 0);
-  options.swav().freeze_prototypes_epochs(2);
+  options.get<SwAVOptions>().freeze_prototypes_epochs(2);
   auto swav = std::make_shared<SwAVImpl>(options);
   const auto x = torch::randn({8, 3, 16, 16});
   const auto x2 = x + 0.1 * torch::randn_like(x);
@@ -201,7 +201,7 @@ TEST(SwAVTest, QueueHoldsTheNewestNormalizedProjections) {
   torch::manual_seed(0);
   const int64_t batch = 4, queue_size = 10;
   auto options = tiny_swav("sem", queue_size);
-  options.swav().queue_start_epoch(1);
+  options.get<SwAVOptions>().queue_start_epoch(1);
   auto swav = std::make_shared<SwAVImpl>(options);
   ASSERT_EQ(swav->queue.sizes(), (std::vector<int64_t>{2, queue_size, 32}));
   EXPECT_EQ(value(swav->queue.abs().sum()), 0.0);
@@ -223,7 +223,7 @@ TEST(SwAVTest, QueueHoldsTheNewestNormalizedProjections) {
     p1 = swav->prototypes->forward(z1);
     p2 = swav->prototypes->forward(z2);
   }
-  const auto& o = options.swav();
+  const auto& o = options.get<SwAVOptions>();
   const auto q = [&](const torch::Tensor& p, const torch::Tensor& queued) {
     const auto all = queued.defined() ? torch::cat({p, swav->prototypes->forward(queued)}) : p;
     return sinkhorn_knopp(all, o.sinkhorn_iterations(), o.epsilon()).narrow(0, 0, batch);

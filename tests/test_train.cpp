@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "baselines/methods/method_list.h"
 #include "harness/data/augment.h"
 #include "harness/train/linear_probe.h"
 
@@ -63,7 +64,7 @@ TEST(AugmentTest, ViewsAreSeededAndBounded) {
   const Augmenter augmenter({0.0, 0.0, 0.0}, {1.0, 1.0, 1.0}, torch::kCPU);
   torch::manual_seed(3);
   const auto images = torch::rand({8, 3, 16, 16});
-  auto options = ssl_view_options("byol", 2);
+  auto options = BYOLOptions::augment().view2;
   torch::manual_seed(4);
   const auto a = augmenter.view(images, options);
   torch::manual_seed(4);
@@ -83,7 +84,7 @@ TEST(AugmentTest, OwnGeneratorsIgnoreTheDefaultOneAndTheThread) {
   const Augmenter augmenter({0.5, 0.5, 0.5}, {0.25, 0.25, 0.25}, torch::kCPU);
   torch::manual_seed(3);
   const auto images = torch::rand({8, 3, 16, 16});
-  const auto options = ssl_view_options("simclr", 1);
+  const auto options = SimCLROptions::augment().view1;
   torch::manual_seed(10);
   const auto here = augmenter.view(images, options, AugmentGenerators::seeded(torch::kCPU, 7));
   torch::Tensor there;
@@ -113,6 +114,9 @@ TEST(AugmentTest, SolarizeAndFlipHandComputed) {
   const auto out = augmenter.view(torch::full({2, 1, 8, 8}, 0.75), options);
   EXPECT_NEAR(out.min().item<double>(), -1.0, 1e-5);
   EXPECT_NEAR(out.max().item<double>(), -1.0, 1e-5);
-  EXPECT_EQ(ssl_view_options("byol", 1).solarize_p, 0.0);
-  EXPECT_EQ(ssl_view_options("simclr", 1).brightness, 0.8);
+  EXPECT_EQ(BYOLOptions::augment().view1.solarize_p, 0.0);
+  EXPECT_EQ(BYOLOptions::augment().view2.solarize_p, 0.2);
+  EXPECT_EQ(SimCLROptions::augment().view1.brightness, 0.8);
+  EXPECT_EQ(SimCLROptions::augment().view2.hue, 0.2);
+  EXPECT_EQ(SwAVOptions::augment().view2.solarize_p, 0.0);
 }

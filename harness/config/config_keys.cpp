@@ -1,7 +1,13 @@
-// The table of grid keys. Defaults are written in canonical form (a test checks that they are).
+// The table of grid keys. Defaults written here are in canonical form (a test checks that they are); the
+// keys of the optimizer and of each SSL method come from their options structs (baselines/), which hold
+// their defaults, bounds and help.
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
+#include "baselines/methods/method_list.h"
+#include "baselines/optimizer_options.h"
+#include "harness/config/option_keys.h"
 #include "harness/config/run_config.h"
 
 namespace semharness {
@@ -21,6 +27,29 @@ KeySpec text_key(std::string name, std::string default_value, std::string help) 
   spec.identity = false;
   return spec;
 }
+
+}  // namespace
+
+KeySpec option_key(const std::string& name, KeyType type, const std::string& raw_default, const Bounds& bounds,
+                   const std::vector<std::string>& choices, const std::string& help) {
+  KeySpec spec = make_key(name, type, "", help);
+  spec.min = bounds.min;
+  spec.max = bounds.max;
+  spec.min_exclusive = bounds.min_exclusive;
+  spec.max_exclusive = bounds.max_exclusive;
+  spec.choices = choices;
+  spec.default_value = canonical_value(spec, raw_default, "the default of " + name);
+  return spec;
+}
+
+std::string option_default_text(double value) {
+  // Any text that reads back as the value: canonical_value makes it the shortest.
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+namespace {
 
 KeySpec choice_key(std::string name, std::vector<std::string> choices, std::string default_value,
                    std::string help) {
@@ -66,13 +95,24 @@ KeySpec not_identity(KeySpec spec) {
   return spec;
 }
 
-std::vector<KeySpec> build_config_keys() {
+struct KeyTable {
+  std::vector<KeySpec> keys;
+  std::vector<KeyOrder> orders;
+};
+
+// Appends `more`'s keys and orders to the table's.
+void append(std::vector<KeySpec>& keys, std::vector<KeyOrder>& orders, const OptionKeys& more) {
+  keys.insert(keys.end(), more.keys.begin(), more.keys.end());
+  orders.insert(orders.end(), more.orders.begin(), more.orders.end());
+}
+
+std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
   KeySpec val_fraction = unit_interval_float_key("probe.val_fraction", "0.1",
                                                  "fraction of the training set held out to select probes");
   val_fraction.min_exclusive = true;
   val_fraction.max_exclusive = true;
 
-  return {
+  std::vector<KeySpec> keys = {
       text_key("name", "", "grid name; empty: the grid file's stem"),
       choice_key("dataset", {"fashion_mnist", "cifar10", "cifar100", "synthetic"}, "fashion_mnist",
                  "dataset to pretrain and probe on"),
@@ -84,11 +124,6 @@ std::vector<KeySpec> build_config_keys() {
                               "channels-last (NHWC) convolutions: the same function, faster on oneDNN and cuDNN")),
       int_key("epochs", "10", 0, "pretraining epochs"),
       int_key("batch_size", "256", 2, "pretraining batch size"),
-      choice_key("optimizer", {"sgd", "lars"}, "sgd", "pretraining optimizer"),
-      positive_float_key("lr", "0.3", "pretraining base learning rate"),
-      nonnegative_float_key("wd", "1e-05", "pretraining weight decay"),
-      nonnegative_float_key("lars.eta", "0.02", "LARS trust coefficient"),
-      choice_key("lars.clip", {"on", "off"}, "on", "clip the LARS rate to the base learning rate"),
       int_key("warmup_epochs", "0", 0, "linear warmup epochs before the cosine schedule"),
       nonnegative_float_key("grad_clip", "0", "clip the gradient's global L2 norm to this; 0: off"),
       not_identity(choice_key("prefetch", {"on", "off"}, "on",
@@ -101,8 +136,7 @@ std::vector<KeySpec> build_config_keys() {
       not_identity(int_key("analysis.samples", "2000", 0,
                            "training and test images whose features and probe weights a finished run saves "
                            "next to the database for the analyses; 0: none")),
-      choice_key("method", {"simclr", "mocov2plus", "byol", "barlow", "swav", "dino", "vicreg"}, "simclr",
-                 "self-supervised method"),
+      choice_key("method", method_names(), method_names().front(), "self-supervised method"),
       choice_key("sem", {"off", "on", "linear", "gumbel"}, "off",
                  "embedder: off; on (SEM); linear (Linear+BN, no softmax); gumbel (straight-through Gumbel-softmax)"),
       int_key("sem.L", "64", 1, "number of simplices"),
@@ -111,35 +145,6 @@ std::vector<KeySpec> build_config_keys() {
       positive_float_key("sem.tau_target", "1", "softmax temperature of the target branch / view 2"),
       int_key("proj.hidden", "512", 1, "projector hidden width"),
       int_key("proj.out", "128", 1, "projector output width"),
-      positive_float_key("simclr.temperature", "0.2", "NT-Xent temperature"),
-      int_key("byol.pred_hidden", "512", 1, "BYOL predictor hidden width"),
-      unit_interval_float_key("byol.ema_base", "0.99", "BYOL target EMA momentum at the start"),
-      unit_interval_float_key("byol.ema_final", "1", "BYOL target EMA momentum at the end"),
-      int_key("moco.queue_size", "32768", 1, "MoCo queue of negatives"),
-      positive_float_key("moco.temperature", "0.2", "MoCo InfoNCE temperature"),
-      unit_interval_float_key("moco.ema_base", "0.99", "MoCo key encoder EMA momentum at the start"),
-      unit_interval_float_key("moco.ema_final", "0.999", "MoCo key encoder EMA momentum at the end"),
-      nonnegative_float_key("barlow.lambda", "0.0051", "Barlow Twins off-diagonal weight"),
-      positive_float_key("barlow.scale", "0.1", "Barlow Twins loss scale"),
-      int_key("swav.prototypes", "3000", 1, "SwAV prototypes"),
-      positive_float_key("swav.temperature", "0.1", "SwAV softmax temperature"),
-      int_key("swav.queue_size", "3840", 0, "SwAV queue of past projections; 0: none"),
-      int_key("swav.queue_start_epoch", "50", 0, "epoch from which SwAV uses its queue"),
-      int_key("swav.freeze_prototypes_epochs", "2", 0, "epochs during which SwAV's prototypes stay fixed"),
-      int_key("swav.sinkhorn_iterations", "3", 1, "Sinkhorn-Knopp iterations"),
-      positive_float_key("swav.epsilon", "0.05", "Sinkhorn-Knopp entropy regularisation"),
-      int_key("dino.prototypes", "4096", 1, "DINO prototypes"),
-      positive_float_key("dino.student_temperature", "0.1", "DINO student temperature"),
-      positive_float_key("dino.warmup_teacher_temperature", "0.04", "DINO teacher temperature at epoch 0"),
-      positive_float_key("dino.teacher_temperature", "0.07", "DINO teacher temperature after warmup"),
-      int_key("dino.warmup_teacher_temperature_epochs", "50", 0, "DINO teacher temperature warmup epochs"),
-      unit_interval_float_key("dino.center_momentum", "0.9", "DINO centre EMA momentum"),
-      int_key("dino.freeze_last_layer_epochs", "1", 0, "epochs during which DINO's last layer stays fixed"),
-      unit_interval_float_key("dino.ema_base", "0.9995", "DINO teacher EMA momentum at the start"),
-      unit_interval_float_key("dino.ema_final", "1", "DINO teacher EMA momentum at the end"),
-      nonnegative_float_key("vicreg.sim_weight", "25", "VICReg invariance weight"),
-      nonnegative_float_key("vicreg.var_weight", "25", "VICReg variance weight"),
-      nonnegative_float_key("vicreg.cov_weight", "1", "VICReg covariance weight"),
       as_run_list(positive_float_key("probe.tau_d", "0.01,0.1,1", "downstream SEM temperatures probed")),
       as_run_list(choice_key("probe.protocols", {"lbfgs", "sgd"}, "lbfgs",
                              "linear probes trained on every frozen feature, each stored under its own protocol: "
@@ -165,14 +170,32 @@ std::vector<KeySpec> build_config_keys() {
       int_key("knn.k", "200", 1, "kNN classifier neighbours"),
       positive_float_key("knn.T", "0.1", "kNN classifier temperature"),
   };
+  // The optimizer's keys follow the batch size; the methods' own keys follow the projector's.
+  std::vector<KeySpec> table;
+  for (const KeySpec& spec : keys) {
+    table.push_back(spec);
+    if (spec.name == "batch_size") append(table, orders, option_keys(OptimizerOptions(), ""));
+    if (spec.name == "proj.out") {
+      for_each_method([&](const auto& method) { append(table, orders, option_keys(method, method.kKeyPrefix)); });
+    }
+  }
+  return table;
+}
+
+const KeyTable& key_table() {
+  static const KeyTable table = [] {
+    KeyTable built;
+    built.keys = build_config_keys(built.orders);
+    return built;
+  }();
+  return table;
 }
 
 }  // namespace
 
-const std::vector<KeySpec>& config_keys() {
-  static const std::vector<KeySpec> keys = build_config_keys();
-  return keys;
-}
+const std::vector<KeySpec>& config_keys() { return key_table().keys; }
+
+const std::vector<KeyOrder>& ordered_keys() { return key_table().orders; }
 
 const KeySpec* find_key(const std::string& name) {
   const auto& keys = config_keys();

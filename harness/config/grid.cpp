@@ -176,16 +176,17 @@ std::string source_of(const std::map<std::string, Setting>& settings, const std:
 
 void check_cross_key_rules(const RunConfig& cell, const std::map<std::string, Setting>& settings,
                            const std::string& path) {
-  // EMA target momenta anneal from ema_base up to ema_final; the reverse is a swapped pair.
-  for (const std::string method : {"byol", "moco", "dino"}) {
-    const std::string base = method + ".ema_base", final_key = method + ".ema_final";
-    if (cell.f(base) > cell.f(final_key)) {
-      std::string source = source_of(settings, base, path) == kOverrideSource ||
-                                   source_of(settings, final_key, path) == kOverrideSource
+  // E.g. EMA target momenta anneal from ema_base up to ema_final; the reverse is a swapped pair.
+  for (const KeyOrder& order : ordered_keys()) {
+    const std::string& lower = order.lower;
+    const std::string& upper = order.upper;
+    if (cell.f(lower) > cell.f(upper)) {
+      std::string source = source_of(settings, lower, path) == kOverrideSource ||
+                                   source_of(settings, upper, path) == kOverrideSource
                                ? kOverrideSource
                                : path;
-      throw InputError(source + ": keys '" + base + "' and '" + final_key + "': " + base + " must not exceed " +
-                       final_key + ", got " + cell.str(base) + " > " + cell.str(final_key));
+      throw InputError(source + ": keys '" + lower + "' and '" + upper + "': " + lower + " must not exceed " + upper +
+                       ", got " + cell.str(lower) + " > " + cell.str(upper));
     }
   }
 }

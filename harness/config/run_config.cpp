@@ -102,6 +102,28 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
   return joined;
 }
 
+}  // namespace
+
+std::string value_description(const KeySpec& spec) {
+  std::string single;
+  switch (spec.type) {
+    case KeyType::Int:
+      single = (spec.run_list ? "integers" : "integer") + range_text(spec);
+      break;
+    case KeyType::Float:
+      single = (spec.run_list ? "numbers" : "number") + range_text(spec);
+      break;
+    case KeyType::Choice:
+      return (spec.run_list ? "list of " : "one of ") + join(spec.choices, ", ");
+    case KeyType::String:
+      single = "text";
+      break;
+  }
+  return spec.run_list ? "list of " + single : single;
+}
+
+namespace {
+
 // What a value of the key must look like, as it reads after "expected ".
 std::string expectation(const KeySpec& spec) {
   std::string single;

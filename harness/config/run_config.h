@@ -27,6 +27,12 @@ struct KeySpec {
 
 // The table of every key, in the order the README documents them.
 const std::vector<KeySpec>& config_keys();
+// Pairs of keys whose values must be ordered, lower <= upper (declared by the methods' options structs,
+// e.g. an EMA momentum's base and final value).
+struct KeyOrder {
+  std::string lower, upper;
+};
+const std::vector<KeyOrder>& ordered_keys();
 // nullptr when the key is unknown.
 const KeySpec* find_key(const std::string& name);
 // Column name in the SQLite runs table for a key: "sem.L" -> "sem_L".
@@ -56,6 +62,10 @@ class RunConfig {
 
 // Splits a comma list and trims each item; "" gives one empty item.
 std::vector<std::string> split_list(const std::string& raw);
+
+// The values a key takes, for its documentation: "integer >= 1", "number in [0, 1]", "one of on, off",
+// "list of numbers > 0", "text".
+std::string value_description(const KeySpec& spec);
 
 // Canonical text of a value for a key, or throws InputError("<where>: key '<k>': expected ..., got '<v>'").
 std::string canonical_value(const KeySpec& spec, const std::string& raw, const std::string& where);

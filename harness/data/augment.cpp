@@ -99,16 +99,6 @@ torch::Tensor with_probability(const torch::Tensor& x, double p, const at::Gener
 
 }  // namespace
 
-ViewAugmentOptions ssl_view_options(const std::string& method, int view) {
-  ViewAugmentOptions o;
-  if (method == "simclr") {
-    o.brightness = o.contrast = o.saturation = 0.8;
-    o.hue = 0.2;
-  }
-  if (view == 2 && (method == "byol" || method == "barlow" || method == "dino")) o.solarize_p = 0.2;
-  return o;
-}
-
 AugmentGenerators AugmentGenerators::seeded(c10::Device device, uint64_t seed) {
   AugmentGenerators g;
   g.host = at::globalContext().defaultGenerator(c10::kCPU).clone();

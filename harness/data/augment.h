@@ -10,19 +10,9 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include "baselines/methods/method_recipe.h"  // ViewAugmentOptions: each method names its own
+
 namespace semharness {
-
-struct ViewAugmentOptions {
-  double crop_min_scale = 0.08;
-  double flip_p = 0.5;
-  double jitter_p = 0.8;
-  double brightness = 0.4, contrast = 0.4, saturation = 0.2, hue = 0.1;
-  double gray_p = 0.2;
-  double solarize_p = 0.0;
-};
-
-// SPEC §3 for a method and view (1 or 2): SimCLR's stronger jitter; solarize p 0.2 on view 2 for BYOL.
-ViewAugmentOptions ssl_view_options(const std::string& method, int view);
 
 // Augmentation's random streams: per-sample draws on the images' device, the colour-jitter order (one small
 // draw per batch) on the host so that no device value is read back. On the CPU both are one generator.

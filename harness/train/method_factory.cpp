@@ -1,15 +1,20 @@
 #include "harness/train/method_factory.h"
 
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "harness/config/option_keys.h"
+
 namespace semharness {
 namespace {
 
-MLPHeadOptions projector_options(const RunConfig& c) {
-  const std::string& method = c.str("method");
-  MLPHeadOptions projector(0, c.i("proj.hidden"), c.i("proj.out"));
-  if (method == "simclr" || method == "mocov2plus" || method == "dino") projector.batch_norm(false);
-  if (method == "barlow" || method == "vicreg" || method == "dino") projector.layers(3);
-  if (method == "dino") projector.gelu(true).init_std(0.02);
-  return projector;
+MLPHeadOptions projector_options(const RunConfig& c, const ProjectorRecipe& recipe) {
+  return MLPHeadOptions(0, c.i("proj.hidden"), c.i("proj.out"))
+      .layers(recipe.layers)
+      .batch_norm(recipe.batch_norm)
+      .gelu(recipe.gelu)
+      .init_std(recipe.init_std);
 }
 
 std::optional<SEMOptions> sem_options(const RunConfig& c) {
@@ -29,51 +34,17 @@ MethodOptions method_options(const RunConfig& c, int64_t in_channels) {
   backbone.width(c.f("backbone.width"))
       .stem_padding(c.i("backbone.stem_padding"))
       .channels_last(c.str("backbone.channels_last") == "on");
-  EncoderOptions encoder(backbone, projector_options(c));
+  MethodChoice method = default_method_options(c.str("method"));
+  std::visit([&](auto& options) { read_options(options, c, options.kKeyPrefix); }, method);
+  EncoderOptions encoder(backbone, projector_options(c, projector_recipe(method)));
   encoder.sem(sem_options(c));
-  MethodOptions options(c.str("method"), encoder);
-  options.simclr(SimCLROptions().temperature(c.f("simclr.temperature")));
-  options.byol(BYOLOptions().pred_hidden(c.i("byol.pred_hidden")).ema_base(c.f("byol.ema_base")).ema_final(c.f("byol.ema_final")));
-  options.moco(MoCoOptions()
-                   .queue_size(c.i("moco.queue_size"))
-                   .temperature(c.f("moco.temperature"))
-                   .ema_base(c.f("moco.ema_base"))
-                   .ema_final(c.f("moco.ema_final")));
-  options.barlow(BarlowOptions().lambda(c.f("barlow.lambda")).scale(c.f("barlow.scale")));
-  options.swav(SwAVOptions()
-                   .prototypes(c.i("swav.prototypes"))
-                   .temperature(c.f("swav.temperature"))
-                   .queue_size(c.i("swav.queue_size"))
-                   .queue_start_epoch(c.i("swav.queue_start_epoch"))
-                   .freeze_prototypes_epochs(c.i("swav.freeze_prototypes_epochs"))
-                   .sinkhorn_iterations(c.i("swav.sinkhorn_iterations"))
-                   .epsilon(c.f("swav.epsilon")));
-  options.dino(DINOOptions()
-                   .prototypes(c.i("dino.prototypes"))
-                   .bottleneck(c.i("proj.out"))
-                   .student_temperature(c.f("dino.student_temperature"))
-                   .warmup_teacher_temperature(c.f("dino.warmup_teacher_temperature"))
-                   .teacher_temperature(c.f("dino.teacher_temperature"))
-                   .warmup_teacher_temperature_epochs(c.i("dino.warmup_teacher_temperature_epochs"))
-                   .center_momentum(c.f("dino.center_momentum"))
-                   .freeze_last_layer_epochs(c.i("dino.freeze_last_layer_epochs"))
-                   .ema_base(c.f("dino.ema_base"))
-                   .ema_final(c.f("dino.ema_final")));
-  options.vicreg(VICRegOptions()
-                     .sim_weight(c.f("vicreg.sim_weight"))
-                     .var_weight(c.f("vicreg.var_weight"))
-                     .cov_weight(c.f("vicreg.cov_weight")));
-  return options;
+  return MethodOptions(std::move(method), encoder);
 }
 
 OptimizerOptions optimizer_options(const RunConfig& c) {
-  return OptimizerOptions()
-      .name(c.str("optimizer"))
-      .lr(c.f("lr"))
-      .momentum(0.9)
-      .weight_decay(c.f("wd"))
-      .lars_eta(c.f("lars.eta"))
-      .lars_clip(c.str("lars.clip") == "on");
+  OptimizerOptions options;
+  read_options(options, c, "");
+  return options;
 }
 
 }  // namespace semharness

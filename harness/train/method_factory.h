@@ -7,8 +7,7 @@
 
 namespace semharness {
 
-// Projector shapes follow solo-learn per method (SimCLR/MoCo: Linear-ReLU-Linear; BYOL/SwAV: with BN;
-// Barlow Twins/VICReg: three layers with BN; DINO: three layers with GELU, no BN).
+// The method's own options from its keys, its projector shaped by its recipe (widths from proj.*).
 MethodOptions method_options(const RunConfig& config, int64_t in_channels);
 OptimizerOptions optimizer_options(const RunConfig& config);
 

@@ -67,8 +67,9 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   const int64_t epochs = c.i("epochs");
   const int64_t total_steps = epochs * steps_per_epoch;
   const double base_lr = c.f("lr");
-  const auto view1 = ssl_view_options(c.str("method"), 1);
-  const auto view2 = ssl_view_options(c.str("method"), 2);
+  const AugmentRecipe recipe = augment_recipe(method.options.method());
+  const auto& view1 = recipe.view1;
+  const auto& view2 = recipe.view2;
 
   TrainingStep training(method, c, data.info.num_classes, device);
   const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(c.seed) + kAugmentSeedOffset);

@@ -50,7 +50,8 @@ void augment_views(benchmark::State& state, const std::string& dataset, const st
   const int64_t channels = gray ? 1 : 3, size = gray ? 28 : 32;
   const Augmenter augmenter(std::vector<double>(channels, 0.5), std::vector<double>(channels, 0.25), device);
   const auto images = torch::rand({state.range(0), channels, size, size}, torch::TensorOptions().device(device));
-  const auto view1 = ssl_view_options(method, 1), view2 = ssl_view_options(method, 2);
+  const AugmentRecipe recipe = augment_recipe(default_method_options(method));
+  const auto &view1 = recipe.view1, &view2 = recipe.view2;
   time_iterations(state, device, [&] {
     benchmark::DoNotOptimize(augmenter.view(images, view1));
     benchmark::DoNotOptimize(augmenter.view(images, view2));

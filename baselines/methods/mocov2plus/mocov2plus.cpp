@@ -1,10 +1,9 @@
-#include "baselines/mocov2plus.h"
+#include "baselines/methods/mocov2plus/mocov2plus.h"
 
 #include <algorithm>
 
 #include <torch/torch.h>
 
-#include "baselines/ema.h"
 
 namespace semharness {
 namespace {
@@ -27,13 +26,17 @@ torch::Tensor moco_infonce_loss(const torch::Tensor& q, const torch::Tensor& k, 
   return torch::nn::functional::cross_entropy(logits, targets);
 }
 
-MoCoV2PlusImpl::MoCoV2PlusImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
-  TORCH_CHECK(options.moco().queue_size() >= 1, "MoCo v2+: queue_size must be at least 1");
-  target = register_module("target", Encoder(options.encoder()));
-  copy_weights(*target, *online);
-  for (auto& p : target->parameters()) p.set_requires_grad(false);
+std::shared_ptr<SSLMethodImpl> MoCoV2PlusOptions::make(const MethodOptions& options) {
+  return std::make_shared<MoCoV2PlusImpl>(options);
+}
+
+MoCoV2PlusImpl::MoCoV2PlusImpl(const MethodOptions& options_)
+    : MomentumMethodImpl(options_, options_.get<MoCoV2PlusOptions>().ema_base(),
+                         options_.get<MoCoV2PlusOptions>().ema_final()) {
+  TORCH_CHECK(options.get<MoCoV2PlusOptions>().queue_size() >= 1, "MoCo v2+: queue_size must be at least 1");
+  target = register_target("target", Encoder(options.encoder()), online);
   const int64_t dim = options.encoder().projector().out_features();
-  queue = register_buffer("queue", torch::nn::functional::normalize(torch::randn({2, dim, options.moco().queue_size()}),
+  queue = register_buffer("queue", torch::nn::functional::normalize(torch::randn({2, dim, options.get<MoCoV2PlusOptions>().queue_size()}),
                                                                     torch::nn::functional::NormalizeFuncOptions().dim(1)));
   queue_ptr = register_buffer("queue_ptr", torch::zeros({1}, torch::kLong));
 }
@@ -48,15 +51,14 @@ StepOutput MoCoV2PlusImpl::training_step(const torch::Tensor& view1, const torch
     k1 = unit_rows(target->forward(view1, tau_target()).z);
     k2 = unit_rows(target->forward(view2, tau_target()).z);
   }
-  const double temperature = options.moco().temperature();
+  const double temperature = options.get<MoCoV2PlusOptions>().temperature();
   const auto loss =
       (moco_infonce_loss(q1, k2, queue[1], temperature) + moco_infonce_loss(q2, k1, queue[0], temperature)) / 2.0;
   pending_keys_ = torch::stack({k1, k2});
   return {loss, out1.h};
 }
 
-void MoCoV2PlusImpl::after_optimizer_step(int64_t step, int64_t total_steps) {
-  ema_update(*target, *online, cosine_momentum(options.moco().ema_base(), options.moco().ema_final(), step, total_steps));
+void MoCoV2PlusImpl::after_momentum_update() {
   if (pending_keys_.defined()) {
     enqueue(pending_keys_);
     pending_keys_ = torch::Tensor();

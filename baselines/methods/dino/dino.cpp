@@ -1,10 +1,9 @@
-#include "baselines/dino.h"
+#include "baselines/methods/dino/dino.h"
 
 #include <cmath>
 
 #include <torch/torch.h>
 
-#include "baselines/ema.h"
 
 namespace semharness {
 
@@ -40,19 +39,18 @@ double dino_teacher_temperature(const DINOOptions& options, int64_t epoch) {
          (options.teacher_temperature() - options.warmup_teacher_temperature()) * progress;
 }
 
+std::shared_ptr<SSLMethodImpl> DINOOptions::make(const MethodOptions& options) {
+  return std::make_shared<DINOImpl>(options);
+}
+
 DINOImpl::DINOImpl(const MethodOptions& options_)
-    : SSLMethodImpl(options_), teacher_temperature_(dino_teacher_temperature(options_.dino(), 0)) {
+    : MomentumMethodImpl(options_, options_.get<DINOOptions>().ema_base(), options_.get<DINOOptions>().ema_final()),
+      teacher_temperature_(dino_teacher_temperature(options_.get<DINOOptions>(), 0)) {
   const int64_t bottleneck = options.encoder().projector().out_features();
-  TORCH_CHECK(options.dino().bottleneck() == bottleneck, "DINO: dino.bottleneck (", options.dino().bottleneck(),
-              ") must equal the projector's out_features (", bottleneck, ")");
-  const int64_t prototypes = options.dino().prototypes();
+  const int64_t prototypes = options.get<DINOOptions>().prototypes();
   last_layer = register_module("last_layer", DINOLastLayer(bottleneck, prototypes));
-  teacher = register_module("teacher", Encoder(options.encoder()));
-  teacher_last_layer = register_module("teacher_last_layer", DINOLastLayer(bottleneck, prototypes));
-  copy_weights(*teacher, *online);
-  copy_weights(*teacher_last_layer, *last_layer);
-  for (auto& p : teacher->parameters()) p.set_requires_grad(false);
-  for (auto& p : teacher_last_layer->parameters()) p.set_requires_grad(false);
+  teacher = register_target("teacher", Encoder(options.encoder()), online);
+  teacher_last_layer = register_target("teacher_last_layer", DINOLastLayer(bottleneck, prototypes), last_layer);
   center = register_buffer("center", torch::zeros({1, prototypes}));
 }
 
@@ -66,26 +64,23 @@ StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tens
                                  teacher_last_layer->forward(teacher->forward(view2, tau_target()).z)});
     pending_teacher_mean_ = teacher_logits.mean(0, /*keepdim=*/true);
   }
-  const auto loss = dino_loss(student, teacher_logits, center, options.dino().student_temperature(), teacher_temperature_);
+  const auto loss = dino_loss(student, teacher_logits, center, options.get<DINOOptions>().student_temperature(), teacher_temperature_);
   return {loss, out1.h};
 }
 
 void DINOImpl::on_epoch_start(int64_t epoch, int64_t /*epochs*/) {
   epoch_ = epoch;
-  teacher_temperature_ = dino_teacher_temperature(options.dino(), epoch);
+  teacher_temperature_ = dino_teacher_temperature(options.get<DINOOptions>(), epoch);
 }
 
 void DINOImpl::before_optimizer_step() {
-  if (epoch_ < options.dino().freeze_last_layer_epochs()) last_layer->weight.mutable_grad().reset();
+  if (epoch_ < options.get<DINOOptions>().freeze_last_layer_epochs()) last_layer->weight.mutable_grad().reset();
 }
 
-void DINOImpl::after_optimizer_step(int64_t step, int64_t total_steps) {
-  const double momentum = cosine_momentum(options.dino().ema_base(), options.dino().ema_final(), step, total_steps);
-  ema_update(*teacher, *online, momentum);
-  ema_update(*teacher_last_layer, *last_layer, momentum);
+void DINOImpl::after_momentum_update() {
   if (pending_teacher_mean_.defined()) {
     torch::NoGradGuard no_grad;
-    const double m = options.dino().center_momentum();
+    const double m = options.get<DINOOptions>().center_momentum();
     center.mul_(m).add_(pending_teacher_mean_.to(center.scalar_type()), 1.0 - m);
     pending_teacher_mean_ = torch::Tensor();
   }

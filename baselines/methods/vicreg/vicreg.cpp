@@ -1,8 +1,12 @@
-#include "baselines/vicreg.h"
+#include "baselines/methods/vicreg/vicreg.h"
 
 #include <torch/torch.h>
 
 namespace semharness {
+
+std::shared_ptr<SSLMethodImpl> VICRegOptions::make(const MethodOptions& options) {
+  return std::make_shared<VICRegImpl>(options);
+}
 namespace {
 
 torch::Tensor std_hinge(const torch::Tensor& z) {
@@ -42,7 +46,7 @@ torch::Tensor vicreg_loss(const torch::Tensor& z1, const torch::Tensor& z2, doub
 StepOutput VICRegImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto out2 = online->forward(view2, tau_online());
-  const auto& w = options.vicreg();
+  const auto& w = options.get<VICRegOptions>();
   return {vicreg_loss(out1.z, out2.z, w.sim_weight(), w.var_weight(), w.cov_weight()), out1.h};
 }
 

@@ -1,10 +1,14 @@
-#include "baselines/simclr.h"
+#include "baselines/methods/simclr/simclr.h"
 
 #include <limits>
 
 #include <torch/torch.h>
 
 namespace semharness {
+
+std::shared_ptr<SSLMethodImpl> SimCLROptions::make(const MethodOptions& options) {
+  return std::make_shared<SimCLRImpl>(options);
+}
 
 torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, double temperature) {
   const int64_t n = z1.size(0);
@@ -20,7 +24,7 @@ torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, dou
 StepOutput SimCLRImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto out2 = online->forward(view2, tau_target());
-  return {nt_xent_loss(out1.z, out2.z, options.simclr().temperature()), out1.h};
+  return {nt_xent_loss(out1.z, out2.z, options.get<SimCLROptions>().temperature()), out1.h};
 }
 
 }  // namespace semharness

@@ -1,8 +1,7 @@
-#include "baselines/byol.h"
+#include "baselines/methods/byol/byol.h"
 
 #include <torch/torch.h>
 
-#include "baselines/ema.h"
 
 namespace semharness {
 
@@ -12,12 +11,15 @@ torch::Tensor byol_loss(const torch::Tensor& p, const torch::Tensor& z) {
   return (2.0 - 2.0 * (F::normalize(p, options) * F::normalize(z.detach(), options)).sum(1)).mean();
 }
 
-BYOLImpl::BYOLImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
+std::shared_ptr<SSLMethodImpl> BYOLOptions::make(const MethodOptions& options) {
+  return std::make_shared<BYOLImpl>(options);
+}
+
+BYOLImpl::BYOLImpl(const MethodOptions& options_)
+    : MomentumMethodImpl(options_, options_.get<BYOLOptions>().ema_base(), options_.get<BYOLOptions>().ema_final()) {
   const int64_t out = options.encoder().projector().out_features();
-  predictor = register_module("predictor", MLPHead(MLPHeadOptions(out, options.byol().pred_hidden(), out)));
-  target = register_module("target", Encoder(options.encoder()));
-  copy_weights(*target, *online);
-  for (auto& p : target->parameters()) p.set_requires_grad(false);
+  predictor = register_module("predictor", MLPHead(MLPHeadOptions(out, options.get<BYOLOptions>().pred_hidden(), out)));
+  target = register_target("target", Encoder(options.encoder()), online);
 }
 
 StepOutput BYOLImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
@@ -31,10 +33,6 @@ StepOutput BYOLImpl::training_step(const torch::Tensor& view1, const torch::Tens
     z2 = target->forward(view2, tau_target()).z;
   }
   return {byol_loss(p1, z2) + byol_loss(p2, z1), out1.h};
-}
-
-void BYOLImpl::after_optimizer_step(int64_t step, int64_t total_steps) {
-  ema_update(*target, *online, cosine_momentum(options.byol().ema_base(), options.byol().ema_final(), step, total_steps));
 }
 
 }  // namespace semharness

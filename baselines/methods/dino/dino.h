@@ -4,7 +4,7 @@
 // both with cosine momentum. The loss is the cross-entropy between the centred, sharpened teacher softmax
 // of one view and the student's log-softmax of the other. With SEM the student uses tau_online and the
 // teacher tau_target (SPEC §1).
-#include "baselines/ssl_method.h"
+#include "baselines/momentum_method.h"
 
 namespace semharness {
 
@@ -29,7 +29,7 @@ torch::Tensor dino_loss(const torch::Tensor& student_logits, const torch::Tensor
 // the warmup epochs, so the final value is reached at epoch warmup_epochs - 1; constant afterwards.
 double dino_teacher_temperature(const DINOOptions& options, int64_t epoch);
 
-class DINOImpl : public SSLMethodImpl {
+class DINOImpl : public MomentumMethodImpl {
  public:
   explicit DINOImpl(const MethodOptions& options);
   StepOutput training_step(const torch::Tensor& view1, const torch::Tensor& view2) override;
@@ -38,8 +38,6 @@ class DINOImpl : public SSLMethodImpl {
   // During the first freeze_last_layer_epochs epochs the last layer's gradient is reset (the optimizer
   // skips it, weight decay and momentum included).
   void before_optimizer_step() override;
-  // EMA update of the teacher, then the center moves toward the mean teacher output of the last step.
-  void after_optimizer_step(int64_t step, int64_t total_steps) override;
 
   double teacher_temperature() const { return teacher_temperature_; }
 
@@ -49,6 +47,9 @@ class DINOImpl : public SSLMethodImpl {
   torch::Tensor center;  // [1, prototypes]
 
  private:
+  // After the EMA update of the teacher, the center moves toward the mean teacher output of the last step.
+  void after_momentum_update() override;
+
   int64_t epoch_ = 0;
   double teacher_temperature_;
   torch::Tensor pending_teacher_mean_;  // [1, prototypes] batch mean of the teacher logits of the last step

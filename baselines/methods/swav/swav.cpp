@@ -1,10 +1,14 @@
-#include "baselines/swav.h"
+#include "baselines/methods/swav/swav.h"
 
 #include <algorithm>
 
 #include <torch/torch.h>
 
 namespace semharness {
+
+std::shared_ptr<SSLMethodImpl> SwAVOptions::make(const MethodOptions& options) {
+  return std::make_shared<SwAVImpl>(options);
+}
 
 namespace F = torch::nn::functional;
 
@@ -33,7 +37,7 @@ torch::Tensor swav_loss(const torch::Tensor& p1, const torch::Tensor& p2, const 
 }
 
 SwAVImpl::SwAVImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
-  const auto& swav = options.swav();
+  const auto& swav = options.get<SwAVOptions>();
   TORCH_CHECK(swav.prototypes() >= 1, "SwAV needs at least one prototype");
   TORCH_CHECK(swav.queue_size() >= 0, "SwAV queue_size must be >= 0");
   const int64_t out = options.encoder().projector().out_features();
@@ -51,7 +55,7 @@ void SwAVImpl::normalize_prototypes() {
 void SwAVImpl::on_epoch_start(int64_t epoch, int64_t /*epochs*/) { epoch_ = epoch; }
 
 void SwAVImpl::before_optimizer_step() {
-  if (epoch_ >= options.swav().freeze_prototypes_epochs()) return;
+  if (epoch_ >= options.get<SwAVOptions>().freeze_prototypes_epochs()) return;
   // An undefined gradient (not a zero one) makes the optimizer skip the prototypes entirely, weight decay
   // and momentum included, as the reference's `grad = None` does.
   for (auto& p : prototypes->parameters()) p.mutable_grad().reset();
@@ -60,10 +64,10 @@ void SwAVImpl::before_optimizer_step() {
 torch::Tensor SwAVImpl::assignments(const torch::Tensor& scores, int64_t view) {
   torch::NoGradGuard no_grad;
   auto all_scores = scores.detach();
-  if (queue.defined() && epoch_ >= options.swav().queue_start_epoch()) {
+  if (queue.defined() && epoch_ >= options.get<SwAVOptions>().queue_start_epoch()) {
     all_scores = torch::cat({all_scores, prototypes->forward(queue[view]).to(all_scores.scalar_type())});
   }
-  const auto q = sinkhorn_knopp(all_scores, options.swav().sinkhorn_iterations(), options.swav().epsilon());
+  const auto q = sinkhorn_knopp(all_scores, options.get<SwAVOptions>().sinkhorn_iterations(), options.get<SwAVOptions>().epsilon());
   return q.narrow(0, 0, scores.size(0));
 }
 
@@ -87,7 +91,7 @@ StepOutput SwAVImpl::training_step(const torch::Tensor& view1, const torch::Tens
   const auto p2 = prototypes->forward(z2);
   const auto q1 = assignments(p1, 0);
   const auto q2 = assignments(p2, 1);
-  const auto loss = swav_loss(p1, p2, q1, q2, options.swav().temperature());
+  const auto loss = swav_loss(p1, p2, q1, q2, options.get<SwAVOptions>().temperature());
   if (queue.defined()) push_to_queue(z1, z2);
   return {loss, out1.h};
 }
