@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "harness/results/vocabulary.h"
 #include "reports/comparison_table.h"
 #include "reports/probe_scores.h"
 
@@ -181,7 +182,8 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
   // run -> tau_d -> SEM probe test top-1
   std::map<std::string, std::map<double, double>> test_by_tau;
   for (const auto& r : results) {
-    if (r.protocol == protocol && r.metric == "top1" && r.feature == "sem" && r.split == "test" && r.tau_d) {
+    if (r.protocol == protocol && r.metric == kTop1Metric && r.feature == text(Feature::Sem) &&
+        r.split == text(Split::Test) && r.tau_d) {
       test_by_tau[r.run_id][*r.tau_d] = r.value;
     }
   }
@@ -189,7 +191,7 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
   for (const auto& axis : axis_specs()) {
     std::vector<Point> points;
     for (const auto& run : runs) {
-      if (run.status != "finished" || !axis.modes.count(run.config.at("sem"))) continue;
+      if (run.status != text(RunStatus::Finished) || !axis.modes.count(run.config.at("sem"))) continue;
       if (axis.key == "probe.tau_d") {
         const auto it = test_by_tau.find(run.run_id);
         if (it == test_by_tau.end()) continue;

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <map>
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
 namespace semharness {
@@ -15,26 +14,6 @@ double mean_ms(const BenchmarkRow& row) { return row.total_ms / static_cast<doub
 ReportCell number(double value, const std::string& format) { return {fmt::format(fmt::runtime(format), value), value}; }
 
 }  // namespace
-
-std::vector<BenchmarkRow> latest_benchmark_rows(Store& store) {
-  SQLite::Statement query(store.database(),
-                          "SELECT name, IFNULL(params, ''), device, count, total_ms, items_per_second, bytes_per_second "
-                          "FROM timings WHERE rowid IN (SELECT MAX(rowid) FROM timings WHERE run_id IS NULL "
-                          "GROUP BY name, IFNULL(params, ''), device) ORDER BY name, rowid");
-  std::vector<BenchmarkRow> rows;
-  while (query.executeStep()) {
-    BenchmarkRow row;
-    row.name = query.getColumn(0).getString();
-    row.params = query.getColumn(1).getString();
-    row.device = query.getColumn(2).getString();
-    row.count = query.getColumn(3).getInt64();
-    row.total_ms = query.getColumn(4).getDouble();
-    if (!query.getColumn(5).isNull()) row.items_per_second = query.getColumn(5).getDouble();
-    if (!query.getColumn(6).isNull()) row.bytes_per_second = query.getColumn(6).getDouble();
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 ReportTable benchmark_table(const std::vector<BenchmarkRow>& rows) {
   ReportTable table;

@@ -1,6 +1,6 @@
 #pragma once
 // Tables of benchmark results (`semharness bench`, timings rows with run_id NULL): every benchmark's time and
-// rate, and the SEM kernel against the memory floor. Torch-free.
+// rate, and the SEM kernel against the memory floor (rows from Store::latest_benchmarks). Torch-free.
 #include <optional>
 #include <vector>
 
@@ -8,9 +8,6 @@
 #include "reports/document.h"
 
 namespace semharness {
-
-// The newest stored row of each (name, params, device).
-std::vector<BenchmarkRow> latest_benchmark_rows(Store& store);
 
 // One row per benchmark: name, params, device, iterations, mean ms, items/s, GB/s.
 ReportTable benchmark_table(const std::vector<BenchmarkRow>& rows);

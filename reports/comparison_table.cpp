@@ -13,6 +13,7 @@
 #include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
+#include "harness/results/vocabulary.h"
 #include "reports/probe_scores.h"
 #include "reports/writers/writers.h"
 
@@ -49,12 +50,14 @@ std::map<std::string, double> headline_validation(const std::vector<ResultRow>& 
   for (const auto& run : runs) mode[run.run_id] = run.config.at("sem");
   std::map<std::string, double> val;
   for (const auto& r : results) {
-    if (r.protocol != protocol || r.metric != "top1" || r.split != "val") continue;
+    if (r.protocol != protocol || r.metric != kTop1Metric || r.split != text(Split::Val)) continue;
     const auto it = mode.find(r.run_id);
     if (it == mode.end()) continue;
     const std::string& m = it->second;
-    const bool wanted = (m == "off" && r.feature == "backbone") || (m == "linear" && r.feature == "embedding") ||
-                        ((m == "on" || m == "gumbel") && r.feature == "sem" && r.tau_d &&
+    const auto feature = parse_feature(r.feature);
+    const bool wanted = (m == "off" && feature == Feature::Backbone) ||
+                        (m == "linear" && feature == Feature::Embedding) ||
+                        ((m == "on" || m == "gumbel") && feature == Feature::Sem && r.tau_d &&
                          best_tau.count(r.run_id) && best_tau.at(r.run_id) == *r.tau_d);
     if (wanted) val[r.run_id] = r.value;
   }
@@ -183,8 +186,8 @@ ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std
   add_column("+SEM - baseline (95% CI)", protocol);
   if (any_linear) add_column("+linear", protocol);
   if (any_gumbel) add_column("+gumbel", protocol);
-  if (any_online) add_column("baseline online", "online_linear");
-  if (any_reference) add_column("reference", "online_linear (published)");
+  if (any_online) add_column("baseline online", std::string(kOnlineLinearProtocol));
+  if (any_reference) add_column("reference", std::string(kOnlineLinearProtocol) + " (published)");
   std::set<std::string> reference_sources;
   std::vector<std::string> epoch_mismatches;
 
@@ -375,7 +378,8 @@ std::optional<DifferenceInterval> difference_interval(const std::map<int64_t, do
 std::map<std::string, double> best_sem_tau_d(const std::vector<ResultRow>& results, std::string_view protocol) {
   std::map<std::string, std::map<double, double>> val;  // run -> tau_d -> validation top-1
   for (const auto& r : results) {
-    if (r.protocol == protocol && r.metric == "top1" && r.feature == "sem" && r.split == "val" && r.tau_d) {
+    if (r.protocol == protocol && r.metric == kTop1Metric && r.feature == text(Feature::Sem) &&
+        r.split == text(Split::Val) && r.tau_d) {
       val[r.run_id][*r.tau_d] = r.value;
     }
   }
@@ -410,14 +414,15 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
   }
   std::vector<const RunRecord*> finished;
   for (const auto& run : runs) {
-    if (run.status == "finished" && (with_protocol.count(run.run_id) || !with_probe.count(run.run_id))) {
+    if (run.status == text(RunStatus::Finished) && (with_protocol.count(run.run_id) || !with_probe.count(run.run_id))) {
       finished.push_back(&run);
     }
   }
   const auto validation = headline_validation(results, runs, protocol);
   std::map<std::string, double> online;  // run -> its online linear classifier's test top-1
   for (const auto& r : results) {
-    if (r.protocol == "online_linear" && r.metric == "top1" && r.split == "test" && r.feature == "backbone") {
+    if (r.protocol == kOnlineLinearProtocol && r.metric == kTop1Metric && r.split == text(Split::Test) &&
+        r.feature == text(Feature::Backbone)) {
       online[r.run_id] = r.value;
     }
   }
@@ -483,12 +488,12 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     using ProbeKey = std::tuple<std::string, std::string, std::optional<double>>;  // run, feature, tau_d
     std::map<ProbeKey, double> grad_norm;
     for (const auto& r : results) {
-      if (r.protocol == protocol && r.split == "train" && r.metric == kProbeGradNormMetric) {
+      if (r.protocol == protocol && r.split == text(Split::Train) && r.metric == kProbeGradNormMetric) {
         grad_norm[{r.run_id, r.feature, r.tau_d}] = r.value;
       }
     }
     for (const auto& r : results) {
-      if (r.protocol != protocol || r.split != "train" || r.metric != kProbeConvergedMetric) continue;
+      if (r.protocol != protocol || r.split != text(Split::Train) || r.metric != kProbeConvergedMetric) continue;
       const auto label = label_of_run.find(r.run_id);
       if (label == label_of_run.end()) continue;
       ComparisonRow& row = rows_by_label.at(label->second);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "harness/results/vocabulary.h"
 #include "reports/comparison_table.h"
 
 namespace semharness {
@@ -11,10 +12,11 @@ std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultR
   const std::map<std::string, double> best_tau = best_sem_tau_d(results, protocol);
   std::map<std::string, ProbeScores> scores;
   for (const auto& r : results) {
-    if (r.protocol != protocol || r.metric != "top1" || r.split != "test") continue;
-    if (r.feature == "backbone") scores[r.run_id].backbone_test = r.value;
-    if (r.feature == "embedding") scores[r.run_id].embedding_test = r.value;
-    if (r.feature == "sem" && r.tau_d) {
+    if (r.protocol != protocol || r.metric != kTop1Metric || r.split != text(Split::Test)) continue;
+    const auto feature = parse_feature(r.feature);
+    if (feature == Feature::Backbone) scores[r.run_id].backbone_test = r.value;
+    if (feature == Feature::Embedding) scores[r.run_id].embedding_test = r.value;
+    if (feature == Feature::Sem && r.tau_d) {
       const auto best = best_tau.find(r.run_id);
       if (best != best_tau.end() && best->second == *r.tau_d) {
         scores[r.run_id].sem_test = r.value;

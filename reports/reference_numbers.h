@@ -13,7 +13,7 @@ namespace semharness {
 struct ReferenceNumber {
   std::string method, dataset, backbone;  // harness names: "mocov2plus", "cifar100", "resnet18"
   int64_t epochs = 0;
-  std::string protocol;  // how the number was measured, e.g. "online_linear"
+  std::string protocol;  // how the number was measured, e.g. kOnlineLinearProtocol (harness/results/vocabulary.h)
   double top1 = 0;       // %
   std::string source;
 };

@@ -10,6 +10,7 @@
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 #include "reports/probe_scores.h"
 #include "reports/text_table.h"
 
@@ -18,7 +19,10 @@ namespace {
 
 std::optional<double> backbone_test_top1(const std::vector<ResultRow>& run_results, const std::string& protocol) {
   for (const ResultRow& r : run_results) {
-    if (r.protocol == protocol && r.feature == "backbone" && r.split == "test" && r.metric == "top1") return r.value;
+    if (r.protocol == protocol && r.feature == text(Feature::Backbone) && r.split == text(Split::Test) &&
+        r.metric == kTop1Metric) {
+      return r.value;
+    }
   }
   return std::nullopt;
 }
@@ -33,7 +37,7 @@ struct CellRuns {
 CellRuns finished_cells(const StoreSnapshot& db) {
   CellRuns cells;
   for (const RunRecord& run : db.runs) {
-    if (run.status != "finished") continue;
+    if (run.status != text(RunStatus::Finished)) continue;
     if (!cells.runs.count(run.cell_id)) cells.order.push_back(run.cell_id);
     cells.runs[run.cell_id].push_back(&run);
   }
@@ -80,7 +84,9 @@ std::vector<double> metric_values(const std::string& metric, const CellRuns& cel
   return values;
 }
 
-bool is_probe_metric(const std::string& metric) { return metric != "knn" && metric != "online_linear"; }
+// Every gate metric reads the linear probe but the two named after a protocol (kNN, the online classifier),
+// which read that protocol's test top-1 on the backbone feature.
+bool is_probe_metric(const std::string& metric) { return metric != kKnnProtocol && metric != kOnlineLinearProtocol; }
 
 // The linear-probe protocols that the finished runs of a cell store.
 std::set<std::string> cell_protocols(const CellRuns& cells, const std::string& cell_id) {
@@ -107,8 +113,8 @@ const std::vector<GateMetric>& gate_metrics() {
       {"probe.backbone", "linear probe on the backbone feature h (every run)"},
       {"probe.embedding", "linear probe on the embedder output e (runs with an embedder)"},
       {"probe.sem", "linear probe on the SEM feature at the tau_d best on validation (sem=on/gumbel runs)"},
-      {"knn", "weighted kNN on the backbone feature"},
-      {"online_linear", "the online linear classifier trained during pretraining (solo-learn's)"},
+      {std::string(kKnnProtocol), "weighted kNN on the backbone feature"},
+      {std::string(kOnlineLinearProtocol), "the online linear classifier trained during pretraining (solo-learn's)"},
   };
   return metrics;
 }

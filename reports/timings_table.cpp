@@ -6,7 +6,6 @@
 #include <map>
 #include <tuple>
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
 namespace semharness {
@@ -19,12 +18,6 @@ int phase_rank(const std::string& name) {
   const auto it = std::find(phases.begin(), phases.end(), name);
   return it == phases.end() ? static_cast<int>(phases.size()) : static_cast<int>(it - phases.begin());
 }
-
-struct TimingTotal {
-  std::string name, device;
-  int64_t runs = 0, count = 0;
-  double total_ms = 0;
-};
 
 ReportTable timing_table(const std::string& id, const std::string& title, std::vector<TimingTotal> totals,
                          bool with_runs) {
@@ -53,23 +46,12 @@ ReportTable timing_table(const std::string& id, const std::string& title, std::v
 }  // namespace
 
 ReportSection timings_section(Store& store, const std::string& grid) {
-  SQLite::Database& db = store.database();
   ReportSection section;
   section.id = "timings";
   section.title = "Timings";
 
   std::map<std::string, std::vector<TimingTotal>> by_grid;
-  SQLite::Statement query(db,
-                          "SELECT r.grid, t.name, t.device, COUNT(DISTINCT t.run_id), SUM(t.count), SUM(t.total_ms) "
-                          "FROM timings t JOIN runs r ON r.run_id = t.run_id WHERE (? = '' OR r.grid = ?) "
-                          "GROUP BY r.grid, t.name, t.device");
-  query.bind(1, grid);
-  query.bind(2, grid);
-  while (query.executeStep()) {
-    by_grid[query.getColumn(0).getString()].push_back({query.getColumn(1).getString(), query.getColumn(2).getString(),
-                                                       query.getColumn(3).getInt64(), query.getColumn(4).getInt64(),
-                                                       query.getColumn(5).getDouble()});
-  }
+  for (const TimingTotal& total : store.timing_totals(grid)) by_grid[total.grid].push_back(total);
   for (const auto& [grid_name, totals] : by_grid) {
     ReportTable table = timing_table("timings_" + grid_name, "Grid '" + grid_name + "': time per phase", totals, true);
     table.notes.push_back("Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
@@ -77,7 +59,7 @@ ReportSection timings_section(Store& store, const std::string& grid) {
     section.tables.push_back(table);
   }
 
-  const auto benchmarks = latest_benchmark_rows(store);
+  const auto benchmarks = store.latest_benchmarks();
   if (!benchmarks.empty()) {
     section.tables.push_back(benchmark_table(benchmarks));
     if (auto floor = memory_floor_table(benchmarks)) section.tables.push_back(*floor);

@@ -3,5 +3,6 @@
 # Extra arguments go to `semharness run`, e.g. --db /tmp/quick.db or --set epochs=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# Only the binary: the tests and benchmarks are not built (scripts/test.sh builds them).
+scripts/setup.sh semharness
 exec build/semharness run experiments/quick.ini "$@"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing and builds semharness: Debian packages, the pinned torch wheel (its LibTorch) and
 # scikit-learn into .venv, then configures and builds build/. Idempotent: a second run only rebuilds what changed.
+#   scripts/setup.sh               everything (the binary, the tests, the benchmarks)
+#   scripts/setup.sh TARGET...     only these ninja targets (quickstart builds `semharness` alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.15.0
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache git pkg-config python3 python3-venv sqlite3
-  libfmt-dev libboost-program-options-dev libsqlite3-dev libsqlitecpp-dev zlib1g-dev
+  libfmt-dev libboost-program-options-dev libsqlite3-dev libsqlitecpp-dev zlib1g-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   dataset-fashion-mnist
 )
@@ -38,5 +40,5 @@ if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
   rm -f build-configure.log
 fi
-echo "setup: building (ninja -C build)"
-ninja -C build
+echo "setup: building (ninja -C build${*:+ $*})"
+ninja -C build "$@"

@@ -1,6 +1,7 @@
 // NumPy .npy files (harness/store/npy.h) and the features and probes a finished run stores next to the
 // database (harness/train/artifacts.h), exported by `semharness export`.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -169,6 +170,44 @@ TEST_F(NpyTest, RoundTripsThroughNumpy) {
 }
 
 // The selected probe's weight and bias, as returned for the stored files, give back its reported numbers.
+// meta.json escapes what it holds: a quote, a backslash and a newline read back as written; the keys stand in
+// their documented order.
+TEST(ArtifactMetaJson, RoundTripsQuotesBackslashesAndNewlines) {
+  ArtifactMeta meta;
+  meta.run_id = "run \"one\"\\two\nthree";
+  meta.sem = "on";
+  meta.L = 8;
+  meta.V = 4;
+  meta.tau_d = {0.01, 0.1, 1.0};
+  meta.num_classes = 10;
+  meta.train_samples = 300;
+  meta.test_samples = 200;
+  meta.files = {"train_h.npy", "a,\"b\"\\c\n.npy"};
+  const std::string text = artifact_meta_json(meta);
+  const nlohmann::ordered_json json = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(json.at("run_id").get<std::string>(), meta.run_id) << text;
+  EXPECT_EQ(json.at("files").get<std::vector<std::string>>(), meta.files) << text;
+  EXPECT_EQ(json.at("sem"), "on");
+  EXPECT_EQ(json.at("L"), 8);
+  EXPECT_EQ(json.at("V"), 4);
+  EXPECT_EQ(json.at("tau_d").get<std::vector<double>>(), meta.tau_d);
+  EXPECT_EQ(json.at("num_classes"), 10);
+  EXPECT_EQ(json.at("samples").at("train"), 300);
+  EXPECT_EQ(json.at("samples").at("test"), 200);
+  EXPECT_EQ(json.at("sample_seed"), kArtifactSampleSeed);
+  std::vector<std::string> keys;
+  for (const auto& item : json.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"run_id", "sem", "L", "V", "layout", "tau_d", "num_classes", "samples",
+                                            "sample_seed", "files"}));
+  EXPECT_EQ(text.back(), '\n');
+
+  meta.L.reset();
+  meta.V.reset();
+  const auto without = nlohmann::json::parse(artifact_meta_json(meta));
+  EXPECT_TRUE(without.at("L").is_null());
+  EXPECT_TRUE(without.at("V").is_null());
+}
+
 TEST(ProbeWeights, SelectedProbeReproducesItsScores) {
   torch::manual_seed(3);
   const auto make = [](int64_t n) {
@@ -258,14 +297,26 @@ TEST_F(StoredArtifactsTest, FinishedRunsStoreFeaturesAndProbesWithTheirShapes) {
     EXPECT_EQ(shape("lbfgs_probe_backbone_weight.npy"), std::vector<int64_t>({10, d_h}));
     EXPECT_EQ(shape("lbfgs_probe_backbone_bias.npy"), std::vector<int64_t>({10}));
     EXPECT_FALSE(fs::exists(*dir / "probe_backbone_weight.npy"));
-    const std::string meta = read_bytes(*dir / "meta.json");
-    EXPECT_NE(meta.find("\"run_id\": \"" + run.run_id + "\""), std::string::npos) << meta;
-    EXPECT_NE(meta.find("\"tau_d\": [0.01, 0.1, 1]"), std::string::npos) << meta;
+    const std::string meta_text = read_bytes(*dir / "meta.json");
+    const nlohmann::json meta = nlohmann::json::parse(meta_text);
+    EXPECT_EQ(meta.at("run_id"), run.run_id) << meta_text;
+    EXPECT_EQ(meta.at("tau_d"), nlohmann::json({0.01, 0.1, 1.0})) << meta_text;
+    EXPECT_EQ(meta.at("samples"), nlohmann::json({{"train", 300}, {"test", 300}})) << meta_text;
+    EXPECT_EQ(meta.at("sample_seed"), kArtifactSampleSeed) << meta_text;
+    std::vector<std::string> stored_files;
+    for (const auto& entry : fs::directory_iterator(*dir)) {
+      if (entry.path().extension() == ".npy") stored_files.push_back(entry.path().filename().string());
+    }
+    std::vector<std::string> listed = meta.at("files").get<std::vector<std::string>>();
+    std::sort(listed.begin(), listed.end());
+    std::sort(stored_files.begin(), stored_files.end());
+    EXPECT_EQ(listed, stored_files) << meta_text;
 
     if (run.config.at("sem") == "off") {
       EXPECT_FALSE(fs::exists(*dir / "train_e.npy"));
       EXPECT_FALSE(fs::exists(*dir / "lbfgs_probe_embedding_weight.npy"));
-      EXPECT_NE(meta.find("\"L\": null"), std::string::npos) << meta;
+      EXPECT_TRUE(meta.at("L").is_null()) << meta_text;
+      EXPECT_TRUE(meta.at("V").is_null()) << meta_text;
       continue;
     }
     // L = 8, V = 4 (kTinySettings).
@@ -277,9 +328,9 @@ TEST_F(StoredArtifactsTest, FinishedRunsStoreFeaturesAndProbesWithTheirShapes) {
       EXPECT_EQ(shape("lbfgs_probe_sem_tau" + tau + "_weight.npy"), std::vector<int64_t>({10, 32})) << tau;
       EXPECT_EQ(shape("lbfgs_probe_sem_tau" + tau + "_bias.npy"), std::vector<int64_t>({10})) << tau;
     }
-    EXPECT_NE(meta.find("\"L\": 8"), std::string::npos) << meta;
-    EXPECT_NE(meta.find("\"V\": 4"), std::string::npos) << meta;
-    EXPECT_NE(meta.find("vertex-major"), std::string::npos) << meta;
+    EXPECT_EQ(meta.at("L"), 8) << meta_text;
+    EXPECT_EQ(meta.at("V"), 4) << meta_text;
+    EXPECT_NE(meta.at("layout").get<std::string>().find("vertex-major"), std::string::npos) << meta_text;
     // The stored probe is the selected one: its sum |W| is the weight_l1 the results table holds.
     const NpyArray weight = read_npy((*dir / "lbfgs_probe_embedding_weight.npy").string());
     double l1 = 0;

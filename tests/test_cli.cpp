@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "harness/config/key_docs.h"
 #include "harness/store/store.h"
 #include "test_paths.h"
 
@@ -425,6 +426,159 @@ TEST(PaperGridTest, RunsOneEpochOfEveryCellOnCifarFiles) {
     EXPECT_EQ(metrics.front().epoch, 1);
   }
   fs::remove_all(dir);
+}
+
+// The command table (harness/cli/commands.cpp), the --help of every command, and `semharness keys`: no
+// training, so no shared database.
+class CliCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("commands"); }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  Result run(const std::vector<std::string>& args) { return run_binary(dir_, args); }
+  // The names of the files in dir_ apart from the captured outputs: what a command left behind.
+  std::set<std::string> files_left() const {
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("output-", 0) != 0) names.insert(name);
+    }
+    return names;
+  }
+
+  static inline const std::vector<std::string> kCommands = {"run",    "report", "slurm", "merge", "status",
+                                                            "export", "check",  "bench", "keys"};
+  fs::path dir_;
+};
+
+TEST_F(CliCommandsTest, UnknownCommandExitsTwoAndNamesTheCommands) {
+  const Result result = run({"nosuch"});
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_EQ(result.non_empty_lines().size(), 1u) << result.output;
+  EXPECT_NE(result.output.find("'nosuch'"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("expected run, report, slurm, merge, status, export, check, bench or keys"),
+            std::string::npos)
+      << result.output;
+}
+
+TEST_F(CliCommandsTest, UsageListsEveryCommandWithItsSummaryWrapped) {
+  const Result result = run({"--help"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const std::string indent(17, ' ');
+  // The synopsis, then the summary indented 17 spaces and wrapped at 110 characters.
+  const std::vector<std::string> entries = {
+      "\n  report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html]\n" + indent +
+          "comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), ablations,\n" + indent +
+          "bound check, semantic coherence, timings and benchmarks; text, or files in DIR\n",
+      "\n  keys [--markdown] [--readme PATH]\n" + indent +
+          "the grid keys with their values, defaults and meaning; --readme rewrites README.md's key and\n" + indent +
+          "method tables\n"};
+  for (const std::string& entry : entries) {
+    EXPECT_NE(result.output.find(entry), std::string::npos) << "missing:\n" << entry << "from:\n" << result.output;
+  }
+  for (const std::string& command : kCommands) {
+    EXPECT_NE(result.output.find("\n  " + command + " "), std::string::npos) << command << " missing from:\n" << result.output;
+  }
+  EXPECT_EQ(run({}).exit_code, 2);
+}
+
+// --help is answered before the options are checked: `check` requires --baseline, yet `check --help` prints
+// the help and exits 0.
+TEST_F(CliCommandsTest, HelpComesBeforeRequiredOptions) {
+  const Result check_help = run({"check", "--help"});
+  EXPECT_EQ(check_help.exit_code, 0) << check_help.output;
+  for (const char* word : {"semharness check [options]", "--baseline", "--db", "Compares every cell", "headline"}) {
+    EXPECT_NE(check_help.output.find(word), std::string::npos) << word << " missing from:\n" << check_help.output;
+  }
+  const Result check = run({"check"});
+  EXPECT_EQ(check.exit_code, 2) << check.output;
+  EXPECT_NE(check.output.find("--baseline"), std::string::npos) << check.output;
+
+  const Result run_help = run({"run", "--help"});
+  EXPECT_EQ(run_help.exit_code, 0) << run_help.output;
+  for (const char* word : {"semharness run GRID.ini [options]", "--device", "--jobs", "Runs every run of the grid"}) {
+    EXPECT_NE(run_help.output.find(word), std::string::npos) << word << " missing from:\n" << run_help.output;
+  }
+  // Hidden options and positional arguments stay out of the list.
+  EXPECT_EQ(run_help.output.find("pool-member"), std::string::npos) << run_help.output;
+  EXPECT_EQ(run_help.output.find("--grid"), std::string::npos) << run_help.output;
+
+  for (const std::string& command : kCommands) {
+    for (const std::string& flag : {"--help", "-h"}) {
+      const Result help = run({command, flag});
+      EXPECT_EQ(help.exit_code, 0) << command << " " << flag << ":\n" << help.output;
+      EXPECT_NE(help.output.find("semharness " + command), std::string::npos) << help.output;
+      EXPECT_NE(help.output.find("-h [ --help ]"), std::string::npos) << help.output;
+      if (command != "keys") EXPECT_NE(help.output.find("--db arg (=results/semharness.db)"), std::string::npos) << help.output;
+    }
+  }
+  // --help runs nothing: no default database appears.
+  EXPECT_FALSE(fs::exists(dir_ / "results"));
+}
+
+TEST_F(CliCommandsTest, KeysPrintsTheKeyTable) {
+  const Result result = run({"keys"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const auto lines = result.non_empty_lines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].rfind("key ", 0), 0u) << lines[0];
+  bool found = false;
+  for (const std::string& line : lines) found = found || line.rfind("sem.L ", 0) == 0;
+  EXPECT_TRUE(found) << result.output;
+  EXPECT_EQ(lines.size(), semharness::key_table_rows().size());
+
+  const Result markdown = run({"keys", "--markdown"});
+  EXPECT_EQ(markdown.exit_code, 0) << markdown.output;
+  EXPECT_EQ(markdown.output, semharness::key_table_markdown() + "\n" + semharness::method_table_markdown());
+  EXPECT_NE(markdown.output.find("| `sem.L` |"), std::string::npos) << markdown.output;
+
+  EXPECT_EQ(run({"keys", "--markdown", "--readme", (dir_ / "README.md").string()}).exit_code, 2);
+}
+
+TEST_F(CliCommandsTest, KeysReadmeRewritesTheGeneratedBlocks) {
+  const fs::path readme = dir_ / "README.md";
+  const auto document = [](const std::string& keys, const std::string& methods) {
+    return "# title\n\ntext before\n<!-- generated: keys -->\n" + keys +
+           "<!-- end generated: keys -->\n\ntext between\n\n<!-- generated: methods -->\n" + methods +
+           "<!-- end generated: methods -->\ntext after\n";
+  };
+  write_bytes(readme, document("| stale | keys |\n", "| stale | methods |\n| two | rows |\n"));
+  const Result result = run({"keys", "--readme", readme.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.non_empty_lines().size(), 1u) << result.output;
+  EXPECT_NE(result.output.find(readme.string()), std::string::npos) << result.output;
+  const std::string expected = document(semharness::key_table_markdown(), semharness::method_table_markdown());
+  EXPECT_EQ(read_bytes(readme), expected);
+  EXPECT_EQ(files_left(), std::set<std::string>{"README.md"});
+
+  // Once more: nothing to change, the file stays as it is.
+  const Result again = run({"keys", "--readme", readme.string()});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("up to date"), std::string::npos) << again.output;
+  EXPECT_EQ(read_bytes(readme), expected);
+}
+
+TEST_F(CliCommandsTest, KeysReadmeWithoutMarkersExitsTwoAndLeavesTheFile) {
+  const fs::path readme = dir_ / "README.md";
+  const std::string no_markers = "# title\n\n| key | value |\n|---|---|\n";
+  const std::string keys_only = "<!-- generated: keys -->\nold\n<!-- end generated: keys -->\n";
+  for (const std::string& text : {no_markers, keys_only}) {
+    write_bytes(readme, text);
+    const Result result = run({"keys", "--readme", readme.string()});
+    EXPECT_EQ(result.exit_code, 2) << result.output;
+    EXPECT_EQ(result.non_empty_lines().size(), 1u) << result.output;
+    EXPECT_NE(result.output.find(readme.string()), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(text == keys_only ? "generated: methods" : "generated: keys"), std::string::npos)
+        << result.output;
+    EXPECT_EQ(read_bytes(readme), text);
+    EXPECT_EQ(files_left(), std::set<std::string>{"README.md"});
+  }
+  const Result missing = run({"keys", "--readme", (dir_ / "none.md").string()});
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("none.md"), std::string::npos) << missing.output;
+  EXPECT_FALSE(fs::exists(dir_ / "none.md"));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "harness/config/errors.h"
 #include "harness/config/grid.h"
+#include "harness/config/key_docs.h"
 #include "harness/config/run_config.h"
 #include "test_paths.h"
 
@@ -371,6 +372,21 @@ TEST_F(RunConfigTest, KeyTableStartsAsDocumentedAndDefaultsAreCanonical) {
   EXPECT_TRUE(find_key("probe.tau_d")->run_list);
   EXPECT_FALSE(find_key("name")->identity);
   EXPECT_FALSE(find_key("data_dir")->identity);
+}
+
+// The README's key and method tables are generated (semharness keys --readme README.md): a stale one fails.
+TEST_F(RunConfigTest, ReadmeTablesAreTheGeneratedOnes) {
+  std::ifstream readme_file(SEMHARNESS_SOURCE_DIR "/README.md");
+  const std::string readme((std::istreambuf_iterator<char>(readme_file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(generated_block(readme, "keys", "README.md"), key_table_markdown())
+      << "README.md's key table is stale: run build/semharness keys --readme README.md";
+  EXPECT_EQ(generated_block(readme, "methods", "README.md"), method_table_markdown())
+      << "README.md's method table is stale: run build/semharness keys --readme README.md";
+  const std::string replaced = replace_generated_block("a\n<!-- generated: x -->\nold\n<!-- end generated: x -->\nb\n", "x",
+                                                       "new\n", "t");
+  EXPECT_EQ(replaced, "a\n<!-- generated: x -->\nnew\n<!-- end generated: x -->\nb\n");
+  expect_input_error([] { generated_block("no markers", "keys", "README.md"); },
+                     {"README.md", "<!-- generated: keys -->"});
 }
 
 TEST_F(RunConfigTest, ColumnNamesReplaceDotsAndStayDistinctIgnoringCase) {

@@ -130,8 +130,6 @@ TEST_F(StatusCommandTest, CountsInFlightStaleAndFailures) {
     ASSERT_TRUE(fresh && abandoned && finished && failed);
     EXPECT_EQ(*fresh, ids[0]);
     EXPECT_EQ(*abandoned, ids[1]);
-    store.database().exec("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00Z', resumed_from_epoch = 3 "
-                          "WHERE run_id = '" + ids[1] + "'");
     RunOutcome outcome;
     outcome.run_id = ids[2];
     outcome.status = "finished";
@@ -142,6 +140,12 @@ TEST_F(StatusCommandTest, CountsInFlightStaleAndFailures) {
     diverged.status = "diverged";
     diverged.error = "train_loss is NaN at epoch 2";
     store.finish_run(diverged);
+  }
+  {
+    // A worker that stopped saying it is alive, after a resume: what only its own heartbeats would write.
+    SQLite::Database db(db_, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00Z', resumed_from_epoch = 3 WHERE run_id = '" +
+            ids[1] + "'");
   }
 
   const BinaryResult result = run_semharness(dir_, {"status", "--db", db_});

@@ -9,9 +9,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "harness/bench/step_workload.h"
@@ -62,10 +63,23 @@ double matmul_peak() {
   return best;
 }
 
-double number_after(const std::string& text, const std::string& key) {
-  const std::regex pattern("\"" + key + "\"\\s*:\\s*([0-9.eE+-]+)");
-  std::smatch match;
-  return std::regex_search(text, match, pattern) ? std::stod(match[1]) : 0.0;
+// The result python_reference.py --json prints: the last line of its output that is a JSON object (stderr,
+// mixed in, may hold anything else). An empty object when there is none.
+nlohmann::json result_object(const std::string& output) {
+  std::istringstream lines(output);
+  nlohmann::json result = nlohmann::json::object();
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() != '{') continue;
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object()) result = std::move(parsed);
+  }
+  return result;
+}
+
+// result[key] when it is a number, else 0.
+double number_at(const nlohmann::json& result, const std::string& key) {
+  const auto found = result.find(key);
+  return found != result.end() && found->is_number() ? found->get<double>() : 0.0;
 }
 
 struct CommandOutput {
@@ -88,7 +102,7 @@ CommandOutput capture(const std::string& command) {
 struct PythonRun {
   std::optional<double> images_per_second;
   std::string error;   // why there is no number
-  std::string output;  // the JSON line and anything printed
+  nlohmann::json result;  // the JSON line's object (empty when it printed none)
 };
 
 // One run of the Python reference on the configuration the workload trains.
@@ -105,8 +119,8 @@ PythonRun time_python(const RaceCase& c, const RunConfig& config, const std::str
   if (count_flops) words.push_back("--count-flops");
   const CommandOutput result = capture(shell_join(words));
   PythonRun run;
-  run.output = result.text;
-  const double rate = number_after(result.text, "images_per_second");
+  run.result = result_object(result.text);
+  const double rate = number_at(run.result, "images_per_second");
   if (result.status == 0 && rate > 0) {
     run.images_per_second = rate;
     return run;
@@ -168,8 +182,8 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
           if (run.images_per_second) entry.images_per_second.push_back(*run.images_per_second);
           entry.error = run.error;
           if (count && run.error.empty()) {
-            flops.step_flops = number_after(run.output, "flops_per_step");
-            flops.backbone_flops = number_after(run.output, "backbone_flops_per_step");
+            flops.step_flops = number_at(run.result, "flops_per_step");
+            flops.backbone_flops = number_at(run.result, "backbone_flops_per_step");
           }
         }
         out << (entry.error.empty() ? fmt::format(" {:.1f} images/s\n", entry.images_per_second.back())

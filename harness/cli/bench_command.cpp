@@ -4,13 +4,13 @@
 #include <map>
 #include <thread>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "harness/bench/bench_context.h"
 #include "harness/bench/benchmark_results.h"
 #include "harness/bench/python_race.h"
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
@@ -103,11 +103,10 @@ int run_race(const BenchArguments& a, Store& store, const std::string& session) 
 }  // namespace
 
 int bench_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness bench [options]");
+  CommandLine cli("semharness bench [options]");
   BenchArguments a;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&a.db)->default_value(kDefaultDatabase), "SQLite database to store the results in (timings, run_id NULL)")
+  cli.database(&a.db, "SQLite database to store the results in (timings, run_id NULL)");
+  cli.options()
       ("filter", po::value(&a.filter), "regular expression: only benchmarks whose name matches (e.g. 'sem/|memory/')")
       ("min-time", po::value(&a.min_time)->default_value(0.5, "0.5"), "seconds each benchmark runs at least")
       ("repetitions", po::value(&a.repetitions)->default_value(1), "repetitions of each benchmark (each stored)")
@@ -125,16 +124,12 @@ int bench_command(const std::vector<std::string>& args) {
       ("no-compile", "--vs-python: leave torch.compile out")
       ("python", po::value(&a.race.python)->default_value(a.race.python), "--vs-python: the Python with torch")
       ("script", po::value(&a.race.script)->default_value(a.race.script), "--vs-python: the Python reference");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nRuns the Google Benchmark suites (tests/bench/): the SEM softmax fused and unfused against the\n"
+  if (!cli.parse(args,
+                 "Runs the Google Benchmark suites (tests/bench/): the SEM softmax fused and unfused against the\n"
                  "memory floor (memory/copy), the augmentation pipeline, one training step of each backbone x\n"
                  "method with and without SEM, the linear probe epoch. Every result is stored in the database's\n"
                  "timings table (run_id NULL, with its parameters and this invocation's session) and shows in\n"
-                 "`semharness report`. Exit 1 when a benchmark reports an error.\n";
+                 "`semharness report`. Exit 1 when a benchmark reports an error.\n")) {
     return 0;
   }
   if (a.min_time <= 0) throw InputError(fmt::format("--min-time {}: expected a positive number of seconds", a.min_time));
@@ -151,7 +146,7 @@ int bench_command(const std::vector<std::string>& args) {
   const int threads = a.threads > 0 ? a.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   a.race.threads = threads;
-  a.race.compile = vm.count("no-compile") == 0;
+  a.race.compile = !cli.given("no-compile");
   const c10::Device device = resolve_device(a.device_name);
   bench_context().device = device;
 

@@ -1,8 +1,8 @@
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
@@ -13,14 +13,13 @@ namespace semharness {
 namespace po = boost::program_options;
 
 int check_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness check [options]");
+  CommandLine cli("semharness check [options]");
   std::string db, baseline;
   std::vector<std::string> metric_args;
   std::string correction;
   GateOptions gate;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to check")
+  cli.database(&db, "SQLite database to check");
+  cli.options()
       ("baseline", po::value(&baseline)->required(), "SQLite database to compare with (read only)")
       ("metric", po::value(&metric_args)->composing(),
        "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
@@ -30,24 +29,19 @@ int check_command(const std::vector<std::string>& args) {
        "holm: alpha bounds the chance that any cell fails on seed noise (Holm over all Welch tests); none: each test at alpha")
       ("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
        "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\nCompares every cell (one configuration; its finished runs are its seeds) that both databases\n"
-                            "have on top-1 % on the test split. Metrics:\n";
-    for (const GateMetric& metric : gate_metrics()) std::cout << fmt::format("  {:<16} {}\n", metric.name, metric.description);
-    std::cout << "Probe metrics are compared once per linear-probe protocol (lbfgs_probe, lbfgs_probe_raw,\n"
-                 "linear_probe) that a cell's runs store in both databases; a protocol only one stores is counted,\n"
-                 "not compared.\n"
-                 "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
-                 "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
-                 "then compared with --alpha), otherwise more than\n"
-                 "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
-                 "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
-                 "database, no cell with finished runs in both).\n";
-    return 0;
-  }
-  po::notify(vm);
+  std::string details = "Compares every cell (one configuration; its finished runs are its seeds) that both databases\n"
+                        "have on top-1 % on the test split. Metrics:\n";
+  for (const GateMetric& metric : gate_metrics()) details += fmt::format("  {:<16} {}\n", metric.name, metric.description);
+  details += "Probe metrics are compared once per linear-probe protocol (lbfgs_probe, lbfgs_probe_raw,\n"
+             "linear_probe) that a cell's runs store in both databases; a protocol only one stores is counted,\n"
+             "not compared.\n"
+             "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
+             "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
+             "then compared with --alpha), otherwise more than\n"
+             "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
+             "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
+             "database, no cell with finished runs in both).\n";
+  if (!cli.parse(args, details)) return 0;
   if (correction == "holm") gate.correction = GateCorrection::Holm;
   else if (correction == "none") gate.correction = GateCorrection::None;
   else throw InputError(fmt::format("--correction {}: expected holm or none", correction));

@@ -8,14 +8,15 @@
 #include <map>
 #include <set>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/store/store.h"
 #include "harness/train/artifacts.h"
 #include "reports/run_labels.h"
+#include "reports/writers/writers.h"
 
 namespace semharness {
 namespace po = boost::program_options;
@@ -33,34 +34,19 @@ std::string folder_name(const std::string& label) {
   return name;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 }  // namespace
 
 int export_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness export [options] --out DIR");
+  CommandLine cli("semharness export [options] --out DIR");
   std::string db, grid, out;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to read")
+  cli.database(&db, "SQLite database to read");
+  cli.options()
       ("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")
       ("out", po::value(&out), "folder to write DIR/<grid>/<run label>/*.npy and DIR/index.csv into");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nCopies the stored features and probe weights of finished runs (saved by `run` next to the\n"
+  if (!cli.parse(args,
+                 "Copies the stored features and probe weights of finished runs (saved by `run` next to the\n"
                  "database, analysis.samples images per split) into one folder per run, and writes index.csv\n"
-                 "(run_id, grid, method, sem, seed, L, V, dir, files). Load them in Python with np.load.\n";
+                 "(run_id, grid, method, sem, seed, L, V, dir, files). Load them in Python with np.load.\n")) {
     return 0;
   }
   if (out.empty()) throw InputError("export: --out DIR is required");
@@ -74,7 +60,7 @@ int export_command(const std::vector<std::string>& args) {
   fs::create_directories(out, error);
   if (error || !fs::is_directory(out)) throw InputError(fmt::format("{}: cannot create the output folder", out));
 
-  std::string index = "run_id,grid,method,sem,seed,L,V,dir,files\n";
+  std::string index = csv_record({"run_id", "grid", "method", "sem", "seed", "L", "V", "dir", "files"}, "\n");
   int64_t exported = 0, without = 0, unfinished = 0;
   std::set<std::string> used_dirs;
   for (const RunRecord& run : runs) {
@@ -105,9 +91,10 @@ int export_command(const std::vector<std::string>& args) {
     std::string file_list;
     for (const auto& file : files) file_list += (file_list.empty() ? "" : ";") + file;
     const bool has_embedding = run.config.at("sem") != "off";
-    index += fmt::format("{},{},{},{},{},{},{},{},{}\n", run.run_id, csv_field(run.grid), run.config.at("method"),
-                         run.config.at("sem"), run.seed, has_embedding ? run.config.at("sem.L") : "",
-                         has_embedding ? run.config.at("sem.V") : "", csv_field(relative), csv_field(file_list));
+    index += csv_record({run.run_id, run.grid, run.config.at("method"), run.config.at("sem"), std::to_string(run.seed),
+                         has_embedding ? run.config.at("sem.L") : "", has_embedding ? run.config.at("sem.V") : "",
+                         relative, file_list},
+                        "\n");
     ++exported;
   }
   const fs::path index_path = fs::path(out) / "index.csv";

@@ -1,8 +1,8 @@
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/store/merge.h"
@@ -13,26 +13,15 @@ namespace semharness {
 namespace po = boost::program_options;
 
 int merge_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness merge SHARD.db... [options]");
+  CommandLine cli("semharness merge SHARD.db... [options]");
   std::string db;
   std::vector<std::string> shards;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "main SQLite database to fold the shards into");
-  po::options_description hidden;
-  hidden.add_options()("shard", po::value(&shards)->composing(), "shard database");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("shard", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nCopies every run a shard database finished (e.g. one Slurm array task's) into the main database,"
-                 "\nwith its curves, results and timings, unless the main database has finished it already."
-                 "\nRuns a shard has not finished are registered as pending. Merging twice changes nothing.\n";
+  cli.database(&db, "main SQLite database to fold the shards into");
+  cli.positional("shard", po::value(&shards)->composing(), -1);
+  if (!cli.parse(args,
+                 "Copies every run a shard database finished (e.g. one Slurm array task's) into the main database,\n"
+                 "with its curves, results and timings, unless the main database has finished it already.\n"
+                 "Runs a shard has not finished are registered as pending. Merging twice changes nothing.\n")) {
     return 0;
   }
   if (shards.empty()) throw InputError("merge: no shard databases given (usage: semharness merge SHARD.db... --db MAIN)");

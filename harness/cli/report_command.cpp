@@ -6,9 +6,9 @@
 #include <set>
 
 #include <boost/algorithm/string.hpp>
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/store/store.h"
@@ -115,11 +115,10 @@ std::vector<ReportFormat> parse_formats(const std::string& list) {
 }  // namespace
 
 int report_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness report [options]");
+  CommandLine cli("semharness report [options]");
   std::string db, grid, out, format_list, reference_path;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to read")
+  cli.database(&db, "SQLite database to read");
+  cli.options()
       ("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")
       ("out", po::value(&out)->default_value(""),
        "write the report into this folder as report.md, report.csv, report.tex, report.html (those of --format) "
@@ -130,18 +129,14 @@ int report_command(const std::vector<std::string>& args) {
       ("reference", po::value(&reference_path)->default_value(""),
        "CSV of published numbers (method,dataset,backbone,epochs,protocol,top1,source); default: the built-in "
        "copy of results/reference.csv");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nSections: runs per grid and state; a comparison table per linear-probe protocol stored (methods x\n"
+  if (!cli.parse(args,
+                 "Sections: runs per grid and state; a comparison table per linear-probe protocol stored (methods x\n"
                  "{baseline, +SEM}: probe test top-1, mean ± std over seeds, the difference with a 95% CI, controls,\n"
                  "online and published reference numbers, the untrained-backbone floor of epochs = 0 runs, L-BFGS\n"
                  "convergence), and with several protocols whether +SEM's gain survives the probe; ablations over\n"
                  "sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d (tables, and line plots in HTML and\n"
                  "LaTeX); the bound check and semantic coherence; phase timings; benchmark results\n"
-                 "(`semharness bench`).\n";
+                 "(`semharness bench`).\n")) {
     return 0;
   }
   std::vector<ReportFormat> formats;
@@ -159,7 +154,7 @@ int report_command(const std::vector<std::string>& args) {
   if (!std::filesystem::exists(db)) throw InputError(fmt::format("{}: no such database (run a grid first)", db));
   Store store(db);
   // A database that only `bench` wrote still has its benchmark tables to show.
-  if (store.runs(grid).empty() && (!grid.empty() || latest_benchmark_rows(store).empty())) {
+  if (store.runs(grid).empty() && (!grid.empty() || store.latest_benchmarks().empty())) {
     throw InputError(grid.empty() ? db + ": holds no runs" : fmt::format("{}: no runs of grid '{}'", db, grid));
   }
   const ReportDocument document = build_report(store, db, grid, references);

@@ -1,10 +1,10 @@
 #include <iostream>
 #include <thread>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/grid.h"
@@ -67,11 +67,10 @@ int run_pool(const RunArguments& a, const Grid& grid, Store& store, c10::Device 
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness run GRID.ini [options]");
+  CommandLine cli("semharness run GRID.ini [options]");
   RunArguments a;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&a.db)->default_value(kDefaultDatabase), "SQLite database to store results in")
+  cli.database(&a.db, "SQLite database to store results in");
+  cli.options()
       ("device", po::value(&a.device_name)->default_value("auto"), "auto (CUDA when present), cpu or cuda")
       ("set", po::value(&a.overrides)->composing(), "override a grid key: --set key=value (repeatable; a list makes an axis)")
       ("jobs,j", po::value(&a.jobs)->default_value(1), "runs at once: worker processes on this machine (one GPU each when there are GPUs)")
@@ -79,29 +78,20 @@ int run_command(const std::vector<std::string>& args) {
       ("task-index", po::value(&a.task_index), "run only run I (0-based, in grid order) of the grid: a Slurm array task")
       ("stale-after", po::value(&a.stale_after)->default_value(300),
        "seconds without a heartbeat after which another worker's running run is taken over");
-  po::options_description hidden;
-  hidden.add_options()("grid", po::value(&a.grid_path), "grid file")
-      ("pool-member", po::value(&a.pool_size), "started by run --jobs N as one of N workers");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("grid", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nRuns every run of the grid not yet finished in the database, then prints the table. Any number of\n"
+  cli.hidden()("pool-member", po::value(&a.pool_size), "started by run --jobs N as one of N workers");
+  cli.positional("grid", po::value(&a.grid_path), 1);
+  if (!cli.parse(args,
+                 "Runs every run of the grid not yet finished in the database, then prints the table. Any number of\n"
                  "`run`s may share a database: each claims runs atomically. A killed run goes on from its last\n"
-                 "checkpoint (DATABASE.checkpoints/) when the grid is run again.\n";
+                 "checkpoint (DATABASE.checkpoints/) when the grid is run again.\n")) {
     return 0;
   }
   if (a.grid_path.empty()) throw InputError("run: missing grid file (usage: semharness run GRID.ini)");
   if (a.jobs < 1) throw InputError(fmt::format("--jobs {}: expected 1 or more", a.jobs));
   if (a.threads < 0) throw InputError(fmt::format("--threads {}: expected 0 (automatic) or more", a.threads));
   if (!(a.stale_after > 0)) throw InputError(fmt::format("--stale-after {}: expected a positive number of seconds", a.stale_after));
-  a.pool_member = vm.count("pool-member") > 0;
-  if (vm.count("task-index") && a.jobs > 1) throw InputError("--task-index runs one run: it takes no --jobs");
+  a.pool_member = cli.given("pool-member");
+  if (cli.given("task-index") && a.jobs > 1) throw InputError("--task-index runs one run: it takes no --jobs");
 
   const Grid grid = load_grid(a.grid_path, a.overrides);
   const c10::Device device = resolve_device(a.device_name);
@@ -113,7 +103,7 @@ int run_command(const std::vector<std::string>& args) {
   WorkerOptions worker;
   worker.stale_after_seconds = a.stale_after;
   worker.heartbeat_seconds = std::min(10.0, a.stale_after / 4);
-  if (vm.count("task-index")) worker.task_index = a.task_index;
+  if (cli.given("task-index")) worker.task_index = a.task_index;
   worker.pool_member = a.pool_member;
   worker.workers = a.pool_member ? a.pool_size : 1;
   const auto summary = run_grid(grid, store, device, std::cout, worker);

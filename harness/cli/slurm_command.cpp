@@ -8,9 +8,9 @@
 #include <fstream>
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/grid.h"
@@ -73,14 +73,13 @@ std::string sbatch(const std::vector<std::string>& args) {
 }  // namespace
 
 int slurm_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness slurm GRID.ini [options]");
+  CommandLine cli("semharness slurm GRID.ini [options]");
   std::string db, shards, grid_path;
   std::vector<std::string> overrides;
   SlurmJob job;
   int cpus_per_task = 0;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "main SQLite database the merge job folds the shards into")
+  cli.database(&db, "main SQLite database the merge job folds the shards into");
+  cli.options()
       ("set", po::value(&overrides)->composing(), "override a grid key: --set key=value (repeatable; a list makes an axis)")
       ("shards", po::value(&shards), "folder for the shard databases, logs and scripts (default: <db>.shards/<grid name>)")
       ("partition", po::value(&job.partition), "#SBATCH --partition")
@@ -89,32 +88,23 @@ int slurm_command(const std::vector<std::string>& args) {
       ("time", po::value(&job.time), "#SBATCH --time of one task, e.g. 12:00:00")
       ("max-parallel", po::value(&job.max_parallel), "at most this many tasks at once (--array=...%K)")
       ("submit", "submit both scripts with sbatch (default: print the commands)");
-  po::options_description hidden;
-  hidden.add_options()("grid", po::value(&grid_path), "grid file");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("grid", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nWrites a Slurm job array with one task per run of the grid not finished in the database (task I"
-                 "\nruns 'semharness run GRID --task-index I' into its own shard database) and a merge job that runs"
-                 "\nafter it: 'semharness merge' of the shards into the database, then 'semharness report'."
-                 "\nRun it again after a cancelled or failed task: only the unfinished runs are submitted.\n";
+  cli.positional("grid", po::value(&grid_path), 1);
+  if (!cli.parse(args,
+                 "Writes a Slurm job array with one task per run of the grid not finished in the database (task I\n"
+                 "runs 'semharness run GRID --task-index I' into its own shard database) and a merge job that runs\n"
+                 "after it: 'semharness merge' of the shards into the database, then 'semharness report'.\n"
+                 "Run it again after a cancelled or failed task: only the unfinished runs are submitted.\n")) {
     return 0;
   }
   if (grid_path.empty()) throw InputError("slurm: missing grid file (usage: semharness slurm GRID.ini)");
-  if (vm.count("partition")) require_sbatch_value("--partition", job.partition);
-  if (vm.count("gpus-per-task")) require_sbatch_value("--gpus-per-task", job.gpus_per_task);
-  if (vm.count("time")) require_sbatch_value("--time", job.time);
-  if (vm.count("cpus-per-task")) {
+  if (cli.given("partition")) require_sbatch_value("--partition", job.partition);
+  if (cli.given("gpus-per-task")) require_sbatch_value("--gpus-per-task", job.gpus_per_task);
+  if (cli.given("time")) require_sbatch_value("--time", job.time);
+  if (cli.given("cpus-per-task")) {
     if (cpus_per_task < 1) throw InputError(fmt::format("--cpus-per-task: expected an integer >= 1, got '{}'", cpus_per_task));
     job.cpus_per_task = std::to_string(cpus_per_task);
   }
-  if (vm.count("max-parallel") && job.max_parallel < 1) {
+  if (cli.given("max-parallel") && job.max_parallel < 1) {
     throw InputError(fmt::format("--max-parallel: expected an integer >= 1, got '{}'", job.max_parallel));
   }
 
@@ -157,7 +147,7 @@ int slurm_command(const std::vector<std::string>& args) {
   std::cout << fmt::format("grid '{}': {} of {} runs not finished in {}: array {}\n", grid.name, job.indices.size(),
                            grid.runs.size(), job.main_db, job.array());
   std::cout << fmt::format("wrote {}\nwrote {}\n", job.array_script_path(), job.merge_script_path());
-  if (!vm.count("submit")) {
+  if (!cli.given("submit")) {
     std::cout << "submit with:\n"
               << "  JOBID=$(sbatch --parsable " << shell_quote(job.array_script_path()) << ")\n"
               << "  sbatch --dependency=afterany:$JOBID " << shell_quote(job.merge_script_path()) << "\n";

@@ -9,9 +9,9 @@
 #include <set>
 #include <tuple>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "harness/cli/command_line.h"
 #include "harness/cli/commands.h"
 #include "harness/config/errors.h"
 #include "harness/config/run_config.h"
@@ -66,22 +66,17 @@ std::string counts_table(const std::vector<RunRecord>& runs) {
 }  // namespace
 
 int status_command(const std::vector<std::string>& args) {
-  po::options_description options("semharness status [options]");
+  CommandLine cli("semharness status [options]");
   std::string db;
   int64_t stale_after = 300;
-  options.add_options()
-      ("help,h", "this help")
-      ("db", po::value(&db)->default_value(kDefaultDatabase), "SQLite database to read")
+  cli.database(&db, "SQLite database to read");
+  cli.options()
       ("stale-after", po::value(&stale_after)->default_value(300),
        "seconds without a heartbeat after which a running run counts as stale");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options
-              << "\nPrints the runs per state of every grid, the runs in flight (worker, attempts, heartbeat age;\n"
+  if (!cli.parse(args,
+                 "Prints the runs per state of every grid, the runs in flight (worker, attempts, heartbeat age;\n"
                  "'stale' when the heartbeat is older than --stale-after: the next 'run' of the grid reclaims\n"
-                 "them) and the failed and diverged runs with their errors.\n";
+                 "them) and the failed and diverged runs with their errors.\n")) {
     return 0;
   }
   if (stale_after <= 0) throw InputError(fmt::format("--stale-after: expected seconds > 0, got {}", stale_after));

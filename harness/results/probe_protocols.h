@@ -5,15 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/results/vocabulary.h"
+
 namespace semharness {
 
-// The authors' probe (SPEC §2): SGD with momentum on raw frozen features, (lr, wd1) selected on validation.
-inline constexpr std::string_view kSgdProbe = "linear_probe";
-// The converged probe: full-batch L-BFGS on the L2-penalised multinomial logistic loss, the penalty selected
-// on validation, on features standardised with training-split statistics (folded into the stored weights).
-inline constexpr std::string_view kLbfgsProbe = "lbfgs_probe";
-// The same L-BFGS probe on raw features (probe.standardize = off).
-inline constexpr std::string_view kLbfgsRawProbe = "lbfgs_probe_raw";
+// The stored names of the linear probes (kSgdProbe, kLbfgsProbe, kLbfgsRawProbe) and of their metrics
+// (kProbeL2Metric, ...) are in harness/results/vocabulary.h, with every other stored text.
 
 // The values of the grid key probe.protocols.
 inline constexpr std::string_view kSgdProtocolKey = "sgd";
@@ -30,14 +27,5 @@ bool is_lbfgs_protocol(std::string_view stored);
 
 // One sentence on what the protocol is, for report notes ("" for an unknown name).
 std::string_view probe_protocol_description(std::string_view stored);
-
-// Metrics a probe stores on the train split besides top1 and loss: the selected hyper-parameters
-// (probe_lr, probe_wd1 for SGD; probe_l2 for L-BFGS), weight_l1 (sum |W| of the stored weight) and, for
-// L-BFGS, its convergence: probe_iterations, probe_grad_norm (the largest |gradient| entry of the penalised
-// objective at the end) and probe_converged (1 when probe_grad_norm <= probe.tolerance, else 0).
-inline constexpr std::string_view kProbeConvergedMetric = "probe_converged";
-inline constexpr std::string_view kProbeGradNormMetric = "probe_grad_norm";
-inline constexpr std::string_view kProbeIterationsMetric = "probe_iterations";
-inline constexpr std::string_view kProbeL2Metric = "probe_l2";
 
 }  // namespace semharness

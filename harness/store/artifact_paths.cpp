@@ -3,15 +3,21 @@
 #include <system_error>
 
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 
 namespace semharness {
 
 namespace fs = std::filesystem;
 
-std::string probe_file_stem(const std::string& protocol, const std::string& feature, const std::string& tau_d_text) {
-  const std::string prefix = protocol == kSgdProbe ? "probe" : protocol;
-  if (feature == "sem") return prefix + "_sem_tau" + tau_d_text;
-  return prefix + "_" + feature;
+std::string probe_file_stem(std::string_view protocol, std::string_view feature, std::string_view tau_d_text) {
+  std::string stem = protocol == kSgdProbe ? std::string("probe") : std::string(protocol);
+  stem += "_";
+  stem += feature;
+  if (feature == text(Feature::Sem)) {
+    stem += "_tau";
+    stem += tau_d_text;
+  }
+  return stem;
 }
 
 fs::path run_artifacts_dir(const std::string& database, const std::string& run_id) {

@@ -5,15 +5,16 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace semharness {
 
 // The stem of a probe's weight and bias files (<stem>_weight.npy, <stem>_bias.npy) in a run's folder: the
 // SGD probe (linear_probe) keeps the names it always had, "probe_backbone", "probe_embedding",
 // "probe_sem_tau0.1"; another protocol leads with its stored name: "lbfgs_probe_backbone",
-// "lbfgs_probe_sem_tau0.1". tau_d_text: the tau_d as written in probe.tau_d (feature "sem" only).
-std::string probe_file_stem(const std::string& protocol, const std::string& feature,
-                            const std::string& tau_d_text = "");
+// "lbfgs_probe_sem_tau0.1". protocol and feature: their stored texts (harness/results/vocabulary.h);
+// tau_d_text: the tau_d as written in probe.tau_d (Feature::Sem only).
+std::string probe_file_stem(std::string_view protocol, std::string_view feature, std::string_view tau_d_text = "");
 
 // <database>.artifacts/<run_id>
 std::filesystem::path run_artifacts_dir(const std::string& database, const std::string& run_id);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/config/errors.h"
+#include "harness/results/vocabulary.h"
 
 namespace semharness {
 
@@ -98,7 +99,7 @@ MergeCounts fold_attached(SQLite::Database& db, std::vector<std::string>& merged
   SQLite::Statement copy_run(db, "INSERT INTO main.runs(rowid, " + column_list(run_columns) + ") SELECT ?, " +
                                      column_list(run_columns) + " FROM " + shard_runs_table + " WHERE run_id = ?");
   SQLite::Statement register_run(db, "INSERT INTO main.runs(status, " + column_list(register_columns) +
-                                         ") SELECT 'pending', " + column_list(register_columns) + " FROM " +
+                                         ") SELECT ?, " + column_list(register_columns) + " FROM " +
                                          shard_runs_table + " WHERE run_id = ?");
   struct ChildTable {
     SQLite::Statement remove, copy;
@@ -128,7 +129,8 @@ MergeCounts fold_attached(SQLite::Database& db, std::vector<std::string>& merged
       ++counts.unfinished;
       if (!main_rowid) {
         register_run.reset();
-        register_run.bind(1, run.run_id);
+        register_run.bind(1, std::string(text(RunStatus::Pending)));
+        register_run.bind(2, run.run_id);
         register_run.exec();
       }
       continue;

@@ -156,7 +156,10 @@ std::string sql_identifier(const std::string& name) {
   return quoted + "\"";
 }
 
-bool is_done_status(const std::string& status) { return status == "finished" || status == "diverged"; }
+bool is_done_status(const std::string& status) {
+  const auto parsed = parse_run_status(status);
+  return parsed && is_done(*parsed);
+}
 
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
@@ -240,7 +243,7 @@ Store::~Store() = default;
 
 int Store::register_runs(const Grid& grid) {
   std::string columns = "run_id, cell_id, grid, status, seed, created_at";
-  std::string placeholders = "?, ?, ?, 'pending', ?, ?";
+  std::string placeholders = "?, ?, ?, ?, ?, ?";
   for (const KeySpec& key : config_keys()) {
     columns += ", " + sql_identifier(column_name(key.name));
     placeholders += ", ?";
@@ -255,9 +258,10 @@ int Store::register_runs(const Grid& grid) {
     insert.bind(1, run.run_id());
     insert.bind(2, run.cell_id());
     insert.bind(3, grid.name);
-    insert.bind(4, run.seed);
-    insert.bind(5, created_at);
-    int index = 6;
+    insert.bind(4, std::string(text(RunStatus::Pending)));
+    insert.bind(5, run.seed);
+    insert.bind(6, created_at);
+    int index = 7;
     for (const KeySpec& key : config_keys()) {
       auto value = run.values.find(key.name);
       if (value != run.values.end()) insert.bind(index, value->second);
@@ -277,9 +281,10 @@ std::string Store::status(const std::string& run_id) {
 
 void Store::mark_running(const std::string& run_id) {
   SQLite::Statement update(
-      *db_, "UPDATE runs SET status = 'running', started_at = ?, error = NULL WHERE run_id = ?");
-  update.bind(1, utc_now());
-  update.bind(2, run_id);
+      *db_, "UPDATE runs SET status = ?, started_at = ?, error = NULL WHERE run_id = ?");
+  update.bind(1, std::string(text(RunStatus::Running)));
+  update.bind(2, utc_now());
+  update.bind(3, run_id);
   require_updated(update.exec(), run_id, path_);
 }
 
@@ -296,21 +301,23 @@ std::optional<std::string> Store::claim_next(const std::vector<std::string>& run
     query.bind(1, run_id);
     if (!query.executeStep()) continue;
     const RunRecord record = read_run(query);
-    if (record.status == "pending" || record.status == "failed" ||
-        (record.status == "running" && is_abandoned(record))) {
+    const auto status = parse_run_status(record.status);
+    if (status == RunStatus::Pending || status == RunStatus::Failed ||
+        (status == RunStatus::Running && is_abandoned(record))) {
       chosen = run_id;
       break;
     }
   }
   if (chosen) {
     SQLite::Statement update(*db_,
-                             "UPDATE runs SET status = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
+                             "UPDATE runs SET status = ?, worker = ?, started_at = ?, heartbeat_at = ?, "
                              "error = NULL, attempts = COALESCE(attempts, 0) + 1 WHERE run_id = ?");
     const std::string now = utc_now();
-    update.bind(1, worker);
-    update.bind(2, now);
+    update.bind(1, std::string(text(RunStatus::Running)));
+    update.bind(2, worker);
     update.bind(3, now);
-    update.bind(4, *chosen);
+    update.bind(4, now);
+    update.bind(5, *chosen);
     update.exec();
   }
   transaction.commit();
@@ -323,9 +330,10 @@ HeartbeatConnection::HeartbeatConnection(const std::string& path)
 HeartbeatConnection::~HeartbeatConnection() = default;
 
 void HeartbeatConnection::beat(const std::string& run_id) {
-  SQLite::Statement update(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'");
+  SQLite::Statement update(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = ?");
   update.bind(1, utc_now());
   update.bind(2, run_id);
+  update.bind(3, std::string(text(RunStatus::Running)));
   update.exec();
 }
 
@@ -450,10 +458,11 @@ void Store::add_benchmark_rows(const std::string& session, const std::vector<Ben
 
 void Store::mark_failed(const std::string& run_id, const std::string& error) {
   SQLite::Statement update(*db_,
-                           "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?");
-  update.bind(1, error);
-  update.bind(2, utc_now());
-  update.bind(3, run_id);
+                           "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?");
+  update.bind(1, std::string(text(RunStatus::Failed)));
+  update.bind(2, error);
+  update.bind(3, utc_now());
+  update.bind(4, run_id);
   require_updated(update.exec(), run_id, path_);
 }
 
@@ -485,6 +494,41 @@ std::vector<ResultRow> Store::results(const std::string& run_id) {
     row.metric = query.getColumn(5).getText();
     row.value = query.getColumn(6).getDouble();
     rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<TimingTotal> Store::timing_totals(const std::string& grid) {
+  SQLite::Statement query(*db_,
+                          "SELECT r.grid, t.name, t.device, COUNT(DISTINCT t.run_id), SUM(t.count), SUM(t.total_ms) "
+                          "FROM timings t JOIN runs r ON r.run_id = t.run_id WHERE (? = '' OR r.grid = ?) "
+                          "GROUP BY r.grid, t.name, t.device");
+  query.bind(1, grid);
+  query.bind(2, grid);
+  std::vector<TimingTotal> totals;
+  while (query.executeStep()) {
+    totals.push_back({query.getColumn(0).getString(), query.getColumn(1).getString(), query.getColumn(2).getString(),
+                      query.getColumn(3).getInt64(), query.getColumn(4).getInt64(), query.getColumn(5).getDouble()});
+  }
+  return totals;
+}
+
+std::vector<BenchmarkRow> Store::latest_benchmarks() {
+  SQLite::Statement query(*db_,
+                          "SELECT name, IFNULL(params, ''), device, count, total_ms, items_per_second, bytes_per_second "
+                          "FROM timings WHERE rowid IN (SELECT MAX(rowid) FROM timings WHERE run_id IS NULL "
+                          "GROUP BY name, IFNULL(params, ''), device) ORDER BY name, rowid");
+  std::vector<BenchmarkRow> rows;
+  while (query.executeStep()) {
+    BenchmarkRow row;
+    row.name = query.getColumn(0).getString();
+    row.params = query.getColumn(1).getString();
+    row.device = query.getColumn(2).getString();
+    row.count = query.getColumn(3).getInt64();
+    row.total_ms = query.getColumn(4).getDouble();
+    if (!query.getColumn(5).isNull()) row.items_per_second = query.getColumn(5).getDouble();
+    if (!query.getColumn(6).isNull()) row.bytes_per_second = query.getColumn(6).getDouble();
+    rows.push_back(row);
   }
   return rows;
 }

@@ -13,6 +13,7 @@
 //           params TEXT, items_per_second REAL, bytes_per_second REAL, session TEXT, recorded_at TEXT)
 //     -- a run's phases (run_id set; the last five NULL) or a benchmark's result (`semharness bench`: run_id
 //        NULL, params like "B=256 L=5000 V=13", session = one bench invocation)
+// The texts of runs.status and of results.protocol, feature, split and metric: harness/results/vocabulary.h.
 // Torch-free.
 #include <cstdint>
 #include <map>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "harness/config/grid.h"
+#include "harness/results/vocabulary.h"
 #include "harness/store/npy.h"
 
 namespace SQLite { class Database; }
@@ -34,14 +36,20 @@ namespace semharness {
 struct MetricRow { int64_t epoch; std::string name; double value; };
 struct ResultRow {
   std::string run_id;  // filled when read back; ignored on write (the outcome's run_id is used)
-  std::string protocol;              // "linear_probe", "knn", ...
-  std::string feature;               // "sem", "embedding", "backbone"
-  std::optional<double> tau_d;       // only for feature "sem"
-  std::string split;                 // "train", "val", "test"
-  std::string metric;                // "top1", "loss"
+  std::string protocol;              // kSgdProbe, kKnnProtocol, ... (harness/results/vocabulary.h)
+  std::string feature;               // text(Feature)
+  std::optional<double> tau_d;       // only for Feature::Sem
+  std::string split;                 // text(Split)
+  std::string metric;                // kTop1Metric, kLossMetric, ...
   double value;
 };
 struct TimingRow { std::string name; std::string device; int64_t count; double total_ms; };
+// A phase's timings summed over a grid's runs.
+struct TimingTotal {
+  std::string grid, name, device;
+  int64_t runs = 0, count = 0;  // runs that timed it, timed calls
+  double total_ms = 0;
+};
 // One benchmark result: `count` timed iterations taking `total_ms` in all.
 struct BenchmarkRow {
   std::string name;    // the benchmark's family, e.g. "sem/fused"
@@ -63,7 +71,7 @@ struct RunArtifacts {
 // Everything a finished (or diverged) run writes, in one transaction.
 struct RunOutcome {
   std::string run_id;
-  std::string status;  // "finished" or "diverged"
+  std::string status;  // text(RunStatus::Finished) or text(RunStatus::Diverged)
   std::string error;   // reason when diverged
   std::vector<MetricRow> metrics;
   std::vector<ResultRow> results;
@@ -73,7 +81,7 @@ struct RunOutcome {
 };
 
 struct RunRecord {
-  std::string run_id, cell_id, grid, status, error;
+  std::string run_id, cell_id, grid, status, error;  // status: text(RunStatus)
   std::string created_at, started_at, finished_at;
   std::string worker, heartbeat_at;  // who runs it ("host:pid") and when it last said so
   int64_t attempts = 0;
@@ -84,11 +92,13 @@ struct RunRecord {
 
 // name as an SQL identifier: double-quoted, inner quotes doubled.
 std::string sql_identifier(const std::string& name);
-// finished or diverged: a run no worker takes up again.
+// The stored text of a finished or diverged run (is_done(RunStatus)): a run no worker takes up again.
 bool is_done_status(const std::string& status);
 
 // Now, in UTC, as the store writes times: "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_now();
+
+struct MergeCounts;  // harness/store/merge.h
 
 class Store {
  public:
@@ -126,11 +136,16 @@ class Store {
   std::vector<RunRecord> runs(const std::string& grid = "");  // all grids when empty
   std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty
   std::vector<MetricRow> metrics(const std::string& run_id);
-
-  // For the store's own modules (merge, provenance, status), which build their SQL on this connection.
-  SQLite::Database& database() { return *db_; }
+  // Each grid's timings (all grids when empty) summed per (phase name, device).
+  std::vector<TimingTotal> timing_totals(const std::string& grid = "");
+  // The newest stored benchmark row of each (name, params, device), by name.
+  std::vector<BenchmarkRow> latest_benchmarks();
 
  private:
+  // Merging attaches the shard on this connection and folds it in with SQL.
+  friend MergeCounts merge_shard(Store& main, const std::string& shard_path);
+  SQLite::Database& database() { return *db_; }
+
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
 };

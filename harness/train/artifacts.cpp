@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "harness/config/run_config.h"
 
@@ -15,6 +16,25 @@ namespace semharness {
 namespace fs = std::filesystem;
 
 std::vector<std::string> tau_d_texts(const std::string& probe_tau_d) { return split_list(probe_tau_d); }
+
+std::string artifact_meta_json(const ArtifactMeta& meta) {
+  const auto optional = [](const std::optional<int64_t>& value) {
+    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+  };
+  nlohmann::ordered_json json;
+  json["run_id"] = meta.run_id;
+  json["sem"] = meta.sem;
+  json["L"] = optional(meta.L);
+  json["V"] = optional(meta.V);
+  json["layout"] = "e[:, v*L + l] is vertex v of simplex l (vertex-major); e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V]";
+  json["tau_d"] = meta.tau_d;
+  json["num_classes"] = meta.num_classes;
+  json["samples"] = {{"train", meta.train_samples}, {"test", meta.test_samples}};
+  json["sample_seed"] = meta.sample_seed;
+  json["files"] = meta.files;
+  // Invalid UTF-8 (no run id or file name has it) becomes U+FFFD rather than an exception.
+  return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
 
 NpyArray npy_from_tensor(const at::Tensor& tensor) {
   NpyArray array;

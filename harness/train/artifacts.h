@@ -37,6 +37,19 @@ inline constexpr uint64_t kArtifactSampleSeed = 20230501;
 // The items of a run's probe.tau_d as written in its configuration ("0.01,0.1,1" -> "0.01", "0.1", "1").
 std::vector<std::string> tau_d_texts(const std::string& probe_tau_d);
 
+// What meta.json records about a set. `layout` (how e's columns map to simplices and vertices) is fixed.
+struct ArtifactMeta {
+  std::string run_id, sem;
+  std::optional<int64_t> L, V;  // null without an embedder (sem = off)
+  std::vector<double> tau_d;    // probe.tau_d
+  int64_t num_classes = 0, train_samples = 0, test_samples = 0;
+  uint64_t sample_seed = kArtifactSampleSeed;
+  std::vector<std::string> files;  // the .npy files of the set, in the order written
+};
+// meta.json's text: a JSON object with run_id, sem, L, V, layout, tau_d, num_classes, samples {train, test},
+// sample_seed and files, in that order (nlohmann/json: every string escaped).
+std::string artifact_meta_json(const ArtifactMeta& meta);
+
 // A host float32 / int64 copy of a tensor (any device, float or integer dtype) for write_npy.
 NpyArray npy_from_tensor(const at::Tensor& tensor);
 

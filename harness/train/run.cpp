@@ -72,15 +72,6 @@ torch::Tensor artifact_sample(int64_t n, int64_t samples, uint64_t seed) {
   return std::get<0>(permutation.slice(0, 0, std::min(n, samples)).sort());
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The stored features and probes of SPEC §4.2 (layout in harness/train/artifacts.h).
 RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const FrozenFeatures& train_features,
                             const FrozenFeatures& test_features, const torch::Tensor& train_index,
@@ -109,19 +100,19 @@ RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const
     add(stem + "_weight.npy", probe.weight);
     add(stem + "_bias.npy", probe.bias);
   }
-  std::string files;
-  for (const auto& [name, array] : artifacts.arrays) files += (files.empty() ? "" : ", ") + json_string(name);
-  std::string tau_d;
-  for (const auto& text : tau_d_texts(c.str("probe.tau_d"))) tau_d += (tau_d.empty() ? "" : ", ") + text;
-  artifacts.meta_json = fmt::format(
-      "{{\n  \"run_id\": {},\n  \"sem\": {},\n  \"L\": {},\n  \"V\": {},\n  \"layout\": {},\n"
-      "  \"tau_d\": [{}],\n  \"num_classes\": {},\n  \"samples\": {{\"train\": {}, \"test\": {}}},\n"
-      "  \"sample_seed\": {},\n  \"files\": [{}]\n}}\n",
-      json_string(c.run_id()), json_string(c.str("sem")), has_embedding ? std::to_string(c.i("sem.L")) : "null",
-      has_embedding ? std::to_string(c.i("sem.V")) : "null",
-      json_string("e[:, v*L + l] is vertex v of simplex l (vertex-major); "
-                  "e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V]"),
-      tau_d, data.info.num_classes, train_rows.size(0), test_rows.size(0), kArtifactSampleSeed, files);
+  ArtifactMeta meta;
+  meta.run_id = c.run_id();
+  meta.sem = c.str("sem");
+  if (has_embedding) {
+    meta.L = c.i("sem.L");
+    meta.V = c.i("sem.V");
+  }
+  meta.tau_d = c.floats("probe.tau_d");
+  meta.num_classes = data.info.num_classes;
+  meta.train_samples = train_rows.size(0);
+  meta.test_samples = test_rows.size(0);
+  for (const auto& [name, array] : artifacts.arrays) meta.files.push_back(name);
+  artifacts.meta_json = artifact_meta_json(meta);
   return artifacts;
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 #include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
 #include "reports/comparison_table.h"
@@ -22,10 +23,10 @@ bool same_tau_d(std::optional<double> a, std::optional<double> b) {
 }
 
 std::optional<double> stored_metric(const std::vector<ResultRow>& results, const std::string& run_id,
-                                    const std::string& protocol, const std::string& feature,
-                                    std::optional<double> tau_d, const std::string& metric) {
+                                    const std::string& protocol, std::string_view feature,
+                                    std::optional<double> tau_d, std::string_view metric) {
   for (const auto& r : results) {
-    if (r.run_id == run_id && r.protocol == protocol && r.feature == feature && r.split == "train" &&
+    if (r.run_id == run_id && r.protocol == protocol && r.feature == feature && r.split == text(Split::Train) &&
         r.metric == metric && same_tau_d(r.tau_d, tau_d)) {
       return r.value;
     }
@@ -65,8 +66,8 @@ std::string SelectedProbe::hyper_parameters() const {
 }
 
 SelectedProbe selected_probe(const RunRecord& run, const std::vector<ResultRow>& results, const std::string& protocol,
-                             const std::string& feature, std::optional<double> tau_d) {
-  const auto metric = [&](const std::string& name) -> double {
+                             std::string_view feature, std::optional<double> tau_d) {
+  const auto metric = [&](std::string_view name) -> double {
     const auto value = stored_metric(results, run.run_id, protocol, feature, tau_d, name);
     if (!value) {
       throw std::runtime_error(fmt::format("run {}: no stored {} of the {} probe on {}{}", run.run_id, name, protocol,
@@ -77,14 +78,14 @@ SelectedProbe selected_probe(const RunRecord& run, const std::vector<ResultRow>&
   SelectedProbe probe;
   probe.protocol = protocol;
   if (is_lbfgs_protocol(protocol)) {
-    probe.lbfgs.l2s = {metric(std::string(kProbeL2Metric))};
+    probe.lbfgs.l2s = {metric(kProbeL2Metric)};
     // The stored protocol records probe.standardize (stored_probe_protocol): lbfgs_probe_raw is the "off".
     probe.lbfgs.standardize = protocol_standardizes(protocol);
     probe.lbfgs.max_iterations = std::stoll(run.config.at("probe.max_iter"));
     probe.lbfgs.tolerance = std::stod(run.config.at("probe.tolerance"));
   } else if (protocol == kSgdProbe) {
-    probe.sgd.lrs = {metric("probe_lr")};
-    probe.sgd.wd1s = {metric("probe_wd1")};
+    probe.sgd.lrs = {metric(kProbeLrMetric)};
+    probe.sgd.wd1s = {metric(kProbeWd1Metric)};
     probe.sgd.wd2 = std::stod(run.config.at("probe.wd2"));
     probe.sgd.epochs = std::stoll(run.config.at("probe.epochs"));
     probe.sgd.batch_size = std::stoll(run.config.at("probe.batch_size"));
@@ -109,7 +110,7 @@ ProbeResult retrain_probe(const SelectedProbe& probe, const LabeledFeatures& tra
 }
 
 int64_t stored_probe_classes(const std::filesystem::path& dir, const std::string& protocol) {
-  const auto path = dir / (probe_file_stem(protocol, "backbone") + "_bias.npy");
+  const auto path = dir / (probe_file_stem(protocol, text(Feature::Backbone)) + "_bias.npy");
   const NpyArray bias = read_npy(path.string());
   if (bias.shape.size() != 1) {
     throw std::runtime_error(fmt::format("{}: expected a rank-1 array, got rank {}", path.string(), bias.shape.size()));

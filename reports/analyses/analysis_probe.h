@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/store/store.h"
@@ -41,10 +42,10 @@ struct SelectedProbe {
   bool is_lbfgs() const;
   std::string hyper_parameters() const;  // "lr 0.1, wd1 0" or "l2 0.001"
 };
-// feature: "backbone", "embedding" or "sem" (with its tau_d). Throws std::runtime_error when the run's results
-// lack the selected hyper-parameters.
+// feature: the stored text of a Feature (harness/results/vocabulary.h), with its tau_d for Feature::Sem. Throws
+// std::runtime_error when the run's results lack the selected hyper-parameters.
 SelectedProbe selected_probe(const RunRecord& run, const std::vector<ResultRow>& results, const std::string& protocol,
-                             const std::string& feature, std::optional<double> tau_d);
+                             std::string_view feature, std::optional<double> tau_d);
 
 // Trains the one probe on train and scores it on train and test; train stands in for validation, as with one
 // candidate there is nothing to select. The SGD probe draws its batches from the default generator: seed it

@@ -17,6 +17,7 @@
 
 #include "harness/config/run_config.h"
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 #include "harness/store/npy.h"
 #include "harness/train/artifacts.h"
 #include "harness/train/lbfgs_probe.h"
@@ -153,8 +154,9 @@ torch::Tensor load_tensor(const std::filesystem::path& path) {
   return torch::from_blob(array.i64.data(), array.shape, torch::kLong).clone();
 }
 
-struct Feature {
-  std::string kind;  // "backbone", "embedding", "sem"
+// One feature of a run's stored sample.
+struct FeatureSample {
+  Feature kind;
   std::optional<double> tau_d;
   std::string tau_text;
   torch::Tensor train, test;  // [n, D] float
@@ -163,14 +165,18 @@ struct Feature {
 
 bool same_tau(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
 
-std::string feature_name(const std::string& kind, const std::string& tau_text) {
-  if (kind == "backbone") return "h";
-  if (kind == "embedding") return "e";
+std::string feature_name(Feature kind, const std::string& tau_text) {
+  switch (kind) {
+    case Feature::Backbone: return "h";
+    case Feature::Embedding: return "e";
+    case Feature::Sem: break;
+  }
   return "SEM tau_d=" + tau_text;
 }
 
 struct Measurement {
-  std::string run_id, label, kind, tau_text;
+  std::string run_id, label, tau_text;
+  Feature kind = Feature::Backbone;
   std::string probe;  // protocol and hyper-parameters of the retrained probe
   std::optional<ProbeConvergence> convergence;  // L-BFGS
   std::optional<double> tau_d;
@@ -221,18 +227,20 @@ class GridBoundCheck {
     const auto train_labels = load_tensor(dir / "train_labels.npy");
     const auto test_labels = load_tensor(dir / "test_labels.npy").to(device_);
     const int64_t classes = stored_probe_classes(dir, *protocol);
-    std::vector<Feature> features;
-    features.push_back({"backbone", std::nullopt, "", load_tensor(dir / "train_h.npy"), load_tensor(dir / "test_h.npy")});
+    std::vector<FeatureSample> features;
+    features.push_back(
+        {Feature::Backbone, std::nullopt, "", load_tensor(dir / "train_h.npy"), load_tensor(dir / "test_h.npy")});
     std::vector<SimplexRow> simplex_rows;
     const std::string sem = run.config.at("sem");
     const int64_t L = std::stoll(run.config.at("sem.L")), V = std::stoll(run.config.at("sem.V"));
     if (sem != "off" && std::filesystem::exists(dir / "train_e.npy")) {
-      Feature e{"embedding", std::nullopt, "", load_tensor(dir / "train_e.npy"), load_tensor(dir / "test_e.npy"), L, V};
+      FeatureSample e{Feature::Embedding, std::nullopt, "", load_tensor(dir / "train_e.npy"),
+                      load_tensor(dir / "test_e.npy"), L, V};
       if (sem != "linear") {
         for (const auto& tau_text : tau_d_texts(run.config.at("probe.tau_d"))) {
           const double tau_d = std::stod(tau_text);
-          Feature y{"sem", tau_d, tau_text, downstream_feature(e.train, L, V, tau_d),
-                    downstream_feature(e.test, L, V, tau_d), L, V};
+          FeatureSample y{Feature::Sem, tau_d, tau_text, downstream_feature(e.train, L, V, tau_d),
+                          downstream_feature(e.test, L, V, tau_d), L, V};
           SimplexRow row;
           row.label = label;
           row.tau_text = tau_text;
@@ -250,7 +258,7 @@ class GridBoundCheck {
     }
     std::vector<SelectedProbe> selected;
     for (const auto& feature : features) {
-      selected.push_back(selected_probe(run, results_, *protocol, feature.kind, feature.tau_d));
+      selected.push_back(selected_probe(run, results_, *protocol, text(feature.kind), feature.tau_d));
     }
 
     // Nested label subsets of the stored training sample: the first k of one fixed permutation.
@@ -260,7 +268,7 @@ class GridBoundCheck {
     const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
     const int64_t full_epochs = std::min<int64_t>(options_.max_probe_epochs, std::stoll(run.config.at("probe.epochs")));
     for (size_t f = 0; f < features.size(); ++f) {
-      const Feature& feature = features[f];
+      const FeatureSample& feature = features[f];
       SelectedProbe probe = selected[f];
       // SGD steps per epoch on k labels, as train_linear_probes takes them.
       const auto steps_per_epoch = [&](int64_t k) {
@@ -439,7 +447,7 @@ class GridBoundCheck {
     return out;
   }
 
-  const Measurement* find(const std::string& run_id, const std::string& kind, std::optional<double> tau_d,
+  const Measurement* find(const std::string& run_id, Feature kind, std::optional<double> tau_d,
                           double fraction) const {
     for (const auto& m : measurements_) {
       if (m.run_id == run_id && m.kind == kind && m.fraction == fraction && !m.tau_d && !tau_d) return &m;
@@ -451,20 +459,20 @@ class GridBoundCheck {
     int64_t pairs = 0, below_e = 0, below_h = 0, loss_below_e = 0, loss_below_h = 0;
     double sum_sem = 0, sum_e = 0, sum_h = 0;
     for (const auto& m : measurements_) {
-      if (m.kind != "sem") continue;
+      if (m.kind != Feature::Sem) continue;
       // The tau_d the run's own probe selected on validation (ties: the smallest); the first one otherwise.
       const auto best = best_tau_.find(m.run_id);
       const Measurement* first_sem = nullptr;
       for (const auto& other : measurements_) {
-        if (other.run_id == m.run_id && other.kind == "sem" && other.fraction == m.fraction) {
+        if (other.run_id == m.run_id && other.kind == Feature::Sem && other.fraction == m.fraction) {
           first_sem = &other;
           break;
         }
       }
       const bool selected = best != best_tau_.end() ? (m.tau_d && same_tau(*m.tau_d, best->second)) : (&m == first_sem);
       if (!selected) continue;
-      const Measurement* e = find(m.run_id, "embedding", std::nullopt, m.fraction);
-      const Measurement* h = find(m.run_id, "backbone", std::nullopt, m.fraction);
+      const Measurement* e = find(m.run_id, Feature::Embedding, std::nullopt, m.fraction);
+      const Measurement* h = find(m.run_id, Feature::Backbone, std::nullopt, m.fraction);
       if (!e || !h) continue;
       ++pairs;
       below_e += m.gap_top1 < e->gap_top1;
@@ -495,10 +503,10 @@ class GridBoundCheck {
     int64_t cases = 0, smaller_gap = 0, higher_loss = 0;
     std::set<std::pair<std::string, double>> seen;
     for (const auto& m : measurements_) {
-      if (m.kind != "sem" || !seen.insert({m.run_id, m.fraction}).second) continue;
+      if (m.kind != Feature::Sem || !seen.insert({m.run_id, m.fraction}).second) continue;
       const Measurement *lowest = nullptr, *highest = nullptr;
       for (const auto& other : measurements_) {
-        if (other.run_id != m.run_id || other.kind != "sem" || other.fraction != m.fraction) continue;
+        if (other.run_id != m.run_id || other.kind != Feature::Sem || other.fraction != m.fraction) continue;
         if (!lowest || *other.tau_d < *lowest->tau_d) lowest = &other;
         if (!highest || *other.tau_d > *highest->tau_d) highest = &other;
       }
@@ -622,7 +630,7 @@ std::vector<ReportSection> bound_check_sections(Store& store, const std::string&
     GridBoundCheck check(results, options, device);
     int64_t finished = 0, without = 0;
     for (const auto& run : runs) {
-      if (run.grid != name || run.status != "finished") continue;
+      if (run.grid != name || run.status != text(RunStatus::Finished)) continue;
       ++finished;
       const auto dir = stored_artifacts(db_path, run.run_id);
       if (!dir) {

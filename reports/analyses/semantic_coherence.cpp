@@ -18,6 +18,7 @@
 
 #include "harness/data/image_set.h"
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 #include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
 #include "harness/train/artifacts.h"
@@ -460,11 +461,13 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
 
   std::map<std::string, const RunRecord*> baseline_of;
   for (const auto& run : runs) {
-    if (run.status == "finished" && run.config.at("sem") == "off") baseline_of.emplace(baseline_key(run), &run);
+    if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "off") {
+      baseline_of.emplace(baseline_key(run), &run);
+    }
   }
   std::vector<const RunRecord*> sem_runs;
   for (const auto& run : runs) {
-    if (run.status == "finished" && run.config.at("sem") == "on") sem_runs.push_back(&run);
+    if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "on") sem_runs.push_back(&run);
   }
   // Keys (other than sem itself) telling the SEM runs apart go into the row label, the method first.
   std::vector<std::string> varying;
@@ -494,7 +497,8 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       pair.tau_d_text = tau_d_text_of(*run, *tau_d);
       pair.L = std::stoll(run->config.at("sem.L"));
       pair.V = std::stoll(run->config.at("sem.V"));
-      const auto stored = load_feature(*dir, "e", probe_file_stem(*protocol, "sem", pair.tau_d_text), device);
+      const auto stored =
+          load_feature(*dir, "e", probe_file_stem(*protocol, text(Feature::Sem), pair.tau_d_text), device);
       if (stored.weight.shape[1] != pair.L * pair.V) {
         throw std::runtime_error(fmt::format("the SEM probe has {} inputs, not L*V = {}", stored.weight.shape[1],
                                              pair.L * pair.V));
@@ -504,7 +508,8 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       const auto seed = static_cast<uint64_t>(run->seed);
       pair.sem = analyse_probe(stored, downstream_feature(stored.train_x, pair.L, pair.V, *tau_d),
                                downstream_feature(stored.test_x, pair.L, pair.V, *tau_d), group_of_class, pair.L,
-                               pair.V, top_k, selected_probe(*run, results, *protocol, "sem", *tau_d), seed);
+                               pair.V, top_k, selected_probe(*run, results, *protocol, text(Feature::Sem), *tau_d),
+                               seed);
       const auto base = baseline_of.find(baseline_key(*run));
       if (base != baseline_of.end()) {
         const RunRecord* baseline_run = base->second;
@@ -514,13 +519,13 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
           const auto base_protocol = analysis_probe_protocol(results, baseline_run->run_id);
           if (base_dir && base_protocol) {
             const auto base_stored =
-                load_feature(*base_dir, "h", probe_file_stem(*base_protocol, "backbone"), device);
+                load_feature(*base_dir, "h", probe_file_stem(*base_protocol, text(Feature::Backbone)), device);
             cached = baseline_cache
                          .emplace(baseline_run->run_id,
                                   analyse_probe(base_stored, base_stored.train_x, base_stored.test_x, group_of_class, 0,
                                                 0, top_k,
-                                                selected_probe(*baseline_run, results, *base_protocol, "backbone",
-                                                               std::nullopt),
+                                                selected_probe(*baseline_run, results, *base_protocol,
+                                                               text(Feature::Backbone), std::nullopt),
                                                 static_cast<uint64_t>(baseline_run->seed)))
                          .first;
           } else if (base_dir) {
@@ -727,7 +732,9 @@ std::vector<ReportSection> coherence_sections(Store& store, const std::string& d
   std::vector<ReportSection> sections;
   for (const auto& name : grids) {
     bool has_sem = false;
-    for (const auto& run : store.runs(name)) has_sem |= run.status == "finished" && run.config.at("sem") == "on";
+    for (const auto& run : store.runs(name)) {
+      has_sem |= run.status == text(RunStatus::Finished) && run.config.at("sem") == "on";
+    }
     if (has_sem) sections.push_back(grid_section(store, db_path, name, top_k));
   }
   return sections;

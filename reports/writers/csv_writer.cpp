@@ -3,9 +3,7 @@
 #include "reports/writers/writers.h"
 
 namespace semharness {
-namespace {
 
-// RFC 4180: a field with a comma, a double quote or a line break is quoted, its quotes doubled.
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";
@@ -16,13 +14,11 @@ std::string csv_field(const std::string& text) {
   return out + "\"";
 }
 
-std::string csv_record(const std::vector<std::string>& fields) {
+std::string csv_record(const std::vector<std::string>& fields, const std::string& line_end) {
   std::string line;
   for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
-  return line + "\r\n";
+  return line + line_end;
 }
-
-}  // namespace
 
 std::string render_csv(const ReportDocument& document) {
   std::string out = csv_record({"section", "table", "row", "column", "value", "text"});

@@ -11,25 +11,8 @@ namespace {
 
 constexpr size_t kTextWidth = 110;
 
-size_t display_width(const std::string& s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
-// Word-wraps plain text at kTextWidth characters (a word longer than that gets a line of its own).
-std::string wrap(const std::string& text, const std::string& indent = "") {
-  std::istringstream words(text);
-  std::string word, line, out;
-  while (words >> word) {
-    if (!line.empty() && display_width(line) + 1 + display_width(word) > kTextWidth) {
-      out += line + "\n";
-      line = indent;
-    }
-    line += (line.empty() || line == indent) ? word : " " + word;
-  }
-  if (!line.empty()) out += line + "\n";
-  return out;
-}
+// Word-wraps plain text at kTextWidth characters, later lines indented by `indent`.
+std::string wrap(const std::string& text, const std::string& indent = "") { return wrap_text(text, kTextWidth, "", indent); }
 
 std::string underline(const std::string& title, char c) {
   return title + "\n" + std::string(display_width(title), c) + "\n";

@@ -35,6 +35,11 @@ std::string render_svg_plot(const LinePlot& plot);
 // text with & < > " ' as character references: safe in HTML and SVG text and attribute values.
 std::string escape_markup(const std::string& text);
 
+// RFC 4180: a field with a comma, a double quote or a line break (\r or \n) quoted, its quotes doubled.
+std::string csv_field(const std::string& text);
+// The fields as one CSV record, each through csv_field, ending in `line_end` (RFC 4180's is \r\n).
+std::string csv_record(const std::vector<std::string>& fields, const std::string& line_end = "\r\n");
+
 // Number formatting shared by the writers: shortest text that reads back as the same double ("0.1", "1e-05").
 std::string format_exact(double value);
 

@@ -470,7 +470,7 @@ def run(args):
         "images_per_second": round(args.batch / (median_ms / 1e3), 3),
         "compile_s": round(compile_s, 3),
         "recompiles_timed": recompiled,
-        "mean_loss": mean_loss,
+        "mean_loss": mean_loss if math.isfinite(mean_loss) else None,  # JSON has no NaN (semharness parses it)
         "parameters": sum(p.numel() for p in params),
         "torch": torch.__version__,
         **flops,
