@@ -15,6 +15,10 @@ namespace semharness {
 KeySpec option_key(const std::string& name, KeyType type, const std::string& raw_default, const Bounds& bounds,
                    const std::vector<std::string>& choices, const std::string& help);
 std::string option_default_text(double value);
+// An option's grid key: "prefix.name", or "name" when prefix is empty.
+inline std::string option_key_name(const std::string& prefix, const char* name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
 
 // Collects the grid keys of an options struct: "prefix.key", or "key" when prefix is empty.
 struct OptionKeys {
@@ -22,7 +26,7 @@ struct OptionKeys {
   std::vector<KeySpec> keys;
   std::vector<KeyOrder> orders;
 
-  std::string key(const char* name) const { return prefix.empty() ? name : prefix + "." + name; }
+  std::string key(const char* name) const { return option_key_name(prefix, name); }
   void operator()(const int64_t& value, const char* name, const Bounds& bounds, const char* help) {
     keys.push_back(option_key(key(name), KeyType::Int, std::to_string(value), bounds, {}, help));
   }
@@ -44,7 +48,7 @@ struct OptionsFromConfig {
   const RunConfig& config;
   std::string prefix;
 
-  std::string key(const char* name) const { return prefix.empty() ? name : prefix + "." + name; }
+  std::string key(const char* name) const { return option_key_name(prefix, name); }
   void operator()(int64_t& value, const char* name, const Bounds&, const char*) { value = config.i(key(name)); }
   void operator()(double& value, const char* name, const Bounds&, const char*) { value = config.f(key(name)); }
   void operator()(std::string& value, const char* name, const std::vector<std::string>&, const char*) {
