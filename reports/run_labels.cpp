@@ -44,6 +44,16 @@ std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs
   return labels;
 }
 
+RunSpec stored_run_spec(const RunRecord& run) {
+  std::map<std::string, std::string> stored;
+  for (const auto& [key, value] : run.config) {
+    if (!value.empty()) stored.emplace(key, value);
+  }
+  RunConfig config = RunConfig::defaults(stored, "run " + run.run_id);
+  config.seed = run.seed;
+  return RunSpec::parse(config);
+}
+
 std::string row_label(const RunRecord& run, const std::vector<std::string>& keys) {
   std::string label;
   for (const auto& key : keys) label += label.empty() ? run.config.at(key) : fmt::format(" {}={}", key, run.config.at(key));

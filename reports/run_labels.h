@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/config/run_spec.h"
 #include "harness/store/store.h"
 
 namespace semharness {
@@ -16,6 +17,10 @@ std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>
 
 // run_id -> label, for every run given; keys are those distinguishing the runs of each run's own grid.
 std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs);
+
+// A stored run's typed settings. A key the database has no value for (a column added after the run was stored)
+// takes its default. Throws InputError when a stored value does not parse.
+RunSpec stored_run_spec(const RunRecord& run);
 
 // "byol backbone=resnet18": the value of the first key, then key=value for the others (rows of a table whose
 // first key is the method).

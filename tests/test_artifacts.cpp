@@ -20,7 +20,8 @@
 #include "harness/store/npy.h"
 #include "harness/store/store.h"
 #include "harness/train/artifacts.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/linear_probe.h"
+#include "harness/config/run_spec.h"
 
 namespace semharness {
 namespace {
@@ -216,7 +217,7 @@ TEST(ProbeWeights, SelectedProbeReproducesItsScores) {
     return LabeledFeatures{x, y};
   };
   const auto train = make(400), val = make(100), test = make(200);
-  ProbeSpec spec;
+  SgdProbeSpec spec = RunSpec::parse(RunConfig::defaults()).probe.sgd;
   spec.lrs = {0.01, 0.1};
   spec.wd1s = {0.0, 1e-3};
   spec.epochs = 8;

@@ -14,9 +14,10 @@
 #include <fmt/format.h>
 
 #include "cli_support.h"
+#include "harness/config/run_spec.h"
 #include "harness/store/artifact_paths.h"
 #include "harness/store/store.h"
-#include "harness/train/lbfgs_probe.h"
+#include "harness/probe/lbfgs_probe.h"
 #include "reports/analyses/analysis_probe.h"
 #include "reports/analyses/bound_check.h"
 #include "reports/run_labels.h"
@@ -202,6 +203,7 @@ TEST(BoundCheckProbeChoice, RetrainsWithTheSelectedProtocol) {
   const auto x = torch::randn({80, 2}) + 3 * torch::stack({y.to(torch::kFloat) * 2 - 1, torch::zeros({80})}, 1);
   SelectedProbe lbfgs;
   lbfgs.protocol = "lbfgs_probe";
+  lbfgs.lbfgs = RunSpec::parse(RunConfig::defaults()).probe.lbfgs;  // standardised, the default tolerance
   lbfgs.lbfgs.l2s = {1e-3};
   const auto converged = retrain_probe(lbfgs, {x, y}, {x, y}, 2);
   ASSERT_TRUE(converged.convergence.has_value());

@@ -1,4 +1,4 @@
-// The converged linear probe (harness/train/lbfgs_probe.h) against references that share none of its code:
+// The converged linear probe (harness/probe/lbfgs_probe.h) against references that share none of its code:
 // the optimality condition written out by hand in float64, an independently computed standardisation, and
 // single-penalty solves for the selection.
 #include <cmath>
@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "harness/train/lbfgs_probe.h"
+#include "harness/probe/lbfgs_probe.h"
+#include "harness/config/run_spec.h"
 
 using namespace semharness;
 
@@ -24,8 +25,9 @@ LabeledFeatures overlapping_classes(int64_t n, uint64_t seed) {
   return {((x + 3.0) * scale).to(torch::kFloat), y};
 }
 
+// The grid's defaults (probe.standardize, probe.max_iter, probe.tolerance) with a short penalty path.
 LbfgsProbeSpec small_spec() {
-  LbfgsProbeSpec spec;
+  LbfgsProbeSpec spec = RunSpec::parse(RunConfig::defaults()).probe.lbfgs;
   spec.l2s = {1e-5, 1e-3, 1e-1};
   return spec;
 }

@@ -13,6 +13,7 @@
 #include "baselines/optimizers.h"
 #include "baselines/schedules.h"
 #include "harness/train/method_factory.h"
+#include "harness/config/run_spec.h"
 
 using namespace semharness;
 
@@ -112,7 +113,7 @@ TEST_P(MethodStepTest, LossFiniteAndDecreasesOnAFixedBatch) {
       {"dino.center_momentum", "1"}};
   for (const auto& [key, value] : small) config.values[key] = value;
   torch::manual_seed(0);
-  auto method = make_method(method_options(config, 3));
+  auto method = make_method(method_options(RunSpec::parse(config), 3));
   PretrainOptimizer optimizer(method->trainable_parameters(), OptimizerOptions().name("sgd").lr(0.02));
   // Two batches in turn: with MoCo's queue of one batch, each batch meets the other's keys as negatives
   // (a single repeated batch would fill the queue with copies of its own positives).
@@ -168,7 +169,7 @@ TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
       // A value other than the default (integers and unit-interval values stay in bounds).
       config.values[key] = spec->max == 1 ? "0.5" : spec->type == KeyType::Int ? "7" : "0.25";
     }
-    const MethodOptions built = method_options(config, 3);
+    const MethodOptions built = method_options(RunSpec::parse(config), 3);
     ASSERT_EQ(built.name(), options.kName);
     Collect read{options.kKeyPrefix, {}};
     auto copy = built.get<decltype(options)>();
@@ -188,7 +189,7 @@ TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
 
 // The optimizer's keys come from OptimizerOptions: a run gets the struct's defaults, and its own values.
 TEST(MethodOptionsTest, OptimizerOptionsFromTheGrid) {
-  const OptimizerOptions defaults = optimizer_options(RunConfig::defaults());
+  const OptimizerOptions defaults = RunSpec::parse(RunConfig::defaults()).optimizer;
   EXPECT_EQ(defaults.name(), OptimizerOptions().name());
   EXPECT_EQ(defaults.lr(), OptimizerOptions().lr());
   EXPECT_EQ(defaults.weight_decay(), OptimizerOptions().weight_decay());
@@ -198,8 +199,8 @@ TEST(MethodOptionsTest, OptimizerOptionsFromTheGrid) {
   // What the README documents and every stored run used.
   EXPECT_EQ(find_key("lr")->default_value, "0.3");
   EXPECT_EQ(find_key("wd")->default_value, "1e-05");
-  const OptimizerOptions set = optimizer_options(RunConfig::defaults(
-      {{"optimizer", "lars"}, {"lr", "0.5"}, {"wd", "0.001"}, {"lars.eta", "0.001"}, {"lars.clip", "off"}}));
+  const OptimizerOptions set = RunSpec::parse(RunConfig::defaults(
+      {{"optimizer", "lars"}, {"lr", "0.5"}, {"wd", "0.001"}, {"lars.eta", "0.001"}, {"lars.clip", "off"}})).optimizer;
   EXPECT_EQ(set.name(), "lars");
   EXPECT_EQ(set.lr(), 0.5);
   EXPECT_EQ(set.weight_decay(), 0.001);

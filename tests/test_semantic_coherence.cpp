@@ -17,7 +17,7 @@
 #include "harness/config/grid.h"
 #include "harness/store/npy.h"
 #include "harness/store/store.h"
-#include "harness/train/lbfgs_probe.h"
+#include "harness/probe/lbfgs_probe.h"
 #include "reports/analyses/semantic_coherence.h"
 #include "sem/simplicial_embedding.h"
 

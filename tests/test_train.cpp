@@ -8,7 +8,8 @@
 
 #include "baselines/methods/method_list.h"
 #include "harness/data/augment.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/linear_probe.h"
+#include "harness/config/run_spec.h"
 
 using namespace semharness;
 
@@ -28,7 +29,7 @@ LabeledFeatures blobs(int64_t n) {
 
 TEST(ProbeTest, SeparatesGaussianBlobs) {
   torch::manual_seed(0);
-  ProbeSpec spec;
+  SgdProbeSpec spec = RunSpec::parse(RunConfig::defaults()).probe.sgd;
   spec.epochs = 20;
   spec.batch_size = 64;
   const auto result = train_linear_probes(blobs(600), blobs(150), blobs(300), 3, spec);
@@ -44,7 +45,7 @@ TEST(ProbeTest, SelectsOnValidationNotTest) {
   torch::manual_seed(1);
   auto test = blobs(90);
   test.y = (test.y + 1) % 3;
-  ProbeSpec spec;
+  SgdProbeSpec spec = RunSpec::parse(RunConfig::defaults()).probe.sgd;
   spec.lrs = {1e-6, 0.1};
   spec.wd1s = {0.0};
   spec.epochs = 10;

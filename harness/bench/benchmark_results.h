@@ -6,7 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace semharness {
 

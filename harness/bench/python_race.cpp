@@ -106,7 +106,7 @@ struct PythonRun {
 };
 
 // One run of the Python reference on the configuration the workload trains.
-PythonRun time_python(const RaceCase& c, const RunConfig& config, const std::string& mode, bool count_flops,
+PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, const std::string& mode, bool count_flops,
                       const RaceOptions& options) {
   const ImageShape shape = benchmark_image_shape(c.backbone);
   std::vector<std::string> words = {
@@ -115,7 +115,8 @@ PythonRun time_python(const RaceCase& c, const RunConfig& config, const std::str
       "--image", fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width),
       "--steps", std::to_string(options.steps), "--warmup", std::to_string(options.warmup),
       "--threads", std::to_string(options.threads), "--mode", mode, "--json",
-      "--optimizer", config.str("optimizer"), "--lr", config.str("lr"), "--wd", config.str("wd")};
+      "--optimizer", optimizer.name(), "--lr", format_float(optimizer.lr()),
+      "--wd", format_float(optimizer.weight_decay())};
   if (count_flops) words.push_back("--count-flops");
   const CommandOutput result = capture(shell_join(words));
   PythonRun run;
@@ -178,7 +179,7 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
         } else {
           const bool eager = impl == "python-eager";
           const bool count = eager && flops.step_flops == 0;
-          const PythonRun run = time_python(c, workload.config(), eager ? "eager" : "compile", count, options);
+          const PythonRun run = time_python(c, workload.spec().optimizer, eager ? "eager" : "compile", count, options);
           if (run.images_per_second) entry.images_per_second.push_back(*run.images_per_second);
           entry.error = run.error;
           if (count && run.error.empty()) {

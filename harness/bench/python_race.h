@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace semharness {
 

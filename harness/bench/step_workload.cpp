@@ -21,14 +21,16 @@ ImageShape benchmark_image_shape(const std::string& backbone) {
 }
 
 StepWorkload::StepWorkload(const std::map<std::string, std::string>& settings, c10::Device device)
-    : config_(RunConfig::defaults(settings, "benchmark")), device_(device), batch_(config_.i("batch_size")) {
-  const ImageShape shape = benchmark_image_shape(config_.str("backbone"));
+    : spec_(RunSpec::parse(RunConfig::defaults(settings, "benchmark"))),
+      device_(device),
+      batch_(spec_.pretrain.batch_size) {
+  const ImageShape shape = benchmark_image_shape(spec_.backbone.name);
   torch::manual_seed(0);
-  method_ = make_method(method_options(config_, shape.channels));
+  method_ = make_method(method_options(spec_, shape.channels));
   method_->to(device);
   method_->train();
   timer_ = std::make_unique<PhaseTimer>(device);
-  training_ = std::make_unique<TrainingStep>(*method_, config_, /*num_classes=*/10, device);
+  training_ = std::make_unique<TrainingStep>(*method_, spec_, /*num_classes=*/10, device);
   const auto options = torch::TensorOptions().device(device);
   data_ = std::make_unique<Batch>();
   data_->view1 = torch::randn({batch_, shape.channels, shape.height, shape.width}, options);

@@ -8,7 +8,7 @@
 
 #include <c10/core/Device.h>
 
-#include "harness/config/run_config.h"
+#include "harness/config/run_spec.h"
 
 namespace semharness {
 
@@ -36,10 +36,10 @@ class StepWorkload {
   // part whose arithmetic rate `bench --vs-python` sets against the matrix-multiply peak.
   void backbone_step();
   int64_t batch() const { return batch_; }
-  const RunConfig& config() const { return config_; }
+  const RunSpec& spec() const { return spec_; }
 
  private:
-  RunConfig config_;
+  RunSpec spec_;
   c10::Device device_;
   int64_t batch_;
   int64_t steps_ = 0;

@@ -2,7 +2,6 @@
 // keys of the optimizer and of each SSL method come from their options structs (baselines/), which hold
 // their defaults, bounds and help.
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "baselines/methods/method_list.h"
@@ -40,13 +39,6 @@ KeySpec option_key(const std::string& name, KeyType type, const std::string& raw
   spec.choices = choices;
   spec.default_value = canonical_value(spec, raw_default, "the default of " + name);
   return spec;
-}
-
-std::string option_default_text(double value) {
-  // Any text that reads back as the value: canonical_value makes it the shortest.
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
 }
 
 namespace {

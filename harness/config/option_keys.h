@@ -14,7 +14,6 @@ namespace semharness {
 // outside its own bounds or choices).
 KeySpec option_key(const std::string& name, KeyType type, const std::string& raw_default, const Bounds& bounds,
                    const std::vector<std::string>& choices, const std::string& help);
-std::string option_default_text(double value);
 // An option's grid key: "prefix.name", or "name" when prefix is empty.
 inline std::string option_key_name(const std::string& prefix, const char* name) {
   return prefix.empty() ? name : prefix + "." + name;
@@ -31,7 +30,7 @@ struct OptionKeys {
     keys.push_back(option_key(key(name), KeyType::Int, std::to_string(value), bounds, {}, help));
   }
   void operator()(const double& value, const char* name, const Bounds& bounds, const char* help) {
-    keys.push_back(option_key(key(name), KeyType::Float, option_default_text(value), bounds, {}, help));
+    keys.push_back(option_key(key(name), KeyType::Float, format_float(value), bounds, {}, help));
   }
   void operator()(const std::string& value, const char* name, const std::vector<std::string>& choices,
                   const char* help) {

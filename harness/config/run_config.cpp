@@ -57,8 +57,8 @@ std::string format_general(double value, int precision) {
   return std::string(buffer, end);
 }
 
-// The shortest %g-style text that reads back as the same double: 0.1 -> "0.1", 1e-5 -> "1e-05";
-// values from 1 up to 1e16 are written without an exponent ("10", not "1e+01").
+}  // namespace
+
 std::string format_float(double value) {
   int precision = 1;
   std::string text = format_general(value, precision);
@@ -72,6 +72,8 @@ std::string format_float(double value) {
   int exponent = std::stoi(text.substr(exponent_at + 2));
   return exponent <= 15 ? format_general(value, std::max(precision, exponent + 1)) : text;
 }
+
+namespace {
 
 bool has_min(const KeySpec& spec) { return spec.min > -kUnboundedMagnitude; }
 bool has_max(const KeySpec& spec) { return spec.max < kUnboundedMagnitude; }

@@ -60,6 +60,10 @@ class RunConfig {
   std::string label(const std::vector<std::string>& axes) const;
 };
 
+// The shortest %g-style text that reads back as the same double: 0.1 -> "0.1", 1e-5 -> "1e-05"; values from 1
+// up to 1e16 are written without an exponent ("10", not "1e+01"). The canonical text of a number key.
+std::string format_float(double value);
+
 // Splits a comma list and trims each item; "" gives one empty item.
 std::vector<std::string> split_list(const std::string& raw);
 

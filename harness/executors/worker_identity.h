@@ -5,7 +5,7 @@
 // Torch-free.
 #include <string>
 
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace semharness {
 

@@ -15,8 +15,6 @@ namespace semharness {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> tau_d_texts(const std::string& probe_tau_d) { return split_list(probe_tau_d); }
-
 std::string artifact_meta_json(const ArtifactMeta& meta) {
   const auto optional = [](const std::optional<int64_t>& value) {
     return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);

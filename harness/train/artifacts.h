@@ -27,15 +27,12 @@
 #include <ATen/core/Tensor.h>
 
 #include "harness/store/artifact_paths.h"
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace semharness {
 
 // The seed of the sample of stored images (fixed: every run stores the same images).
 inline constexpr uint64_t kArtifactSampleSeed = 20230501;
-
-// The items of a run's probe.tau_d as written in its configuration ("0.01,0.1,1" -> "0.01", "0.1", "1").
-std::vector<std::string> tau_d_texts(const std::string& probe_tau_d);
 
 // What meta.json records about a set. `layout` (how e's columns map to simplices and vertices) is fixed.
 struct ArtifactMeta {

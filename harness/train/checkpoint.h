@@ -14,7 +14,7 @@
 #include <c10/core/Device.h>
 
 #include "harness/data/augment.h"
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace torch {
 namespace nn { class Module; }

@@ -127,7 +127,8 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
   const Grid grid = worker_share(whole_grid, options.task_index);
   std::map<std::pair<std::string, std::string>, DeviceDataset> datasets;
   for (const auto& run : grid.runs) {
-    const auto key = std::make_pair(run.str("dataset"), run.str("data_dir"));
+    const DataSpec data = RunSpec::parse(run).data;
+    const auto key = std::make_pair(data.dataset, data.data_dir);
     if (!datasets.count(key)) datasets.emplace(key, to_device(load_dataset(key.first, key.second), device));
   }
   store.register_runs(grid);
@@ -169,6 +170,7 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
     const std::string run_id = *claimed;
     attempted.insert(run_id);
     const RunConfig& run = whole_grid.runs[index_of.at(run_id)];
+    const RunSpec spec = RunSpec::parse(run);
     const std::string tag = fmt::format("[{:>{}}/{}] {}", index_of.at(run_id) + 1, width, whole_grid.runs.size(),
                                         run.label(whole_grid.axes));
     heartbeat.beat_for(run_id);
@@ -176,9 +178,9 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
     auto provenance = run_provenance(device);
     provenance.emplace_back("started_at", utc_now());
     store.set_provenance(run_id, provenance);
-    const CheckpointPolicy checkpoint{checkpoint_path(store.path(), run_id), run.i("checkpoint_every")};
+    const CheckpointPolicy checkpoint{checkpoint_path(store.path(), run_id), spec.pretrain.checkpoint_every};
     try {
-      const auto outcome = execute_run(run, datasets.at({run.str("dataset"), run.str("data_dir")}), device,
+      const auto outcome = execute_run(spec, datasets.at({spec.data.dataset, spec.data.data_dir}), device,
                                        [&](const EpochProgress& p) {
         log << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss, duration_text(p.seconds))
             << std::flush;

@@ -9,7 +9,7 @@
 
 #include <c10/core/Device.h>
 
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 
 namespace semharness {
 

@@ -52,7 +52,7 @@ double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, co
 }  // namespace
 
 PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
-                        const RunConfig& c, PhaseTimer& timer, const ProgressFn& progress,
+                        const RunSpec& spec, PhaseTimer& timer, const ProgressFn& progress,
                         const CheckpointPolicy& checkpoint) {
   const auto started = std::chrono::steady_clock::now();
   PretrainResult out;
@@ -61,19 +61,20 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   const auto long_on_device = torch::TensorOptions().dtype(torch::kLong).device(device);
   int64_t n = train.size();
   const auto subset = torch::randperm(n, long_on_device);
-  if (c.i("train_subset") > 0) n = std::min(n, c.i("train_subset"));
-  const int64_t batch = std::min(c.i("batch_size"), n);
+  const PretrainSpec& settings = spec.pretrain;
+  if (settings.train_subset > 0) n = std::min(n, settings.train_subset);
+  const int64_t batch = std::min(settings.batch_size, n);
   const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
-  const int64_t epochs = c.i("epochs");
+  const int64_t epochs = settings.epochs;
   const int64_t total_steps = epochs * steps_per_epoch;
-  const double base_lr = c.f("lr");
+  const double base_lr = settings.lr;
   const AugmentRecipe recipe = augment_recipe(method.options.method());
   const auto& view1 = recipe.view1;
   const auto& view2 = recipe.view2;
 
-  TrainingStep training(method, c, data.info.num_classes, device);
-  const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(c.seed) + kAugmentSeedOffset);
-  const bool prefetch = c.str("prefetch") == "on";
+  TrainingStep training(method, spec, data.info.num_classes, device);
+  const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset);
+  const bool prefetch = settings.prefetch;
   CheckpointParts parts{method, *training.classifier(), training.optimizer().momentum_buffers(),
                         training.classifier_optimizer(), training.scaler().state(), device, generators};
   int64_t step = 0, first_epoch = 1;
@@ -118,7 +119,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
       } else {
         views = timer.time("augment", [&] { return make_batch(s); });
       }
-      lr = warmup_cosine_lr(base_lr, step, c.i("warmup_epochs") * steps_per_epoch, total_steps);
+      lr = warmup_cosine_lr(base_lr, step, settings.warmup_epochs * steps_per_epoch, total_steps);
       training.set_lr(lr);
       const auto loss = training.run(views.view1, views.view2, views.labels, step, total_steps, timer, online_correct);
       loss_sum += loss.to(torch::kFloat);

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "baselines/ssl_method.h"
-#include "harness/config/run_config.h"
+#include "harness/config/run_spec.h"
 #include "harness/data/augment.h"
 #include "harness/data/tensors.h"
-#include "harness/store/store.h"
+#include "harness/store/records.h"
 #include "harness/train/phase_timer.h"
 
 namespace semharness {
@@ -39,7 +39,7 @@ struct CheckpointPolicy {
 };
 
 PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
-                        const RunConfig& config, PhaseTimer& timer, const ProgressFn& progress,
+                        const RunSpec& spec, PhaseTimer& timer, const ProgressFn& progress,
                         const CheckpointPolicy& checkpoint = {});
 
 }  // namespace semharness

@@ -12,8 +12,8 @@
 #include "harness/data/augment.h"
 #include "harness/train/artifacts.h"
 #include "harness/results/probe_protocols.h"
-#include "harness/train/lbfgs_probe.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/lbfgs_probe.h"
+#include "harness/probe/linear_probe.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/phase_timer.h"
 
@@ -73,11 +73,11 @@ torch::Tensor artifact_sample(int64_t n, int64_t samples, uint64_t seed) {
 }
 
 // The stored features and probes of SPEC §4.2 (layout in harness/train/artifacts.h).
-RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const FrozenFeatures& train_features,
+RunArtifacts make_artifacts(const RunSpec& spec, const DeviceDataset& data, const FrozenFeatures& train_features,
                             const FrozenFeatures& test_features, const torch::Tensor& train_index,
                             const std::vector<std::pair<std::string, ProbeResult>>& probes) {
   RunArtifacts artifacts;
-  const int64_t samples = c.i("analysis.samples");
+  const int64_t samples = spec.probe.analysis_samples;
   const auto device = train_features.h.device();
   const auto train_rows = std::get<0>(
       train_index.index_select(0, artifact_sample(train_index.size(0), samples, kArtifactSampleSeed).to(device)).sort());
@@ -101,13 +101,13 @@ RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const
     add(stem + "_bias.npy", probe.bias);
   }
   ArtifactMeta meta;
-  meta.run_id = c.run_id();
-  meta.sem = c.str("sem");
+  meta.run_id = spec.run_id;
+  meta.sem = spec.embedder.mode_text;
   if (has_embedding) {
-    meta.L = c.i("sem.L");
-    meta.V = c.i("sem.V");
+    meta.L = spec.embedder.L;
+    meta.V = spec.embedder.V;
   }
-  meta.tau_d = c.floats("probe.tau_d");
+  meta.tau_d = spec.probe.tau_d;
   meta.num_classes = data.info.num_classes;
   meta.train_samples = train_rows.size(0);
   meta.test_samples = test_rows.size(0);
@@ -118,19 +118,20 @@ RunArtifacts make_artifacts(const RunConfig& c, const DeviceDataset& data, const
 
 }  // namespace
 
-RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Device device, const ProgressFn& progress,
+RunOutcome execute_run(const RunSpec& spec, const DeviceDataset& data, c10::Device device, const ProgressFn& progress,
                        const CheckpointPolicy& checkpoint) {
   const auto started = Clock::now();
-  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  torch::manual_seed(static_cast<uint64_t>(spec.seed));
   RunOutcome outcome;
-  outcome.run_id = c.run_id();
+  outcome.run_id = spec.run_id;
+  const ProbeSuiteSpec& probe = spec.probe;
   PhaseTimer timer(device);
 
-  auto method = make_method(method_options(c, data.train.images.size(1)));
+  auto method = make_method(method_options(spec, data.train.images.size(1)));
   method->to(device);
   const Augmenter augmenter(data.info.mean, data.info.std, device);
 
-  auto pretrained = pretrain(*method, data, augmenter, c, timer, progress, checkpoint);
+  auto pretrained = pretrain(*method, data, augmenter, spec, timer, progress, checkpoint);
   outcome.resumed_from_epoch = pretrained.resumed_from_epoch;
   outcome.metrics = std::move(pretrained.curve);
   outcome.results = std::move(pretrained.results);
@@ -147,27 +148,16 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   const auto train_features = extract(encoder, data.train, augmenter);
   const auto test_features = extract(encoder, data.test, augmenter);
   const int64_t n = data.train.size();
-  auto split_generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(c.i("probe.split_seed")));
+  auto split_generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(probe.split_seed));
   const auto permutation = torch::randperm(n, split_generator, torch::TensorOptions().dtype(torch::kLong)).to(device);
-  const int64_t n_val = static_cast<int64_t>(std::llround(n * c.f("probe.val_fraction")));
+  const int64_t n_val = static_cast<int64_t>(std::llround(n * probe.val_fraction));
   const auto val_index = permutation.slice(0, 0, n_val);
   int64_t n_probe_train = n - n_val;
-  if (c.i("probe.train_subset") > 0) n_probe_train = std::min(n_probe_train, c.i("probe.train_subset"));
+  if (probe.train_subset > 0) n_probe_train = std::min(n_probe_train, probe.train_subset);
   const auto train_index = permutation.slice(0, n_val, n_val + n_probe_train);
   const auto labels_train = data.train.labels.index_select(0, train_index);
   const auto labels_val = data.train.labels.index_select(0, val_index);
 
-  ProbeSpec sgd_spec;
-  sgd_spec.lrs = c.floats("probe.lr");
-  sgd_spec.wd1s = c.floats("probe.wd1");
-  sgd_spec.wd2 = c.f("probe.wd2");
-  sgd_spec.epochs = c.i("probe.epochs");
-  sgd_spec.batch_size = c.i("probe.batch_size");
-  LbfgsProbeSpec lbfgs_spec;
-  lbfgs_spec.l2s = c.floats("probe.l2");
-  lbfgs_spec.standardize = c.str("probe.standardize") == "on";
-  lbfgs_spec.max_iterations = c.i("probe.max_iter");
-  lbfgs_spec.tolerance = c.f("probe.tolerance");
   const int64_t classes = data.info.num_classes;
 
   // Every feature of the run: backbone h, the embedder output e, and the SEM feature at each tau_d (made when
@@ -181,21 +171,21 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   std::vector<ProbedFeature> features{{"backbone", std::nullopt, ""}};
   if (encoder.has_sem()) features.push_back({"embedding", std::nullopt, ""});
   if (encoder.has_sem() && encoder.sem->options.activation() != SEMActivation::None) {
-    const auto tau_ds = c.floats("probe.tau_d");
-    const auto tau_d_names = tau_d_texts(c.str("probe.tau_d"));
-    for (size_t t = 0; t < tau_ds.size(); ++t) features.push_back({"sem", tau_ds[t], tau_d_names.at(t)});
+    for (size_t t = 0; t < probe.tau_d.size(); ++t) {
+      features.push_back({"sem", probe.tau_d[t], probe.tau_d_texts.at(t)});
+    }
   }
   const auto feature_of = [&](const ProbedFeature& f, const FrozenFeatures& frozen) {
     if (f.feature == "backbone") return frozen.h;
     if (f.feature == "embedding") return frozen.e;
-    return downstream_feature(frozen.e, c.i("sem.L"), c.i("sem.V"), *f.tau_d);
+    return downstream_feature(frozen.e, spec.embedder.L, spec.embedder.V, *f.tau_d);
   };
 
   auto& rows = outcome.results;
   std::vector<std::pair<std::string, ProbeResult>> probes;  // file stem -> selected probe, for the artifacts
   std::vector<std::string> protocols;
-  for (const std::string& item : split_list(c.str("probe.protocols"))) {
-    protocols.push_back(stored_probe_protocol(item, lbfgs_spec.standardize));
+  for (const std::string& item : probe.protocols) {
+    protocols.push_back(stored_probe_protocol(item, probe.lbfgs.standardize));
   }
   // Features outer, protocols inner: each feature (a softmax over L*V columns for SEM) and its split copies
   // are made once for all protocols. The SGD probe's batches come from the default generator, which the
@@ -209,8 +199,8 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
     for (size_t p = 0; p < protocols.size(); ++p) {
       const auto protocol_started = Clock::now();
       ProbeResult result = protocols[p] == kSgdProbe
-                               ? train_linear_probes(train_split, val_split, test_split, classes, sgd_spec)
-                               : train_lbfgs_probes(train_split, val_split, test_split, classes, lbfgs_spec);
+                               ? train_linear_probes(train_split, val_split, test_split, classes, probe.sgd)
+                               : train_lbfgs_probes(train_split, val_split, test_split, classes, probe.lbfgs);
       protocol_ms[p] += seconds_since(protocol_started) * 1000.0;
       add_probe_rows(rows, protocols[p], f.feature, f.tau_d, result);
       probes.emplace_back(probe_file_stem(protocols[p], f.feature, f.tau_d_text), std::move(result));
@@ -218,10 +208,10 @@ RunOutcome execute_run(const RunConfig& c, const DeviceDataset& data, c10::Devic
   }
   for (size_t p = 0; p < protocols.size(); ++p) timer.add_ms("probe:" + protocols[p], protocol_ms[p]);
   const double knn = knn_top1({train_features.h.index_select(0, train_index), labels_train},
-                              {test_features.h, data.test.labels}, classes, c.i("knn.k"), c.f("knn.T"));
+                              {test_features.h, data.test.labels}, classes, probe.knn_k, probe.knn_temperature);
   rows.push_back({"", "knn", "backbone", std::nullopt, "test", "top1", knn});
-  if (c.i("analysis.samples") > 0) {
-    outcome.artifacts = make_artifacts(c, data, train_features, test_features, train_index, probes);
+  if (probe.analysis_samples > 0) {
+    outcome.artifacts = make_artifacts(spec, data, train_features, test_features, train_index, probes);
   }
   timer.add_ms("probe", seconds_since(probe_started) * 1000.0);
   timer.add_ms("run", seconds_since(started) * 1000.0);

@@ -30,18 +30,19 @@ torch::nn::Linear make_classifier(SSLMethodImpl& method, int64_t num_classes, c1
 }  // namespace
 
 // The online classifier: its own SGD, the same schedule, no weight decay.
-TrainingStep::TrainingStep(SSLMethodImpl& method, const RunConfig& c, int64_t num_classes, c10::Device device)
+TrainingStep::TrainingStep(SSLMethodImpl& method, const RunSpec& spec, int64_t num_classes, c10::Device device)
     : method_(method),
       parameters_(method.trainable_parameters()),
-      optimizer_(parameters_, optimizer_options(c)),
+      optimizer_(parameters_, spec.optimizer),
       classifier_(make_classifier(method, num_classes, device)),
-      classifier_sgd_(classifier_->parameters(), torch::optim::SGDOptions(c.f("online.lr")).momentum(0.9)),
-      scaler_(device, c.str("precision")),
+      classifier_sgd_(classifier_->parameters(),
+                      torch::optim::SGDOptions(spec.pretrain.online_lr).momentum(0.9)),
+      scaler_(device, spec.pretrain.precision),
       device_(device),
-      precision_(c.str("precision")),
-      base_lr_(c.f("lr")),
-      online_lr_(c.f("online.lr")),
-      grad_clip_(c.f("grad_clip")) {}
+      precision_(spec.pretrain.precision),
+      base_lr_(spec.pretrain.lr),
+      online_lr_(spec.pretrain.online_lr),
+      grad_clip_(spec.pretrain.grad_clip) {}
 
 void TrainingStep::set_lr(double lr) {
   optimizer_.set_lr(lr);

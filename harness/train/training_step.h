@@ -12,7 +12,7 @@
 
 #include "baselines/optimizers.h"
 #include "baselines/ssl_method.h"
-#include "harness/config/run_config.h"
+#include "harness/config/run_spec.h"
 #include "harness/train/mixed_precision.h"
 #include "harness/train/phase_timer.h"
 
@@ -21,7 +21,7 @@ namespace semharness {
 class TrainingStep {
  public:
   // The method's parameters must already be on `device`.
-  TrainingStep(SSLMethodImpl& method, const RunConfig& config, int64_t num_classes, c10::Device device);
+  TrainingStep(SSLMethodImpl& method, const RunSpec& spec, int64_t num_classes, c10::Device device);
 
   // The learning rate of this step for the SSL optimizer; the online classifier follows it in proportion.
   void set_lr(double lr);

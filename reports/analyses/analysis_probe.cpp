@@ -12,6 +12,7 @@
 #include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
 #include "reports/comparison_table.h"
+#include "reports/run_labels.h"
 
 namespace semharness {
 
@@ -77,20 +78,20 @@ SelectedProbe selected_probe(const RunRecord& run, const std::vector<ResultRow>&
   };
   SelectedProbe probe;
   probe.protocol = protocol;
+  if (!is_lbfgs_protocol(protocol) && protocol != kSgdProbe) {
+    throw std::invalid_argument(fmt::format("selected_probe: '{}' is not a linear-probe protocol", protocol));
+  }
+  // The run's settings of both probes; the grid the run selected from narrowed to what it selected.
+  const ProbeSuiteSpec stored = stored_run_spec(run).probe;
+  probe.sgd = stored.sgd;
+  probe.lbfgs = stored.lbfgs;
   if (is_lbfgs_protocol(protocol)) {
     probe.lbfgs.l2s = {metric(kProbeL2Metric)};
     // The stored protocol records probe.standardize (stored_probe_protocol): lbfgs_probe_raw is the "off".
     probe.lbfgs.standardize = protocol_standardizes(protocol);
-    probe.lbfgs.max_iterations = std::stoll(run.config.at("probe.max_iter"));
-    probe.lbfgs.tolerance = std::stod(run.config.at("probe.tolerance"));
-  } else if (protocol == kSgdProbe) {
+  } else {
     probe.sgd.lrs = {metric(kProbeLrMetric)};
     probe.sgd.wd1s = {metric(kProbeWd1Metric)};
-    probe.sgd.wd2 = std::stod(run.config.at("probe.wd2"));
-    probe.sgd.epochs = std::stoll(run.config.at("probe.epochs"));
-    probe.sgd.batch_size = std::stoll(run.config.at("probe.batch_size"));
-  } else {
-    throw std::invalid_argument(fmt::format("selected_probe: '{}' is not a linear-probe protocol", protocol));
   }
   return probe;
 }

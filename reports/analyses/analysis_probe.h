@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "harness/store/store.h"
-#include "harness/train/lbfgs_probe.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/lbfgs_probe.h"
+#include "harness/probe/linear_probe.h"
 
 namespace semharness {
 
@@ -36,7 +36,7 @@ std::optional<double> selected_sem_tau_d(const std::vector<ResultRow>& results, 
 // standardised as the protocol was.
 struct SelectedProbe {
   std::string protocol;
-  ProbeSpec sgd;
+  SgdProbeSpec sgd;
   LbfgsProbeSpec lbfgs;
 
   bool is_lbfgs() const;

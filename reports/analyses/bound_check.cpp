@@ -18,10 +18,10 @@
 #include "harness/config/run_config.h"
 #include "harness/results/probe_protocols.h"
 #include "harness/results/vocabulary.h"
+#include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
-#include "harness/train/artifacts.h"
-#include "harness/train/lbfgs_probe.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/lbfgs_probe.h"
+#include "harness/probe/linear_probe.h"
 #include "reports/analyses/analysis_probe.h"
 #include "reports/run_labels.h"
 #include "sem/simplex_stats.h"
@@ -231,14 +231,15 @@ class GridBoundCheck {
     features.push_back(
         {Feature::Backbone, std::nullopt, "", load_tensor(dir / "train_h.npy"), load_tensor(dir / "test_h.npy")});
     std::vector<SimplexRow> simplex_rows;
-    const std::string sem = run.config.at("sem");
-    const int64_t L = std::stoll(run.config.at("sem.L")), V = std::stoll(run.config.at("sem.V"));
-    if (sem != "off" && std::filesystem::exists(dir / "train_e.npy")) {
+    const RunSpec spec = stored_run_spec(run);
+    const int64_t L = spec.embedder.L, V = spec.embedder.V;
+    if (spec.embedder.present() && std::filesystem::exists(dir / "train_e.npy")) {
       FeatureSample e{Feature::Embedding, std::nullopt, "", load_tensor(dir / "train_e.npy"),
                       load_tensor(dir / "test_e.npy"), L, V};
-      if (sem != "linear") {
-        for (const auto& tau_text : tau_d_texts(run.config.at("probe.tau_d"))) {
-          const double tau_d = std::stod(tau_text);
+      if (spec.embedder.has_simplices()) {
+        for (size_t t = 0; t < spec.probe.tau_d.size(); ++t) {
+          const double tau_d = spec.probe.tau_d[t];
+          const std::string& tau_text = spec.probe.tau_d_texts[t];
           FeatureSample y{Feature::Sem, tau_d, tau_text, downstream_feature(e.train, L, V, tau_d),
                           downstream_feature(e.test, L, V, tau_d), L, V};
           SimplexRow row;
@@ -266,7 +267,7 @@ class GridBoundCheck {
     const int64_t n = train_labels.size(0);
     auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
     const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
-    const int64_t full_epochs = std::min<int64_t>(options_.max_probe_epochs, std::stoll(run.config.at("probe.epochs")));
+    const int64_t full_epochs = std::min<int64_t>(options_.max_probe_epochs, spec.probe.sgd.epochs);
     for (size_t f = 0; f < features.size(); ++f) {
       const FeatureSample& feature = features[f];
       SelectedProbe probe = selected[f];
@@ -287,7 +288,9 @@ class GridBoundCheck {
         const auto index = permutation.slice(0, 0, k);
         // A smaller label set trains for as many SGD steps as the full one (more epochs), so that the probes
         // differ in their data, not in how far they were optimised. The L-BFGS probe runs to convergence.
-        probe.sgd.epochs = (full_epochs * steps_per_epoch(n) + steps_per_epoch(k) - 1) / steps_per_epoch(k);
+        if (!probe.is_lbfgs()) {
+          probe.sgd.epochs = (full_epochs * steps_per_epoch(n) + steps_per_epoch(k) - 1) / steps_per_epoch(k);
+        }
         const auto x = feature.train.index_select(0, index).to(device_);
         const auto y = train_labels.index_select(0, index).to(device_);
         torch::manual_seed(options_.seed);

@@ -21,8 +21,7 @@
 #include "harness/results/vocabulary.h"
 #include "harness/store/artifact_paths.h"
 #include "harness/store/npy.h"
-#include "harness/train/artifacts.h"
-#include "harness/train/lbfgs_probe.h"
+#include "harness/probe/lbfgs_probe.h"
 #include "reports/analyses/analysis_probe.h"
 #include "reports/comparison_table.h"
 #include "sem/simplicial_embedding.h"
@@ -198,24 +197,13 @@ ProbeAnalysis analyse_probe(const StoredFeature& stored, const at::Tensor& train
   return analysis;
 }
 
-std::optional<double> parse_double(const std::string& text) {
-  try {
-    size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
 // The item of the run's probe.tau_d list that is the tau_d value of the results table.
-std::string tau_d_text_of(const RunRecord& run, double tau_d) {
-  for (const auto& text : tau_d_texts(run.config.at("probe.tau_d"))) {
-    const auto value = parse_double(text);
-    if (value && std::abs(*value - tau_d) <= 1e-9 * std::abs(tau_d)) return text;
+std::string tau_d_text_of(const RunRecord& run, const ProbeSuiteSpec& probe, double tau_d) {
+  for (size_t t = 0; t < probe.tau_d.size(); ++t) {
+    if (std::abs(probe.tau_d[t] - tau_d) <= 1e-9 * std::abs(tau_d)) return probe.tau_d_texts[t];
   }
   throw std::runtime_error(fmt::format("run {}: tau_d {} is not in its probe.tau_d '{}'", run.run_id, tau_d,
-                                       run.config.at("probe.tau_d")));
+                                       fmt::join(probe.tau_d_texts, ",")));
 }
 
 bool is_sem_key(const std::string& key) { return key == "sem" || key.rfind("sem.", 0) == 0; }
@@ -494,9 +482,10 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       if (!protocol) throw std::runtime_error("no linear-probe results");
       const auto tau_d = selected_sem_tau_d(results, run->run_id, *protocol);
       if (!tau_d) throw std::runtime_error(fmt::format("no SEM {} results", *protocol));
-      pair.tau_d_text = tau_d_text_of(*run, *tau_d);
-      pair.L = std::stoll(run->config.at("sem.L"));
-      pair.V = std::stoll(run->config.at("sem.V"));
+      const RunSpec spec = stored_run_spec(*run);
+      pair.tau_d_text = tau_d_text_of(*run, spec.probe, *tau_d);
+      pair.L = spec.embedder.L;
+      pair.V = spec.embedder.V;
       const auto stored =
           load_feature(*dir, "e", probe_file_stem(*protocol, text(Feature::Sem), pair.tau_d_text), device);
       if (stored.weight.shape[1] != pair.L * pair.V) {

@@ -10,8 +10,9 @@
 #include "harness/bench/bench_context.h"
 #include "harness/bench/step_workload.h"
 #include "harness/data/augment.h"
-#include "harness/train/linear_probe.h"
+#include "harness/probe/linear_probe.h"
 #include "tests/bench/manual_timing.h"
+#include "harness/config/run_spec.h"
 
 namespace semharness {
 namespace {
@@ -67,7 +68,7 @@ void probe_epoch(benchmark::State& state) {
   torch::manual_seed(0);
   const LabeledFeatures train{torch::randn({n, d}, options), torch::randint(10, {n}, options.dtype(torch::kLong))};
   const LabeledFeatures small{train.x.slice(0, 0, batch), train.y.slice(0, 0, batch)};
-  ProbeSpec spec;
+  SgdProbeSpec spec = RunSpec::parse(RunConfig::defaults()).probe.sgd;
   spec.epochs = 1;
   spec.batch_size = batch;
   time_iterations(state, device, [&] { benchmark::DoNotOptimize(train_linear_probes(train, small, small, 10, spec)); });

@@ -42,11 +42,11 @@ every run where it does not hold (or cannot be told). The harness's validation s
 The C grid (--c-grid, decades 1e-3..1e2 by default) should span the same penalties as the run's probe.l2 in
 the form above (at n = 3600 selection rows, C 1e-3..1e2 is l2 1.4e-1..1.4e-6, the default probe.l2). The
 selection path is fitted from the strongest penalty down, each fit warm-started from the previous one; the
-final fit starts from zero. Features are fitted --jobs at a time, in processes of one BLAS thread each.
+final fits start from the path's optimum at the nearest C. Each feature's line is printed as it finishes. Features are fitted --jobs at a time, in processes of one BLAS thread each.
 
 Usage:
     sklearn_probe.py --db PATH [--grid NAME] [--runs RUN_ID ...] [--tolerance 1.0] [--c-grid C ...] [--jobs N]
-                     [--gate-selection]
+                     [--tol T] [--gate-selection]
 Exit codes: 0 every gated difference within tolerance, 1 some beyond it, 2 bad input (one line on
 stderr naming what: a missing database, a missing or malformed file, no run to check, scikit-learn missing).
 """
@@ -103,7 +103,7 @@ def sem_feature(np, e, L, V, tau_d):
     return blocks.transpose(0, 2, 1).reshape(n, L * V)
 
 
-def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2):
+def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol):
     """C from c_grid on a held-out tenth of the training rows (lowest validation log-loss), then a refit on all
     of them with that C; and a fit at the harness's selected penalty (when known). Returns a dict."""
     from sklearn.linear_model import LogisticRegression
@@ -113,7 +113,7 @@ def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2):
     def model(C, warm_start=False):
         # lbfgs on >= 3 classes is the multinomial (softmax) loss; the penalty is L2, the intercept is not
         # penalised.
-        return LogisticRegression(C=C, solver="lbfgs", max_iter=MAX_ITER, tol=TOL, warm_start=warm_start)
+        return LogisticRegression(C=C, solver="lbfgs", max_iter=MAX_ITER, tol=tol, warm_start=warm_start)
 
     n = train_x.shape[0]
     permutation = np.random.default_rng(SELECTION_SEED).permutation(n)
@@ -124,8 +124,10 @@ def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2):
     fit_x, val_x = scaler.transform(train_x[fit]), scaler.transform(train_x[val])
     best = None
     path = model(c_grid[0], warm_start=True)
+    optima = {}  # C -> (coef, intercept) on the selection rows: where the final fits start
     for C in sorted(c_grid):  # strongest penalty (smallest C) first: each fit starts from the last optimum
         path.set_params(C=C).fit(fit_x, train_y[fit])
+        optima[C] = (path.coef_.copy(), path.intercept_.copy())
         loss = log_loss(train_y[val], path.predict_proba(val_x), labels=classes)
         if best is None or loss < best[0]:
             best = (loss, C)
@@ -134,7 +136,12 @@ def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2):
     train_s, test_s = scaler.transform(train_x), scaler.transform(test_x)
 
     def final(C):
-        classifier = model(C).fit(train_s, train_y)
+        # Started from the selection path's optimum at the nearest C: the objective is strictly convex, so the
+        # start changes only how many iterations the fit takes, not where it ends (within the tolerance).
+        classifier = model(C, warm_start=True)
+        nearest = min(optima, key=lambda c: abs(math.log(c / C)))
+        classifier.coef_, classifier.intercept_ = (array.copy() for array in optima[nearest])
+        classifier.fit(train_s, train_y)
         iterations = int(np.max(classifier.n_iter_))
         return 100.0 * float((classifier.predict(test_s) == test_y).mean()), iterations
 
@@ -157,7 +164,7 @@ def check_feature(task):
     import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    folder, feature, tau_d, L, V, c_grid, harness_l2 = task
+    folder, feature, tau_d, L, V, c_grid, harness_l2, tol = task
     started = time.perf_counter()
     train_y = load_npy(np, os.path.join(folder, "train_labels.npy"))
     test_y = load_npy(np, os.path.join(folder, "test_labels.npy"))
@@ -173,7 +180,7 @@ def check_feature(task):
     else:
         train_x, test_x = train_x.astype(np.float64), test_x.astype(np.float64)
     with threadpool_limits(1):
-        result = fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2)
+        result = fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol)
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -234,6 +241,9 @@ def main():
     parser.add_argument("--tolerance", type=float, default=1.0, help="largest |difference| in top-1 points")
     parser.add_argument("--c-grid", type=float, nargs="+", default=C_GRID, metavar="C",
                         help="inverse penalties to choose from (default: 1e-3 .. 1e2 by decades)")
+    parser.add_argument("--tol", type=float, default=TOL,
+                        help=f"scikit-learn's gradient tolerance (default {TOL:g}; the harness's probe.tolerance "
+                             "is the same criterion on float32 features)")
     parser.add_argument("--gate-selection", action="store_true",
                         help="also exit 1 when scikit-learn with its own C differs from the harness beyond tolerance")
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
@@ -243,6 +253,8 @@ def main():
         bad(f"--tolerance {args.tolerance}: must be >= 0")
     if not all(C > 0 for C in args.c_grid):
         bad(f"--c-grid {args.c_grid}: every C must be > 0")
+    if not (args.tol > 0):
+        bad(f"--tol {args.tol}: must be > 0")
     if args.jobs < 1:
         bad(f"--jobs {args.jobs}: must be >= 1")
 
@@ -308,19 +320,36 @@ def main():
             checks.append({
                 "label": label, "name": name, "harness_l2": harness_l2,
                 "harness": harness_number(db, run_id, feature, tau_d, "test", "top1"),
-                "task": (folder, feature, tau_d, L, V, sorted(args.c_grid), harness_l2),
+                "task": (folder, feature, tau_d, L, V, sorted(args.c_grid), harness_l2, args.tol),
             })
 
-    print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}: LogisticRegression(lbfgs, L2, tol {TOL:g}, "
+    print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}: LogisticRegression(lbfgs, L2, tol {args.tol:g}, "
           f"max_iter {MAX_ITER}) after StandardScaler, C in {{{', '.join(f'{C:g}' for C in sorted(args.c_grid))}}} "
           f"chosen on a held-out tenth of the exported training rows (seed {SELECTION_SEED}); harness: protocol "
           f"{PROTOCOL}; {len(checks)} features, {args.jobs} at a time", flush=True)
     jobs = min(args.jobs, len(checks))
+    results = [None] * len(checks)
+    started = time.perf_counter()
+
+    def finished(index, result):
+        results[index] = result
+        done = sum(r is not None for r in results)
+        check = checks[index]
+        harness = "-" if check["harness"] is None else f"{check['harness']:.2f}"
+        at_l2 = result.get("top1_at_harness_l2")
+        print(f"[{done}/{len(checks)} {time.perf_counter() - started:6.0f} s] {check['label']} {check['name']}: "
+              f"harness {harness}, sklearn {result['top1']:.2f}"
+              + ("" if at_l2 is None else f", sklearn at the harness's l2 {at_l2:.2f}")
+              + f" ({result['seconds']:.0f} s)", flush=True)
+
     if jobs == 1:
-        results = [check_feature(check["task"]) for check in checks]
+        for index, check in enumerate(checks):
+            finished(index, check_feature(check["task"]))
     else:
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(check_feature, [check["task"] for check in checks]))
+            futures = {pool.submit(check_feature, check["task"]): index for index, check in enumerate(checks)}
+            for future in concurrent.futures.as_completed(futures):
+                finished(futures[future], future.result())
 
     header = ["run", "feature", "harness", "sklearn", "diff", "l2 harness", "l2 sklearn", "sklearn@l2h", "diff@l2h",
               "iters", "fit s"]

@@ -1,4 +1,4 @@
-#include "harness/train/lbfgs_probe.h"
+#include "harness/probe/lbfgs_probe.h"
 
 #include <torch/torch.h>
 

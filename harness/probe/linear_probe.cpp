@@ -1,4 +1,4 @@
-#include "harness/train/linear_probe.h"
+#include "harness/probe/linear_probe.h"
 
 #include <torch/torch.h>
 
@@ -28,7 +28,7 @@ std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const a
 }
 
 ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
-                                int64_t num_classes, const ProbeSpec& spec) {
+                                int64_t num_classes, const SgdProbeSpec& spec) {
   std::vector<double> lrs, wd1s;
   for (double lr : spec.lrs) {
     for (double wd1 : spec.wd1s) {

@@ -11,16 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "harness/train/linear_probe.h"
+#include "harness/probe/linear_probe.h"
 
 namespace semharness {
-
-struct LbfgsProbeSpec {
-  std::vector<double> l2s{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1};
-  bool standardize = true;
-  int64_t max_iterations = 1000;  // per penalty
-  double tolerance = 1e-4;        // converged when max |gradient entry| of the objective <= tolerance
-};
 
 // Training-split statistics that map raw features to standardised ones: (x - mean) / scale.
 struct FeatureStandardizer {

@@ -9,19 +9,13 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "harness/probe/probe_spec.h"
+
 namespace semharness {
 
 struct LabeledFeatures {
   at::Tensor x;  // float [N, D]
   at::Tensor y;  // int64 [N]
-};
-
-struct ProbeSpec {
-  std::vector<double> lrs{0.01, 0.1, 0.2};
-  std::vector<double> wd1s{0.0, 1e-5};
-  double wd2 = 0.0;
-  int64_t epochs = 100;
-  int64_t batch_size = 256;
 };
 
 struct SplitScore {
@@ -53,7 +47,7 @@ std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const a
 
 // Batches are drawn from the device's default generator (seeded by the run).
 ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
-                                int64_t num_classes, const ProbeSpec& spec);
+                                int64_t num_classes, const SgdProbeSpec& spec);
 
 // Weighted k-nearest-neighbour top-1 (percent) with cosine similarity, votes weighted by exp(sim / T)
 // (the protocol lightly reports, SPEC §2).
