@@ -553,7 +553,7 @@ TEST_F(GridTest, PaperAndMethodGridsLoad) {
     if (run.str("method") == "swav") EXPECT_EQ(run.str("sem.tau_target"), "1.5");
   }
   EXPECT_EQ(load_grid(dir + "fmnist_methods.ini").runs.size(), 14u);
-  EXPECT_EQ(load_grid(dir + "quick.ini").runs.size(), 8u);
+  EXPECT_EQ(load_grid(dir + "quick.ini").runs.size(), 6u);
 }
 
 }  // namespace

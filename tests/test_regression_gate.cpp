@@ -248,7 +248,7 @@ TEST_F(RegressionGateTest, AProtocolOnlyOneSideStoresIsNotAFailure) {
   const auto added = check({"--db", both, "--baseline", sgd_only});
   EXPECT_EQ(added.exit_code, 0) << added.output;
   EXPECT_EQ(added.non_empty_lines(),
-            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database; 4 probe protocols of shared cells "
                                      "stored by one database only, not compared"});
   // The candidate drops one of two: the other is compared, and passes.
@@ -283,7 +283,7 @@ TEST_F(RegressionGateTest, SeedNoisePasses) {
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.non_empty_lines(),
-            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database"});
   const auto every_metric = check({"--db", current, "--baseline", baseline, "--metric", "probe.backbone,knn",
                                    "--metric", "online_linear", "--metric", "probe.sem,probe.embedding"});
@@ -345,7 +345,7 @@ TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.non_empty_lines(),
-            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 2 only in one database"});
 }
 
@@ -467,7 +467,7 @@ TEST_F(RegressionGateTest, LeavesBothDatabasesByteIdentical) {
 }
 
 // The committed baseline that CI checks against: one self-contained file (no -wal to go with it, rollback
-// journal mode) of the quick grid's 4 cells x 2 seeds, all finished, that `check` reads without a change.
+// journal mode) of the quick grid's 2 cells x 3 seeds, all finished, that `check` reads without a change.
 TEST(CommittedBaselineTest, IsASelfContainedQuickGridDatabase) {
   const std::string baseline = std::string(SEMHARNESS_SOURCE_DIR) + "/results/baseline-quick.db";
   ASSERT_TRUE(fs::is_regular_file(baseline)) << baseline;
@@ -476,7 +476,7 @@ TEST(CommittedBaselineTest, IsASelfContainedQuickGridDatabase) {
   ASSERT_GT(bytes.size(), 100u);
   EXPECT_EQ(bytes[18], 1) << "WAL journal mode; the committed file should be in rollback (DELETE) mode";
   const StoreSnapshot snapshot = read_store_snapshot(baseline);
-  ASSERT_EQ(snapshot.runs.size(), 8u);
+  ASSERT_EQ(snapshot.runs.size(), 6u);
   for (const RunRecord& run : snapshot.runs) EXPECT_EQ(run.status, "finished") << run.run_id;
   EXPECT_EQ(snapshot.runs[0].grid, "quick");
 
@@ -484,7 +484,7 @@ TEST(CommittedBaselineTest, IsASelfContainedQuickGridDatabase) {
   const auto result = run_binary(dir, {"check", "--db", baseline, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.non_empty_lines(),
-            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database"});
   EXPECT_TRUE(read_bytes(baseline) == bytes) << baseline << " changed";
   std::error_code ignored;

@@ -49,6 +49,126 @@ double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, co
   return correct.item<int64_t>() * 100.0 / static_cast<double>(data.test.size());
 }
 
+// One run's pretraining in named steps: the data order and schedule, the training step, augmentation's
+// generators, and the checkpoint that holds them. Everything that draws from a random generator is made in the
+// order the numbers depend on (the subset, the online classifier's init, then augmentation's generators).
+class PretrainLoop {
+ public:
+  PretrainLoop(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter, const RunSpec& spec,
+               PhaseTimer& timer)
+      : method_(method),
+        data_(data),
+        augmenter_(augmenter),
+        timer_(timer),
+        device_(data.train.images.device()),
+        long_on_device_(torch::TensorOptions().dtype(torch::kLong).device(device_)),
+        subset_(torch::randperm(data.train.size(), long_on_device_)),
+        n_(spec.pretrain.train_subset > 0 ? std::min(data.train.size(), spec.pretrain.train_subset)
+                                          : data.train.size()),
+        batch_(std::min(spec.pretrain.batch_size, n_)),
+        steps_per_epoch_(std::max<int64_t>(1, n_ / batch_)),
+        epochs_(spec.pretrain.epochs),
+        total_steps_(epochs_ * steps_per_epoch_),
+        warmup_steps_(spec.pretrain.warmup_epochs * steps_per_epoch_),
+        base_lr_(spec.pretrain.lr),
+        prefetch_(spec.pretrain.prefetch),
+        recipe_(augment_recipe(method.options.method())),
+        training_(method, spec, data.info.num_classes, device_),
+        generators_(AugmentGenerators::seeded(device_, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset)),
+        parts_{method,         *training_.classifier(),          training_.optimizer().momentum_buffers(),
+               training_.classifier_optimizer(), training_.scaler().state(), device_, generators_} {}
+
+  int64_t epochs() const { return epochs_; }
+
+  // Goes on from the checkpoint at `path` when there is one: its curve into `out`, and the epoch to start at.
+  int64_t resume(const std::string& path, PretrainResult& out) {
+    if (path.empty()) return 1;
+    auto resumed = load_checkpoint(path, parts_);
+    if (!resumed) return 1;
+    step_ = resumed->step;
+    out.curve = std::move(resumed->curve);
+    out.resumed_from_epoch = resumed->epochs_done;
+    return resumed->epochs_done + 1;
+  }
+
+  struct EpochResult {
+    double mean_loss, lr, online_train_top1;
+  };
+
+  EpochResult train_epoch(int64_t epoch) {
+    method_.on_epoch_start(epoch - 1, epochs_);
+    // Accumulated on the device and read once per epoch: no host sync inside the step.
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+    auto online_correct = torch::zeros({}, long_on_device_);
+    const auto order = subset_.slice(0, 0, n_).index_select(0, torch::randperm(n_, long_on_device_));
+    const auto make_batch = [this, &order](int64_t s) { return this->make_batch(order, s); };
+    // The next batch is made while this step trains; never across an epoch's end, so that a checkpoint holds
+    // augmentation's generator state after exactly the epochs it saved.
+    std::future<Batch> next;
+    if (prefetch_) next = std::async(std::launch::async, make_batch, 0);
+    double lr = base_lr_;
+    for (int64_t s = 0; s < steps_per_epoch_; ++s, ++step_) {
+      timer_.begin_step();
+      Batch views;
+      if (prefetch_) {
+        views = timer_.time("data_wait", [&] { return next.get(); });
+        if (s + 1 < steps_per_epoch_) next = std::async(std::launch::async, make_batch, s + 1);
+      } else {
+        views = timer_.time("augment", [&] { return make_batch(s); });
+      }
+      lr = warmup_cosine_lr(base_lr_, step_, warmup_steps_, total_steps_);
+      training_.set_lr(lr);
+      const auto loss =
+          training_.run(views.view1, views.view2, views.labels, step_, total_steps_, timer_, online_correct);
+      loss_sum += loss.to(torch::kFloat);
+    }
+    const double seen = static_cast<double>(steps_per_epoch_ * batch_);
+    return {loss_sum.item<double>() / static_cast<double>(steps_per_epoch_), lr,
+            online_correct.item<int64_t>() * 100.0 / seen};
+  }
+
+  void save(const std::string& path, int64_t epoch, const std::vector<MetricRow>& curve) {
+    const auto saving = std::chrono::steady_clock::now();
+    save_checkpoint(path, parts_, {epoch, step_, curve});
+    timer_.add_ms("checkpoint",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saving).count());
+  }
+
+  // The online classifier's top-1 on the test split.
+  double online_classifier_test_top1() {
+    return online_test_top1(method_, training_.classifier(), data_, augmenter_);
+  }
+
+ private:
+  // Step s's batch: its images gathered and both views augmented, from augmentation's own generators, so that
+  // the numbers are the same whether a batch is made here or on the prefetch thread.
+  Batch make_batch(const at::Tensor& order, int64_t s) {
+    torch::NoGradGuard no_grad;
+    c10::DeviceGuard on_device(device_);  // the current device is per thread
+    if (prefetch_) use_one_intra_op_thread();
+    const auto index = order.slice(0, s * batch_, (s + 1) * batch_);
+    const auto images = to_unit_float(data_.train.images.index_select(0, index));
+    return Batch{augmenter_.view(images, recipe_.view1, generators_), augmenter_.view(images, recipe_.view2, generators_),
+                 data_.train.labels.index_select(0, index)};
+  }
+
+  SSLMethodImpl& method_;
+  const DeviceDataset& data_;
+  const Augmenter& augmenter_;
+  PhaseTimer& timer_;
+  c10::Device device_;
+  torch::TensorOptions long_on_device_;
+  at::Tensor subset_;
+  int64_t n_, batch_, steps_per_epoch_, epochs_, total_steps_, warmup_steps_;
+  double base_lr_;
+  bool prefetch_;
+  AugmentRecipe recipe_;
+  TrainingStep training_;
+  AugmentGenerators generators_;
+  CheckpointParts parts_;
+  int64_t step_ = 0;
+};
+
 }  // namespace
 
 PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const Augmenter& augmenter,
@@ -56,99 +176,32 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
                         const CheckpointPolicy& checkpoint) {
   const auto started = std::chrono::steady_clock::now();
   PretrainResult out;
-  const auto& train = data.train;
-  const auto device = train.images.device();
-  const auto long_on_device = torch::TensorOptions().dtype(torch::kLong).device(device);
-  int64_t n = train.size();
-  const auto subset = torch::randperm(n, long_on_device);
-  const PretrainSpec& settings = spec.pretrain;
-  if (settings.train_subset > 0) n = std::min(n, settings.train_subset);
-  const int64_t batch = std::min(settings.batch_size, n);
-  const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
-  const int64_t epochs = settings.epochs;
-  const int64_t total_steps = epochs * steps_per_epoch;
-  const double base_lr = settings.lr;
-  const AugmentRecipe recipe = augment_recipe(method.options.method());
-  const auto& view1 = recipe.view1;
-  const auto& view2 = recipe.view2;
-
-  TrainingStep training(method, spec, data.info.num_classes, device);
-  const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset);
-  const bool prefetch = settings.prefetch;
-  CheckpointParts parts{method, *training.classifier(), training.optimizer().momentum_buffers(),
-                        training.classifier_optimizer(), training.scaler().state(), device, generators};
-  int64_t step = 0, first_epoch = 1;
-  if (!checkpoint.path.empty()) {
-    if (auto resumed = load_checkpoint(checkpoint.path, parts)) {
-      step = resumed->step;
-      first_epoch = resumed->epochs_done + 1;
-      out.curve = std::move(resumed->curve);
-      out.resumed_from_epoch = resumed->epochs_done;
-    }
-  }
-
+  PretrainLoop loop(method, data, augmenter, spec, timer);
+  const int64_t first_epoch = loop.resume(checkpoint.path, out);
   method.train();
-  for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
-    method.on_epoch_start(epoch - 1, epochs);
-    // Accumulated on the device and read once per epoch: no host sync inside the step.
-    auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
-    auto online_correct = torch::zeros({}, long_on_device);
-    const auto order = subset.slice(0, 0, n).index_select(0, torch::randperm(n, long_on_device));
-    // Step s's batch: its images gathered and both views augmented, from augmentation's own generators, so
-    // that the numbers are the same whether a batch is made here or on the prefetch thread.
-    const auto make_batch = [&](int64_t s) {
-      torch::NoGradGuard no_grad;
-      c10::DeviceGuard on_device(device);  // the current device is per thread
-      if (prefetch) use_one_intra_op_thread();
-      const auto index = order.slice(0, s * batch, (s + 1) * batch);
-      const auto images = to_unit_float(train.images.index_select(0, index));
-      return Batch{augmenter.view(images, view1, generators), augmenter.view(images, view2, generators),
-                   train.labels.index_select(0, index)};
-    };
-    // The next batch is made while this step trains; never across an epoch's end, so that a checkpoint holds
-    // augmentation's generator state after exactly the epochs it saved.
-    std::future<Batch> next;
-    if (prefetch) next = std::async(std::launch::async, make_batch, 0);
-    double lr = base_lr;
-    for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
-      timer.begin_step();
-      Batch views;
-      if (prefetch) {
-        views = timer.time("data_wait", [&] { return next.get(); });
-        if (s + 1 < steps_per_epoch) next = std::async(std::launch::async, make_batch, s + 1);
-      } else {
-        views = timer.time("augment", [&] { return make_batch(s); });
-      }
-      lr = warmup_cosine_lr(base_lr, step, settings.warmup_epochs * steps_per_epoch, total_steps);
-      training.set_lr(lr);
-      const auto loss = training.run(views.view1, views.view2, views.labels, step, total_steps, timer, online_correct);
-      loss_sum += loss.to(torch::kFloat);
-    }
-    const double mean_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
-    const double seen = static_cast<double>(steps_per_epoch * batch);
-    out.curve.push_back({epoch, "train_loss", mean_loss});
-    out.curve.push_back({epoch, "lr", lr});
-    out.curve.push_back({epoch, "online_train_top1", online_correct.item<int64_t>() * 100.0 / seen});
+  for (int64_t epoch = first_epoch; epoch <= loop.epochs(); ++epoch) {
+    const auto result = loop.train_epoch(epoch);
+    out.curve.push_back({epoch, "train_loss", result.mean_loss});
+    out.curve.push_back({epoch, "lr", result.lr});
+    out.curve.push_back({epoch, "online_train_top1", result.online_train_top1});
     // Reported after the checkpoint is on disk: a worker killed after an "epoch N" line resumes after epoch N.
     const auto report = [&] {
       if (progress) {
-        progress({epoch, epochs, mean_loss, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        progress({epoch, loop.epochs(), result.mean_loss, seconds});
       }
     };
-    if (!std::isfinite(mean_loss)) {
+    if (!std::isfinite(result.mean_loss)) {
       report();
-      out.divergence = "training loss became " + std::to_string(mean_loss) + " in epoch " + std::to_string(epoch);
+      out.divergence = "training loss became " + std::to_string(result.mean_loss) + " in epoch " + std::to_string(epoch);
       return out;
     }
-    if (!checkpoint.path.empty() && checkpoint.every > 0 && epoch % checkpoint.every == 0 && epoch < epochs) {
-      const auto saving = std::chrono::steady_clock::now();
-      save_checkpoint(checkpoint.path, parts, {epoch, step, out.curve});
-      timer.add_ms("checkpoint", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saving).count());
+    if (!checkpoint.path.empty() && checkpoint.every > 0 && epoch % checkpoint.every == 0 && epoch < loop.epochs()) {
+      loop.save(checkpoint.path, epoch, out.curve);
     }
     report();
   }
-  out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1",
-                         online_test_top1(method, training.classifier(), data, augmenter)});
+  out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1", loop.online_classifier_test_top1()});
   return out;
 }
 

@@ -439,21 +439,30 @@ std::vector<int64_t> features_of_simplices(const std::vector<int64_t>& simplices
 
 namespace {
 
-ReportSection grid_section(Store& store, const std::string& db_path, const std::string& grid, int64_t top_k) {
-  ReportSection section;
-  section.id = "coherence_" + grid;
-  section.title = fmt::format("Semantic coherence of probe weights: {}", grid);
+// The sem=on runs of a grid with stored features, each analysed with its sem=off baseline (same keys apart from
+// SEM's, same seed) when it has one; runs that cannot be analysed are named with the reason.
+struct CoherencePairs {
+  std::vector<const RunRecord*> sem_runs;  // every finished sem=on run
+  std::vector<PairAnalysis> pairs;
+  std::map<std::string, ProbeAnalysis> baselines;  // by run_id: a sem=off run may be the baseline of several
+  std::vector<std::string> skipped;
+};
+
+CoherencePairs analyse_pairs(Store& store, const std::string& db_path, const std::string& grid, int64_t top_k) {
   const auto runs = store.runs(grid);
   const auto results = store.results();
   const c10::Device device = torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-
+  CoherencePairs out;
+  auto& sem_runs = out.sem_runs;
+  auto& pairs = out.pairs;
+  auto& skipped = out.skipped;
+  auto& baseline_cache = out.baselines;
   std::map<std::string, const RunRecord*> baseline_of;
   for (const auto& run : runs) {
     if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "off") {
       baseline_of.emplace(baseline_key(run), &run);
     }
   }
-  std::vector<const RunRecord*> sem_runs;
   for (const auto& run : runs) {
     if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "on") sem_runs.push_back(&run);
   }
@@ -463,9 +472,6 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
     if (key != "sem") varying.push_back(key);
   }
 
-  std::vector<PairAnalysis> pairs;
-  std::vector<std::string> skipped;
-  std::map<std::string, ProbeAnalysis> baseline_cache;  // a sem=off run may be the baseline of several SEM runs
   for (const auto* run : sem_runs) {
     const auto dir = stored_artifacts(db_path, run->run_id);
     if (!dir) {
@@ -534,16 +540,13 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       skipped.push_back(fmt::format("{} ({})", run->run_id, error.what()));
     }
   }
+  return out;
+}
 
-  if (pairs.empty()) {
-    section.paragraphs.push_back(fmt::format(
-        "No sem=on run of this grid has stored features and probes to analyse ({} finished sem=on runs{}). "
-        "Runs store them when analysis.samples > 0 (the default); runs finished before that have none.",
-        sem_runs.size(), skipped.empty() ? "" : ": " + fmt::format("{}", fmt::join(skipped, "; "))));
-    return section;
-  }
-
-  // What is measured.
+// What the section measures, and how: its opening paragraphs.
+std::vector<std::string> method_paragraphs(const CoherencePairs& analysed, int64_t top_k) {
+  const auto& pairs = analysed.pairs;
+  std::vector<std::string> paragraphs;
   const auto& first = pairs.front();
   std::string groups_text = first.groups ? "groups: " + first.groups->source + "."
                                          : "this dataset has no semantic groups (synthetic classes are unrelated "
@@ -551,15 +554,15 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
                                            "reported, no within-group fractions.";
   std::map<std::string, int64_t> runs_per_protocol;
   for (const auto& pair : pairs) ++runs_per_protocol[pair.sem.protocol];
-  for (const auto& [run_id, analysis] : baseline_cache) ++runs_per_protocol[analysis.protocol];
+  for (const auto& [run_id, analysis] : analysed.baselines) ++runs_per_protocol[analysis.protocol];
   std::vector<std::string> protocol_order;
   for (const auto& protocol : linear_probe_protocols()) protocol_order.push_back(protocol);
-  section.paragraphs.push_back(fmt::format(
+  paragraphs.push_back(fmt::format(
       "Probe protocol (per run the first it stored of {}): {}. Each run's stored probe of that protocol is read, "
       "and the masked probes below are retrained with the same protocol at the hyper-parameters it selected on "
       "validation.",
       fmt::join(protocol_order, ", "), protocols_used_text(runs_per_protocol)));
-  section.paragraphs.push_back(fmt::format(
+  paragraphs.push_back(fmt::format(
       "For each class, the {k} features with the largest |w| in its row of the run's stored probe (SEM: the "
       "SEM feature of sem=on runs at the tau_d best on validation; baseline: the backbone feature of the sem=off "
       "run with the same method and seed); for a probe fitted on standardised features ({standardized}) w is its "
@@ -570,7 +573,7 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       "the fraction of all class pairs in one group). For SEM the same is also counted on the simplices the "
       "top-{k} features fall in; {groups}",
       fmt::arg("k", top_k), fmt::arg("standardized", kLbfgsProbe), fmt::arg("groups", groups_text)));
-  section.paragraphs.push_back(fmt::format(
+  paragraphs.push_back(fmt::format(
       "Masked probes: a probe is retrained on the stored sample ({} training images of the probe-train split, {} "
       "test images) with the run's protocol at its selected hyper-parameters (linear_probe: SGD at the lr and "
       "wd1 for probe.epochs; L-BFGS: full-batch at the l2, to convergence or probe.max_iter iterations), on (a) "
@@ -580,7 +583,12 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
       "means something only next to the others; the random control then draws as many whole simplices.",
       first.n_train, first.n_test, top_k, top_k));
 
-  // Per configuration, mean over seeds.
+  return paragraphs;
+}
+
+// Per configuration, mean over seeds: the shared-feature table and the masked-probe table.
+std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs, const std::string& grid,
+                                          int64_t top_k) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const PairAnalysis*>> by_label;
   for (const auto& pair : pairs) {
@@ -648,11 +656,16 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
   masked.notes.push_back(
       "kept dims: features the top-K mask keeps (SEM: whole simplices), of all. all / top-K mask / random mask: "
       "a probe retrained on the stored sample on every feature, on the mask, on a random mask of the same size.");
-  section.tables.push_back(std::move(sharing));
-  section.tables.push_back(std::move(masked));
-  section.tables.push_back(per_class_table(first, grid, top_k));
+  std::vector<ReportTable> out;
+  out.push_back(std::move(sharing));
+  out.push_back(std::move(masked));
+  return out;
 
-  // Verdict.
+}
+
+// The section's verdict: within-group sharing of SEM against the baseline, and what the masks keep.
+std::string verdict_text(const std::vector<PairAnalysis>& pairs, int64_t top_k) {
+  const auto& first = pairs.front();
   std::vector<double> sem_fraction, base_fraction, sem_keep, base_keep, sem_random_keep, base_random_keep;
   int64_t paired = 0, sem_higher = 0;
   double chance = std::nan("");
@@ -699,7 +712,28 @@ ReportSection grid_section(Store& store, const std::string& db_path, const std::
   }
   verdict += fmt::format(", over {} SEM runs. ", pairs.size());
   if (pairs.size() < 3) verdict += "Few runs: read these numbers as indicative, not as a test. ";
-  section.paragraphs.push_back(verdict);
+  return verdict;
+}
+
+ReportSection grid_section(Store& store, const std::string& db_path, const std::string& grid, int64_t top_k) {
+  ReportSection section;
+  section.id = "coherence_" + grid;
+  section.title = fmt::format("Semantic coherence of probe weights: {}", grid);
+  const CoherencePairs analysed = analyse_pairs(store, db_path, grid, top_k);
+  const auto& pairs = analysed.pairs;
+  const auto& skipped = analysed.skipped;
+  if (pairs.empty()) {
+    section.paragraphs.push_back(fmt::format(
+        "No sem=on run of this grid has stored features and probes to analyse ({} finished sem=on runs{}). "
+        "Runs store them when analysis.samples > 0 (the default); runs finished before that have none.",
+        analysed.sem_runs.size(), skipped.empty() ? "" : ": " + fmt::format("{}", fmt::join(skipped, "; "))));
+    return section;
+  }
+
+  section.paragraphs = method_paragraphs(analysed, top_k);
+  section.tables = seed_mean_tables(pairs, grid, top_k);
+  section.tables.push_back(per_class_table(pairs.front(), grid, top_k));
+  section.paragraphs.push_back(verdict_text(pairs, top_k));
   if (!skipped.empty()) {
     section.paragraphs.push_back(fmt::format("Not analysed: {}.", fmt::join(skipped, "; ")));
   }
