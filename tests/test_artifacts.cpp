@@ -143,7 +143,7 @@ TEST_F(NpyTest, BadFilesNameThePath) {
 
 // A Python with NumPy: the project's .venv or the system's; empty when neither has it.
 std::string python_with_numpy() {
-  for (const std::string python : {std::string(SEMHARNESS_SOURCE_DIR "/.venv/bin/python"), std::string("python3")}) {
+  for (const std::string& python : {std::string(SEMHARNESS_SOURCE_DIR "/.venv/bin/python"), std::string("python3")}) {
     if (std::system((shell_quote(python) + " -c 'import numpy' > /dev/null 2>&1").c_str()) == 0) return python;
   }
   return "";

@@ -35,7 +35,9 @@ TEST(BenchCommandTest, SmokeRunStoresEveryRowWithItsParameters) {
     EXPECT_EQ(rows.getColumn(2).getString(), "cpu");
     EXPECT_GE(rows.getColumn(3).getInt64(), 1) << name;
     EXPECT_GT(rows.getColumn(4).getDouble(), 0) << name;
-    if (name == "memory/copy") EXPECT_GT(rows.getColumn(5).getDouble(), 0);
+    if (name == "memory/copy") {
+      EXPECT_GT(rows.getColumn(5).getDouble(), 0);
+    }
     sessions.insert(rows.getColumn(6).getString());
   }
   EXPECT_EQ(params["sem/fused"], "B=8 L=16 V=4");
