@@ -30,8 +30,8 @@ struct BackboneOptions {
   BackboneOptions(std::string name, int64_t in_channels) : name_(std::move(name)), in_channels_(in_channels) {}
   TORCH_ARG(std::string, name);  // "convnet" or "resnet18"
   TORCH_ARG(int64_t, in_channels);
-  TORCH_ARG(double, width) = 1.0;        // channel multiplier
-  TORCH_ARG(int64_t, stem_padding) = 2;  // ResNet-18 stem: 3x3 conv, stride 1, this padding (the paper's code: 2)
+  TORCH_ARG(double, width) = 1.0;         // channel multiplier
+  TORCH_ARG(int64_t, stem_padding) = 2;   // ResNet-18 stem: 3x3 conv, stride 1, this padding (the paper's code: 2)
   TORCH_ARG(bool, channels_last) = true;  // see BackboneImpl::set_channels_last
 };
 

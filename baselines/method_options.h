@@ -12,7 +12,8 @@
 namespace semharness {
 
 struct MethodOptions {
-  MethodOptions(MethodChoice method, EncoderOptions encoder) : method_(std::move(method)), encoder_(std::move(encoder)) {}
+  MethodOptions(MethodChoice method, EncoderOptions encoder)
+      : method_(std::move(method)), encoder_(std::move(encoder)) {}
   // The method named `name` with its default options.
   MethodOptions(const std::string& name, EncoderOptions encoder)
       : MethodOptions(default_method_options(name), std::move(encoder)) {}

@@ -16,7 +16,7 @@ struct MLPHeadOptions {
   TORCH_ARG(int64_t, out_features);
   TORCH_ARG(int64_t, layers) = 2;  // Linear layers, >= 1
   TORCH_ARG(bool, batch_norm) = true;
-  TORCH_ARG(bool, gelu) = false;   // activation GELU instead of ReLU (DINO)
+  TORCH_ARG(bool, gelu) = false;  // activation GELU instead of ReLU (DINO)
   // > 0: Linear weights drawn from a normal truncated at +-2 std and zero biases (DINO's head); 0: LibTorch's
   // default initialisation.
   TORCH_ARG(double, init_std) = 0.0;

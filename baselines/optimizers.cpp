@@ -43,8 +43,8 @@ void PretrainOptimizer::step() {
     auto& buffer = buffers_[i];
     if (has_fused_momentum_update(p, d_p, buffer)) {
       // On the CPU the trust factor is a host value already: reading it synchronises nothing.
-      const double scale = lars && adapted
-          ? lars_factor(p, d_p, wd, options_.lars_eta(), options_.lars_clip(), lr).item<double>() : 1.0;
+      const double scale =
+          lars && adapted ? lars_factor(p, d_p, wd, options_.lars_eta(), options_.lars_clip(), lr).item<double>() : 1.0;
       fused_momentum_update(p, d_p, buffer, {scale, adapted ? wd : 0.0, options_.momentum(), lr});
       continue;
     }

@@ -18,10 +18,10 @@ namespace semharness {
 namespace {
 
 struct AxisSpec {
-  std::string key;      // the config key, or "probe.tau_d"
-  std::string id;       // table and plot ids: "ablation_" + id
+  std::string key;  // the config key, or "probe.tau_d"
+  std::string id;   // table and plot ids: "ablation_" + id
   std::string x_label;
-  bool temperature;     // log x axis
+  bool temperature;             // log x axis
   std::set<std::string> modes;  // sem modes the key means something for
 };
 
@@ -29,9 +29,15 @@ const std::vector<AxisSpec>& axis_specs() {
   static const std::vector<AxisSpec> specs = {
       {"sem.L", "L", "sem.L (simplices)", false, {"on", "gumbel", "linear"}},
       {"sem.V", "V", "sem.V (vertices per simplex)", false, {"on", "gumbel", "linear"}},
-      {"sem.tau_online", "tau_online", "sem.tau_online (pretraining temperature, online branch / view 1)", true,
+      {"sem.tau_online",
+       "tau_online",
+       "sem.tau_online (pretraining temperature, online branch / view 1)",
+       true,
        {"on", "gumbel"}},
-      {"sem.tau_target", "tau_target", "sem.tau_target (pretraining temperature, target branch / view 2)", true,
+      {"sem.tau_target",
+       "tau_target",
+       "sem.tau_target (pretraining temperature, target branch / view 2)",
+       true,
        {"on", "gumbel"}},
       {"probe.tau_d", "tau_d", "probe.tau_d (downstream temperature)", true, {"on", "gumbel"}},
   };
@@ -113,7 +119,8 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
     const RunRecord& first = *groups[key].front()->run;
     std::string label = first.config.at("method");
     if (first.config.at("sem") != "on") label += " sem=" + first.config.at("sem");
-    for (size_t i = 1; i < label_keys.size(); ++i) label += fmt::format(" {}={}", label_keys[i], first.config.at(label_keys[i]));
+    for (size_t i = 1; i < label_keys.size(); ++i)
+      label += fmt::format(" {}={}", label_keys[i], first.config.at(label_keys[i]));
     // x -> seed -> values (one per seed unless the store holds duplicates)
     std::map<double, std::map<int64_t, std::vector<double>>> by_x;
     for (const auto* p : groups[key]) by_x[p->x][p->run->seed].push_back(p->y);
@@ -133,7 +140,9 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
         per_seed.push_back(sum / static_cast<double>(values.size()));
       }
       const SeedStats s = seed_stats(per_seed);
-      row.push_back({fmt::format("{:.2f} ± {:.2f} (n={})", s.mean, s.std, s.n), s.mean, false,
+      row.push_back({fmt::format("{:.2f} ± {:.2f} (n={})", s.mean, s.std, s.n),
+                     s.mean,
+                     false,
                      {{"std", s.std}, {"n", static_cast<double>(s.n)}}});
       series.points.emplace_back(x, s.mean);
       series.errors.push_back(s.std);
@@ -144,13 +153,16 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
     plot.series.push_back(series);
   }
   if (axis.key == "probe.tau_d") {
-    table.notes.push_back("Linear probe (" + protocol + ") test top-1 % of the SEM feature softmax(e / tau_d) at each "
+    table.notes.push_back("Linear probe (" + protocol +
+                          ") test top-1 % of the SEM feature softmax(e / tau_d) at each "
                           "tau_d, mean ± std over seeds; each line is one configuration. Bold: the best tau_d of a "
                           "line (the comparison table picks tau_d on validation instead).");
   } else {
-    table.notes.push_back("Linear probe (" + protocol + ") test top-1 % of the SEM feature at the tau_d best on "
-                          "validation (the embedder output for sem=linear), mean ± std over seeds; each line holds every other "
-                          "key fixed. Bold: the best value of a line.");
+    table.notes.push_back(
+        "Linear probe (" + protocol +
+        ") test top-1 % of the SEM feature at the tau_d best on "
+        "validation (the embedder output for sem=linear), mean ± std over seeds; each line holds every other "
+        "key fixed. Bold: the best value of a line.");
   }
   if (!protocol_note.empty()) table.notes.push_back(protocol_note);
   ReportSection section;
@@ -174,9 +186,10 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
   if (present.size() > 1) {
     std::string others;
     for (size_t i = 1; i < present.size(); ++i) others += (i > 1 ? ", " : "") + present[i];
-    protocol_note = fmt::format("Probe protocol {}, the first these runs store in the order {}; the runs also "
-                                "store {}, compared in the comparison sections.",
-                                protocol, fmt::join(linear_probe_protocols(), ", "), others);
+    protocol_note = fmt::format(
+        "Probe protocol {}, the first these runs store in the order {}; the runs also "
+        "store {}, compared in the comparison sections.",
+        protocol, fmt::join(linear_probe_protocols(), ", "), others);
   }
   const auto scores = probe_scores_by_run(results, protocol);
   // run -> tau_d -> SEM probe test top-1
@@ -209,8 +222,9 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
     ReportSection none;
     none.id = "ablations";
     none.title = "Ablations (SPEC §4.4)";
-    none.paragraphs.push_back("No SEM setting (sem.L, sem.V, sem.tau_online, sem.tau_target, probe.tau_d) takes two "
-                              "or more values with the other keys fixed in these runs.");
+    none.paragraphs.push_back(
+        "No SEM setting (sem.L, sem.V, sem.tau_online, sem.tau_target, probe.tau_d) takes two "
+        "or more values with the other keys fixed in these runs.");
     sections.push_back(none);
   }
   return sections;

@@ -22,15 +22,19 @@ ReportTable benchmark_table(const std::vector<BenchmarkRow>& rows) {
   table.header = {"benchmark", "params", "device", "iterations", "mean (ms)", "items/s", "GB/s"};
   table.label_columns = 3;
   for (const auto& row : rows) {
-    std::vector<ReportCell> cells = {{row.name, std::nullopt}, {row.params, std::nullopt}, {row.device, std::nullopt},
+    std::vector<ReportCell> cells = {{row.name, std::nullopt},
+                                     {row.params, std::nullopt},
+                                     {row.device, std::nullopt},
                                      {std::to_string(row.count), static_cast<double>(row.count)},
                                      number(mean_ms(row), "{:.3f}")};
     cells.push_back(row.items_per_second ? number(*row.items_per_second, "{:.1f}") : ReportCell{"", std::nullopt});
-    cells.push_back(row.bytes_per_second ? number(*row.bytes_per_second / 1e9, "{:.2f}") : ReportCell{"", std::nullopt});
+    cells.push_back(row.bytes_per_second ? number(*row.bytes_per_second / 1e9, "{:.2f}")
+                                         : ReportCell{"", std::nullopt});
     table.rows.push_back(cells);
   }
-  table.notes.push_back("mean = wall time per iteration (device work synchronised); items are images for training "
-                        "steps, augmentation and probes.");
+  table.notes.push_back(
+      "mean = wall time per iteration (device work synchronised); items are images for training "
+      "steps, augmentation and probes.");
   return table;
 }
 
@@ -68,7 +72,8 @@ std::optional<ReportTable> memory_floor_table(const std::vector<BenchmarkRow>& r
     if (fused == variants.end()) continue;
     const auto unfused = variants.find("sem/unfused");
     const BenchmarkRow& f = *fused->second;
-    std::vector<ReportCell> cells = {{key.second, std::nullopt}, {key.first, std::nullopt}, number(mean_ms(f), "{:.3f}")};
+    std::vector<ReportCell> cells = {
+        {key.second, std::nullopt}, {key.first, std::nullopt}, number(mean_ms(f), "{:.3f}")};
     if (unfused != variants.end()) {
       cells.push_back(number(mean_ms(*unfused->second), "{:.3f}"));
       cells.push_back(number(mean_ms(*unfused->second) / mean_ms(f), "{:.2f}x"));
@@ -90,9 +95,10 @@ std::optional<ReportTable> memory_floor_table(const std::vector<BenchmarkRow>& r
   for (const auto& [device, bytes] : bandwidth) {
     bandwidths += fmt::format("{}{} {:.1f} GB/s", bandwidths.empty() ? "" : ", ", device, bytes / 1e9);
   }
-  table.notes.push_back("floor = bytes the fused op must read and write (forward: x in, y out; backward: y and dy in, "
-                        "dx out) / the bandwidth of the largest memory/copy measured on the device (" +
-                        (bandwidths.empty() ? std::string("none measured") : bandwidths) + ").");
+  table.notes.push_back(
+      "floor = bytes the fused op must read and write (forward: x in, y out; backward: y and dy in, "
+      "dx out) / the bandwidth of the largest memory/copy measured on the device (" +
+      (bandwidths.empty() ? std::string("none measured") : bandwidths) + ").");
   return table;
 }
 

@@ -44,7 +44,7 @@ std::vector<std::string> sem_setting_keys() {
 
 // Validation top-1 of the feature the table reports for a run of the given sem mode (what picks a setting).
 std::map<std::string, double> headline_validation(const std::vector<ResultRow>& results,
-                                                   const std::vector<RunRecord>& runs, std::string_view protocol) {
+                                                  const std::vector<RunRecord>& runs, std::string_view protocol) {
   const auto best_tau = best_sem_tau_d(results, protocol);
   std::map<std::string, std::string> mode;
   for (const auto& run : runs) mode[run.run_id] = run.config.at("sem");
@@ -152,10 +152,11 @@ std::string convergence_note(const std::vector<ComparisonRow>& rows, const std::
     if (probe.grad_norm) listed += fmt::format(" (probe_grad_norm {:.3g})", *probe.grad_norm);
   }
   if (unconverged.size() > kListed) listed += fmt::format("; {} more", unconverged.size() - kListed);
-  return fmt::format("Convergence: {} of {} {} probes did not reach the gradient tolerance (probe_converged = 0), "
-                     "largest probe_grad_norm first: {}. Their accuracies are in the table as they are; a larger "
-                     "probe.max_iter would let them converge.",
-                     unconverged.size(), probes, protocol, listed);
+  return fmt::format(
+      "Convergence: {} of {} {} probes did not reach the gradient tolerance (probe_converged = 0), "
+      "largest probe_grad_norm first: {}. Their accuracies are in the table as they are; a larger "
+      "probe.max_iter would let them converge.",
+      unconverged.size(), probes, protocol, listed);
 }
 
 // The comparison section of rows of one protocol.
@@ -167,7 +168,10 @@ ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std
   const bool any_online = any([](const ComparisonRow& r) { return r.baseline_online.has_value(); });
   const auto reference_of = [&](const ComparisonRow& row) -> const ReferenceNumber* {
     if (row.untrained) return nullptr;  // published numbers are of trained backbones
-    const auto key = [&](const char* k) { const auto it = row.keys.find(k); return it == row.keys.end() ? std::string() : it->second; };
+    const auto key = [&](const char* k) {
+      const auto it = row.keys.find(k);
+      return it == row.keys.end() ? std::string() : it->second;
+    };
     return find_reference(references, key("method"), key("dataset"), key("backbone"));
   };
   const bool any_reference = any([&](const ComparisonRow& r) { return reference_of(r) != nullptr; });
@@ -248,27 +252,32 @@ ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std
   table.notes.push_back(fmt::format("Top-1 % on the test split, mean ± std over seeds (n = seeds). Protocol {}: {}.",
                                     protocol, probe_protocol_description(protocol)));
   if (const std::string note = convergence_note(rows, protocol); !note.empty()) table.notes.push_back(note);
-  std::string columns = "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
-                        "best on validation";
+  std::string columns =
+      "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
+      "best on validation";
   if (any_linear) columns += "; +linear = embedder output of sem=linear runs (no softmax)";
   if (any_gumbel) columns += "; +gumbel = sem=gumbel runs, like +SEM";
   table.notes.push_back(columns + ". Bold: the best of a row's " + protocol + " columns.");
-  table.notes.push_back("+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
-                        "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
+  table.notes.push_back(
+      "+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
+      "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
   if (untrained_rows > 0) {
-    table.notes.push_back("untrained backbone: runs with epochs = 0, the probe on a randomly initialised network: the "
-                          "floor that pretraining should beat.");
+    table.notes.push_back(
+        "untrained backbone: runs with epochs = 0, the probe on a randomly initialised network: the "
+        "floor that pretraining should beat.");
   }
   if (any_online) {
-    table.notes.push_back("baseline online: protocol online_linear, the classifier trained on detached backbone "
-                          "features during pretraining (solo-learn's protocol), test split.");
+    table.notes.push_back(
+        "baseline online: protocol online_linear, the classifier trained on detached backbone "
+        "features during pretraining (solo-learn's protocol), test split.");
   }
   if (any_reference) {
     std::string sources;
     for (const auto& s : reference_sources) sources += (sources.empty() ? "" : "; ") + s;
     table.notes.push_back("reference: published top-1, " + sources +
                           "; shown only where method, dataset and backbone match the row. Its protocol is "
-                          "online_linear: compare it with the baseline online column, not with " + protocol + ".");
+                          "online_linear: compare it with the baseline online column, not with " +
+                          protocol + ".");
   }
   if (!epoch_mismatches.empty()) {
     table.notes.push_back("(N ep): the reference trained N epochs, these runs another number (see the row's epochs).");
@@ -288,7 +297,8 @@ ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std
         "Claim 1, SEM raises linear-probe top-1 ({}): +SEM is above the baseline with 95% confidence in {} of {} rows "
         "with an interval, below in {}, undecided in {}",
         protocol, above, with_interval, below, undecided);
-    if (without_interval > 0) verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
+    if (without_interval > 0)
+      verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
     if (untrained_rows > 0) verdict += "; untrained-backbone rows are not counted";
     section.paragraphs.push_back(verdict + ".");
   } else {
@@ -318,7 +328,6 @@ ProtocolRows rows_by_protocol(const std::vector<ComparisonRow>& rows) {
 
 }  // namespace
 
-
 SeedStats seed_stats(const std::vector<double>& values) {
   SeedStats s;
   s.n = static_cast<int64_t>(values.size());
@@ -336,13 +345,14 @@ SeedStats seed_stats(const std::vector<double>& values) {
 std::optional<DifferenceInterval> difference_interval(const std::map<int64_t, double>& a,
                                                       const std::map<int64_t, double>& b, double confidence) {
   const auto quantile = [&](double df) {
-    return boost::math::quantile(boost::math::complement(boost::math::students_t_distribution<double>(df),
-                                                         (1 - confidence) / 2));
+    return boost::math::quantile(
+        boost::math::complement(boost::math::students_t_distribution<double>(df), (1 - confidence) / 2));
   };
   DifferenceInterval interval;
   interval.confidence = confidence;
   bool same_seeds = a.size() == b.size() && a.size() >= 2;
-  for (auto ia = a.begin(), ib = b.begin(); same_seeds && ia != a.end(); ++ia, ++ib) same_seeds = ia->first == ib->first;
+  for (auto ia = a.begin(), ib = b.begin(); same_seeds && ia != a.end(); ++ia, ++ib)
+    same_seeds = ia->first == ib->first;
   if (same_seeds) {
     std::vector<double> differences;
     for (const auto& [seed, value] : a) differences.push_back(b.at(seed) - value);
@@ -399,7 +409,6 @@ SeedStats ComparisonArm::stats() const {
   for (const auto& [seed, value] : by_seed) values.push_back(value);
   return seed_stats(values);
 }
-
 
 std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results,
                                             std::string_view protocol) {
@@ -470,7 +479,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     }
     const std::string& mode = run->config.at("sem");
     std::string setting;
-    for (const auto& key : setting_keys) setting += fmt::format("{}{}={}", setting.empty() ? "" : " ", key, run->config.at(key));
+    for (const auto& key : setting_keys)
+      setting += fmt::format("{}{}={}", setting.empty() ? "" : " ", key, run->config.at(key));
     auto& by_setting = cells[label][mode];
     if (!by_setting.count(setting)) setting_order[label][mode].push_back(setting);
     SettingValues& values = by_setting[setting];
@@ -478,9 +488,11 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     if (score != scores.end()) {
       if (const auto test = headline_accuracy(score->second, mode)) values.test[run->seed].push_back(*test);
     }
-    if (const auto val = validation.find(run->run_id); val != validation.end()) values.val[run->seed].push_back(val->second);
+    if (const auto val = validation.find(run->run_id); val != validation.end())
+      values.val[run->seed].push_back(val->second);
     if (mode == "off") {
-      if (const auto it = online.find(run->run_id); it != online.end()) online_by_label[label][run->seed].push_back(it->second);
+      if (const auto it = online.find(run->run_id); it != online.end())
+        online_by_label[label][run->seed].push_back(it->second);
     }
   }
   if (is_lbfgs_protocol(protocol)) {
@@ -519,7 +531,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
         // The baseline ignores the SEM settings: runs of one seed that differ only in them are one computation.
         std::map<int64_t, std::vector<double>> merged;
         for (const auto& setting : settings) {
-          for (const auto& [seed, v] : mode_cells->second.at(setting).test) merged[seed].insert(merged[seed].end(), v.begin(), v.end());
+          for (const auto& [seed, v] : mode_cells->second.at(setting).test)
+            merged[seed].insert(merged[seed].end(), v.begin(), v.end());
         }
         arm.by_seed = per_seed_mean(merged);
       } else {
@@ -564,7 +577,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
     row.sem = stats("on");
     row.linear = stats("linear");
     row.gumbel = stats("gumbel");
-    if (row.baseline && row.sem) row.sem_minus_baseline = difference_interval(row.arms.at("off").by_seed, row.arms.at("on").by_seed);
+    if (row.baseline && row.sem)
+      row.sem_minus_baseline = difference_interval(row.arms.at("off").by_seed, row.arms.at("on").by_seed);
     if (const auto it = online_by_label.find(label); it != online_by_label.end()) {
       std::vector<double> values;
       for (const auto& [seed, v] : per_seed_mean(it->second)) values.push_back(v);
@@ -588,7 +602,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
   return rows;
 }
 
-ReportSection comparison_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references) {
+ReportSection comparison_section(const std::vector<ComparisonRow>& rows,
+                                 const std::vector<ReferenceNumber>& references) {
   return protocol_section(rows, references, rows.empty() ? linear_probe_protocols().front() : rows.front().protocol);
 }
 
@@ -629,8 +644,8 @@ std::optional<ReportSection> probe_survival_section(const std::vector<Comparison
           row == of_protocol.end() ? DifferenceCell{{"", std::nullopt}} : difference_cell(*row);
       cells.push_back(delta.cell.value ? delta.cell : ReportCell{"-", std::nullopt});
       every_difference = every_difference && delta.cell.value.has_value();
-      const bool interval = delta.verdict == Verdict::Above || delta.verdict == Verdict::Below ||
-                            delta.verdict == Verdict::Undecided;
+      const bool interval =
+          delta.verdict == Verdict::Above || delta.verdict == Verdict::Below || delta.verdict == Verdict::Undecided;
       every_interval = every_interval && interval;
       if (delta.cell.value) signs.insert(sign(*delta.cell.value));
       if (interval) verdicts.insert(delta.verdict);

@@ -34,16 +34,15 @@ SeedStats seed_stats(const std::vector<double>& values);
 struct DifferenceInterval {
   double difference = 0;  // mean(b) - mean(a) (= the mean of the per-seed differences when paired)
   double low = 0, high = 0;
-  double df = 0;          // degrees of freedom of the t quantile
-  bool paired = false;    // paired t-interval on the per-seed differences; false: Welch
+  double df = 0;        // degrees of freedom of the t quantile
+  bool paired = false;  // paired t-interval on the per-seed differences; false: Welch
   double confidence = 0.95;
 };
 // Paired by seed when a and b hold the same seeds (at least 2): t-interval on the per-seed differences.
 // Otherwise Welch's interval (Welch–Satterthwaite df; n - 2 summed when both sides have zero variance, the
 // interval then being a point). nullopt when a side has fewer than 2 seeds (and they cannot be paired).
 std::optional<DifferenceInterval> difference_interval(const std::map<int64_t, double>& a,
-                                                      const std::map<int64_t, double>& b,
-                                                      double confidence = 0.95);
+                                                      const std::map<int64_t, double>& b, double confidence = 0.95);
 
 // run_id -> the tau_d whose SEM linear probe of `protocol` has the best validation top-1 (ties: the smallest
 // tau_d).
@@ -66,8 +65,8 @@ struct UnconvergedProbe {
 };
 
 struct ComparisonRow {
-  std::string label;     // e.g. "simclr", "simclr backbone=resnet18", "untrained backbone (simclr)"
-  std::string protocol;  // the linear-probe protocol of every accuracy of the row
+  std::string label;       // e.g. "simclr", "simclr backbone=resnet18", "untrained backbone (simclr)"
+  std::string protocol;    // the linear-probe protocol of every accuracy of the row
   bool untrained = false;  // its runs have epochs = 0: the floor a trained backbone should beat
   std::optional<SeedStats> baseline, sem;
   std::optional<SeedStats> linear, gumbel;  // the controls
@@ -96,7 +95,8 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
 // protocol a note on the probes that did not converge. Section and table id: "comparison" for linear_probe
 // (the id from before the protocols), "comparison_<protocol>" for the others. references: the published
 // numbers to look up.
-ReportSection comparison_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references);
+ReportSection comparison_section(const std::vector<ComparisonRow>& rows,
+                                 const std::vector<ReferenceNumber>& references);
 // "Does SEM's gain survive the probe?": one row per configuration, one column per protocol of `rows` holding
 // its +SEM - baseline (95% CI), and how many rows agree in sign and in CI verdict across protocols. nullopt
 // when the rows hold fewer than two protocols.

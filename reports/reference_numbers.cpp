@@ -82,7 +82,8 @@ const std::string& builtin_reference_csv() {
 }
 
 const std::vector<ReferenceNumber>& builtin_reference_numbers() {
-  static const std::vector<ReferenceNumber> numbers = parse_reference_csv(builtin_reference_csv(), "results/reference.csv");
+  static const std::vector<ReferenceNumber> numbers =
+      parse_reference_csv(builtin_reference_csv(), "results/reference.csv");
   return numbers;
 }
 

@@ -66,7 +66,8 @@ std::map<std::string, std::vector<std::string>> varying_keys(const StoreSnapshot
 
 std::string cell_label(const RunRecord& run, const std::vector<std::string>& varying) {
   std::string label = run.grid;
-  for (const std::string& key : varying) label += fmt::format("{}{}={}", label == run.grid ? ": " : " ", key, run.config.at(key));
+  for (const std::string& key : varying)
+    label += fmt::format("{}{}={}", label == run.grid ? ": " : " ", key, run.config.at(key));
   return label;
 }
 
@@ -109,7 +110,8 @@ std::string mean_std(const SeedStats& s) {
 
 const std::vector<GateMetric>& gate_metrics() {
   static const std::vector<GateMetric> metrics = {
-      {"headline", "the comparison table's: probe.backbone (sem=off), probe.sem (on, gumbel), probe.embedding (linear)"},
+      {"headline",
+       "the comparison table's: probe.backbone (sem=off), probe.sem (on, gumbel), probe.embedding (linear)"},
       {"probe.backbone", "linear probe on the backbone feature h (every run)"},
       {"probe.embedding", "linear probe on the embedder output e (runs with an embedder)"},
       {"probe.sem", "linear probe on the SEM feature at the tau_d best on validation (sem=on/gumbel runs)"},
@@ -216,8 +218,9 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
     if (c.test == GateComparison::Test::Welch) welch.push_back(&c);
   }
   if (options.correction == GateCorrection::Holm) {
-    std::stable_sort(welch.begin(), welch.end(),
-                     [](const GateComparison* a, const GateComparison* b) { return a->welch->p_lower < b->welch->p_lower; });
+    std::stable_sort(welch.begin(), welch.end(), [](const GateComparison* a, const GateComparison* b) {
+      return a->welch->p_lower < b->welch->p_lower;
+    });
     double running = 0;
     for (size_t i = 0; i < welch.size(); ++i) {
       running = std::max(running, std::min(1.0, static_cast<double>(welch.size() - i) * welch[i]->welch->p_lower));
@@ -245,26 +248,26 @@ std::string format_gate(const GateResult& result, const GateOptions& options) {
     std::string test;
     switch (c.test) {
       case GateComparison::Test::Welch:
-        test = options.correction == GateCorrection::Holm
-                   ? fmt::format("p = {:.2g}, Holm-adjusted {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower,
-                                 c.p_adjusted, c.welch->t, c.welch->df)
-                   : fmt::format("p = {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower, c.welch->t, c.welch->df);
+        test =
+            options.correction == GateCorrection::Holm
+                ? fmt::format("p = {:.2g}, Holm-adjusted {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower,
+                              c.p_adjusted, c.welch->t, c.welch->df)
+                : fmt::format("p = {:.2g} (Welch t = {:.2f}, df = {:.1f})", c.welch->p_lower, c.welch->t, c.welch->df);
         break;
-      case GateComparison::Test::Tolerance:
-        test = fmt::format("tolerance {:g}", options.tolerance);
-        break;
-      case GateComparison::Test::Missing:
-        test = "missing";
-        break;
+      case GateComparison::Test::Tolerance: test = fmt::format("tolerance {:g}", options.tolerance); break;
+      case GateComparison::Test::Missing: test = "missing"; break;
     }
     table.push_back({c.label, c.metric, c.protocol, mean_std(c.current), mean_std(c.baseline),
                      c.test == GateComparison::Test::Missing ? "-" : fmt::format("{:+.2f}", c.difference), test});
   }
-  if (table.size() > 1) out += "worse than baseline (top-1 % on the test split, mean ± std over seeds):\n" + format_aligned(table);
-  out += fmt::format("check: {} cell{} compared, {} worse than baseline (alpha {:g}{}", result.cells_compared,
-                     result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha,
-                     options.correction == GateCorrection::Holm && any_welch ? ", Holm-adjusted over the Welch tests" : "");
-  if (any_tolerance) out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
+  if (table.size() > 1)
+    out += "worse than baseline (top-1 % on the test split, mean ± std over seeds):\n" + format_aligned(table);
+  out += fmt::format(
+      "check: {} cell{} compared, {} worse than baseline (alpha {:g}{}", result.cells_compared,
+      result.cells_compared == 1 ? "" : "s", result.cells_worse, options.alpha,
+      options.correction == GateCorrection::Holm && any_welch ? ", Holm-adjusted over the Welch tests" : "");
+  if (any_tolerance)
+    out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
   out += fmt::format("); {} only in one database", result.only_current + result.only_baseline);
   if (result.protocols_one_side > 0) {
     out += fmt::format("; {} probe protocol{} of shared cells stored by one database only, not compared",

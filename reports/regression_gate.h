@@ -62,8 +62,8 @@ struct GateComparison {
 
 struct GateResult {
   std::vector<GateComparison> comparisons;  // cells in baseline order, metrics in the order asked
-  int64_t common_cells = 0;    // cells with finished runs in both databases
-  int64_t cells_compared = 0;  // of those, the cells with at least one metric in the baseline
+  int64_t common_cells = 0;                 // cells with finished runs in both databases
+  int64_t cells_compared = 0;               // of those, the cells with at least one metric in the baseline
   int64_t cells_worse = 0;
   int64_t only_current = 0, only_baseline = 0;  // cells with finished runs in one database only
   // Linear-probe protocols of common cells that one database stores and the other does not (not compared;

@@ -22,8 +22,10 @@ std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>
     }
     if (values.size() <= 1) continue;
     // Dataset, backbone and epochs say what a row is even when each method has its own.
-    bool follows_method = spec.name != "method" && spec.name != "dataset" && spec.name != "backbone" && spec.name != "epochs";
-    for (const auto& [method, method_values] : values_per_method) follows_method = follows_method && method_values.size() == 1;
+    bool follows_method =
+        spec.name != "method" && spec.name != "dataset" && spec.name != "backbone" && spec.name != "epochs";
+    for (const auto& [method, method_values] : values_per_method)
+      follows_method = follows_method && method_values.size() == 1;
     if (!follows_method) keys.push_back(spec.name);
   }
   return keys;
@@ -56,7 +58,8 @@ RunSpec stored_run_spec(const RunRecord& run) {
 
 std::string row_label(const RunRecord& run, const std::vector<std::string>& keys) {
   std::string label;
-  for (const auto& key : keys) label += label.empty() ? run.config.at(key) : fmt::format(" {}={}", key, run.config.at(key));
+  for (const auto& key : keys)
+    label += label.empty() ? run.config.at(key) : fmt::format(" {}={}", key, run.config.at(key));
   return label;
 }
 

@@ -12,7 +12,8 @@ namespace semharness {
 
 // The identity keys whose values differ between the runs, in the documented key order, without the keys
 // whose value follows from the method alone (set per method in [method:NAME] sections: they would only
-// repeat the method; dataset, backbone and epochs are kept). With method_first, "method" leads the list whether or not it varies.
+// repeat the method; dataset, backbone and epochs are kept). With method_first, "method" leads the list whether or not
+// it varies.
 std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>& runs, bool method_first = false);
 
 // run_id -> label, for every run given; keys are those distinguishing the runs of each run's own grid.

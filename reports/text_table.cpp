@@ -7,7 +7,8 @@ namespace semharness {
 
 size_t display_width(const std::string& s) {
   // Count UTF-8 lead bytes: every byte that is not a continuation byte (10xxxxxx) starts a character.
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string wrap_text(const std::string& text, size_t width, const std::string& first_indent,

@@ -13,8 +13,8 @@ namespace {
 
 // The phases of a run in the order they happen; other names (kernels) follow alphabetically.
 int phase_rank(const std::string& name) {
-  static const std::vector<std::string> phases = {"data", "data_wait", "augment", "forward", "backward", "optimizer",
-                                                  "checkpoint", "probe", "run"};
+  static const std::vector<std::string> phases = {"data",      "data_wait",  "augment", "forward", "backward",
+                                                  "optimizer", "checkpoint", "probe",   "run"};
   const auto it = std::find(phases.begin(), phases.end(), name);
   return it == phases.end() ? static_cast<int>(phases.size()) : static_cast<int>(it - phases.begin());
 }
@@ -22,7 +22,8 @@ int phase_rank(const std::string& name) {
 ReportTable timing_table(const std::string& id, const std::string& title, std::vector<TimingTotal> totals,
                          bool with_runs) {
   std::sort(totals.begin(), totals.end(), [](const TimingTotal& a, const TimingTotal& b) {
-    return std::make_tuple(phase_rank(a.name), a.name, a.device) < std::make_tuple(phase_rank(b.name), b.name, b.device);
+    return std::make_tuple(phase_rank(a.name), a.name, a.device) <
+           std::make_tuple(phase_rank(b.name), b.name, b.device);
   });
   ReportTable table;
   table.id = id;
@@ -54,8 +55,9 @@ ReportSection timings_section(Store& store, const std::string& grid) {
   for (const TimingTotal& total : store.timing_totals(grid)) by_grid[total.grid].push_back(total);
   for (const auto& [grid_name, totals] : by_grid) {
     ReportTable table = timing_table("timings_" + grid_name, "Grid '" + grid_name + "': time per phase", totals, true);
-    table.notes.push_back("Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
-                          "count. Device work is timed with synchronisation at the phase boundaries.");
+    table.notes.push_back(
+        "Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
+        "count. Device work is timed with synchronisation at the phase boundaries.");
     section.tables.push_back(table);
   }
 

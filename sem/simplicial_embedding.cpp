@@ -12,7 +12,8 @@ void SEMImpl::reset() {
   TORCH_CHECK(options.L() >= 1 && options.V() >= 1, "SEM needs L >= 1 and V >= 1");
   TORCH_CHECK(options.tau_online() > 0 && options.tau_target() > 0, "SEM temperatures must be > 0");
   const int64_t dim = options.L() * options.V();
-  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(options.in_features(), dim).bias(false)));
+  linear =
+      register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(options.in_features(), dim).bias(false)));
   bn = register_module("bn", torch::nn::BatchNorm1d(dim));
 }
 
@@ -21,13 +22,11 @@ torch::Tensor SEMImpl::embed(const torch::Tensor& h) { return bn->forward(linear
 torch::Tensor SEMImpl::forward(const torch::Tensor& h, double tau) {
   const auto e = embed(h);
   switch (options.activation()) {
-    case SEMActivation::None:
-      return e;
+    case SEMActivation::None: return e;
     case SEMActivation::GumbelSoftmax:
       if (is_training()) return straight_through_gumbel_softmax(e, options.L(), options.V(), tau);
       break;
-    case SEMActivation::Softmax:
-      break;
+    case SEMActivation::Softmax: break;
   }
   return simplex_softmax(e, options.L(), options.V(), tau);
 }

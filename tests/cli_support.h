@@ -65,8 +65,8 @@ using semharness::shell_quote;
 
 inline fs::path make_temp_dir(const std::string& tag) {
   std::random_device random;
-  fs::path dir = fs::temp_directory_path() / ("semharness-cli-test-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                                              std::to_string(random()));
+  fs::path dir = fs::temp_directory_path() /
+                 ("semharness-cli-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   fs::create_directories(dir);
   return dir;
 }
@@ -183,8 +183,10 @@ class TinyStoredFeaturesTest : public ::testing::Test {
     db_ = dir_ / "runs.db";
     write_bytes(dir_ / (grid + ".ini"),
                 "name = " + grid + "\nepochs = 1\nmethod = simclr\nsem = off, on\n" + std::string(kTinySettings));
-    std::vector<std::string> args = {"run", (dir_ / (grid + ".ini")).string(), "--db", db_.string(), "--device", "cpu",
-                                     "--set", "analysis.samples=300"};
+    std::vector<std::string> args = {"run",      (dir_ / (grid + ".ini")).string(),
+                                     "--db",     db_.string(),
+                                     "--device", "cpu",
+                                     "--set",    "analysis.samples=300"};
     for (const std::string& setting : Derived::kOverrides) args.insert(args.end(), {"--set", setting});
     setup_ = run_binary(dir_, args);
   }

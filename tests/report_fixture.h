@@ -49,8 +49,9 @@ inline constexpr const char* kHandmadeGrid =
 
 inline std::filesystem::path make_report_temp_dir(const std::string& tag) {
   std::random_device random;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("semharness-report-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("semharness-report-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -64,9 +65,8 @@ inline semharness::Grid fill_handmade_database(const std::filesystem::path& dir,
   Store store(db_path);
   store.register_runs(grid);
   const auto top1 = [](const std::string& protocol, const std::string& feature, std::optional<double> tau,
-                       const std::string& split, double value) {
-    return ResultRow{"", protocol, feature, tau, split, "top1", value};
-  };
+                       const std::string& split,
+                       double value) { return ResultRow{"", protocol, feature, tau, split, "top1", value}; };
   for (const RunConfig& config : grid.runs) {
     const std::string method = config.str("method"), sem = config.str("sem");
     const int64_t L = config.i("sem.L"), seed = config.seed;
@@ -95,9 +95,10 @@ inline semharness::Grid fill_handmade_database(const std::filesystem::path& dir,
       } else {
         val_a = 50, test_a = 58.0 + static_cast<double>(seed), val_b = 45, test_b = 20;
       }
-      outcome.results = {top1("linear_probe", "sem", 0.1, "val", val_a), top1("linear_probe", "sem", 0.1, "test", test_a),
-                         top1("linear_probe", "sem", 1.0, "val", val_b), top1("linear_probe", "sem", 1.0, "test", test_b),
-                         top1("linear_probe", "backbone", std::nullopt, "test", 10)};
+      outcome.results = {
+          top1("linear_probe", "sem", 0.1, "val", val_a), top1("linear_probe", "sem", 0.1, "test", test_a),
+          top1("linear_probe", "sem", 1.0, "val", val_b), top1("linear_probe", "sem", 1.0, "test", test_b),
+          top1("linear_probe", "backbone", std::nullopt, "test", 10)};
     }
     if (method == "simclr") outcome.timings = {{"forward", "cpu", 10, 50.0}, {"backward", "cpu", 10, 30.0}};
     store.finish_run(outcome);
@@ -144,9 +145,8 @@ inline semharness::Grid fill_protocols_database(const std::filesystem::path& dir
   Store store(db_path);
   store.register_runs(grid);
   const auto row = [](const char* protocol, const char* feature, std::optional<double> tau, const char* split,
-                      const std::string& metric, double value) {
-    return ResultRow{"", protocol, feature, tau, split, metric, value};
-  };
+                      const std::string& metric,
+                      double value) { return ResultRow{"", protocol, feature, tau, split, metric, value}; };
   for (const RunConfig& config : grid.runs) {
     const bool simclr = config.str("method") == "simclr", sem = config.str("sem") == "on";
     const auto seed = static_cast<size_t>(config.seed);

@@ -60,8 +60,14 @@ class NpyTest : public ::testing::Test {
 TEST_F(NpyTest, WritesNumpysByteLayout) {
   const std::vector<float> values = {1.0f, -2.0f, 0.5f, 0.0f, 1.0f, -2.0f};
   write_npy(path("a.npy"), values.data(), {2, 3});
-  const std::string data("\x00\x00\x80\x3f" "\x00\x00\x00\xc0" "\x00\x00\x00\x3f" "\x00\x00\x00\x00"
-                         "\x00\x00\x80\x3f" "\x00\x00\x00\xc0", 24);
+  const std::string data(
+      "\x00\x00\x80\x3f"
+      "\x00\x00\x00\xc0"
+      "\x00\x00\x00\x3f"
+      "\x00\x00\x00\x00"
+      "\x00\x00\x80\x3f"
+      "\x00\x00\x00\xc0",
+      24);
   EXPECT_EQ(read_bytes(path("a.npy")), numpy_header_f4_2x3() + data);
   EXPECT_FALSE(fs::exists(path("a.npy.tmp")));
 
@@ -72,14 +78,20 @@ TEST_F(NpyTest, WritesNumpysByteLayout) {
   EXPECT_EQ(header.substr(0, 10), std::string("\x93NUMPY\x01\x00\x76\x00", 10));
   EXPECT_EQ(header.substr(10, dict.size()), dict);
   EXPECT_EQ(header.substr(10 + dict.size()), std::string(118 - dict.size() - 1, ' ') + "\n");
-  EXPECT_EQ(read_bytes(path("b.npy")).substr(128), std::string("\x02\x01\0\0\0\0\0\0" "\xff\xff\xff\xff\xff\xff\xff\xff", 16));
+  EXPECT_EQ(read_bytes(path("b.npy")).substr(128), std::string("\x02\x01\0\0\0\0\0\0"
+                                                               "\xff\xff\xff\xff\xff\xff\xff\xff",
+                                                               16));
 }
 
 TEST_F(NpyTest, ReadsAHandWrittenFile) {
   // Another key order, double quotes, no padding to 64 bytes: all valid for NumPy's reader, and for ours.
   const std::string dict = "{\"shape\": (3,), \"descr\": \"<i8\", \"fortran_order\": False}\n";
   std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(dict.size()) + '\0' + dict;
-  bytes += std::string("\x07\0\0\0\0\0\0\0" "\xfe\xff\xff\xff\xff\xff\xff\xff" "\0\0\0\0\0\0\x10\0", 24);
+  bytes += std::string(
+      "\x07\0\0\0\0\0\0\0"
+      "\xfe\xff\xff\xff\xff\xff\xff\xff"
+      "\0\0\0\0\0\0\x10\0",
+      24);
   write_bytes(dir_ / "hand.npy", bytes);
   const NpyArray array = read_npy(path("hand.npy"));
   EXPECT_EQ(array.dtype, "<i8");
@@ -119,26 +131,32 @@ TEST_F(NpyTest, RoundTripsShapes) {
 }
 
 TEST_F(NpyTest, BadFilesNameThePath) {
-  expect_error_naming_path(path("missing.npy"), [&] { read_npy(path("missing.npy")); }, "cannot open");
+  expect_error_naming_path(
+      path("missing.npy"), [&] { read_npy(path("missing.npy")); }, "cannot open");
   write_bytes(dir_ / "magic.npy", "PK\x03\x04 not numpy at all");
-  expect_error_naming_path(path("magic.npy"), [&] { read_npy(path("magic.npy")); }, "magic");
+  expect_error_naming_path(
+      path("magic.npy"), [&] { read_npy(path("magic.npy")); }, "magic");
   write_bytes(dir_ / "short.npy", numpy_header_f4_2x3() + std::string(20, '\0'));
-  expect_error_naming_path(path("short.npy"), [&] { read_npy(path("short.npy")); }, "ends early");
+  expect_error_naming_path(
+      path("short.npy"), [&] { read_npy(path("short.npy")); }, "ends early");
   std::string f8 = numpy_header_f4_2x3();
   f8.replace(f8.find("<f4"), 3, "<f8");
   write_bytes(dir_ / "f8.npy", f8 + std::string(48, '\0'));
-  expect_error_naming_path(path("f8.npy"), [&] { read_npy(path("f8.npy")); }, "<f8");
+  expect_error_naming_path(
+      path("f8.npy"), [&] { read_npy(path("f8.npy")); }, "<f8");
   std::string fortran = numpy_header_f4_2x3();
   fortran.replace(fortran.find("False"), 5, "True ");
   write_bytes(dir_ / "fortran.npy", fortran + std::string(24, '\0'));
-  expect_error_naming_path(path("fortran.npy"), [&] { read_npy(path("fortran.npy")); }, "Fortran");
+  expect_error_naming_path(
+      path("fortran.npy"), [&] { read_npy(path("fortran.npy")); }, "Fortran");
   std::string broken = numpy_header_f4_2x3();
   broken.replace(broken.find("(2, 3)"), 6, "(2; 3)");
   write_bytes(dir_ / "broken.npy", broken + std::string(24, '\0'));
-  expect_error_naming_path(path("broken.npy"), [&] { read_npy(path("broken.npy")); }, "header");
+  expect_error_naming_path(
+      path("broken.npy"), [&] { read_npy(path("broken.npy")); }, "header");
   const float x = 1;
-  expect_error_naming_path(path("no/such/dir/x.npy"), [&] { write_npy(path("no/such/dir/x.npy"), &x, {1}); },
-                           "cannot open");
+  expect_error_naming_path(
+      path("no/such/dir/x.npy"), [&] { write_npy(path("no/such/dir/x.npy"), &x, {1}); }, "cannot open");
 }
 
 // A Python with NumPy: the project's .venv or the system's; empty when neither has it.
@@ -162,7 +180,8 @@ TEST_F(NpyTest, RoundTripsThroughNumpy) {
       "np.save(sys.argv[2], (np.arange(12, dtype=np.int64) - 5).reshape(2, 2, 3))\n";
   write_bytes(dir_ / "check.py", script);
   const int status = std::system((shell_quote(python) + " " + shell_quote(path("check.py")) + " " +
-                                  shell_quote(path("ours.npy")) + " " + shell_quote(path("theirs.npy"))).c_str());
+                                  shell_quote(path("ours.npy")) + " " + shell_quote(path("theirs.npy")))
+                                     .c_str());
   ASSERT_EQ(status, 0);
   const NpyArray theirs = read_npy(path("theirs.npy"));
   EXPECT_EQ(theirs.dtype, "<i8");
@@ -230,7 +249,8 @@ TEST(ProbeWeights, SelectedProbeReproducesItsScores) {
       {&train, &result.train}, {&val, &result.val}, {&test, &result.test}};
   for (const auto& [data, score] : splits) {
     // In float64, as torch.nn.Linear would compute logits = x W^T + b.
-    const auto logits = data->x.to(torch::kDouble).mm(result.weight.to(torch::kDouble).t()) + result.bias.to(torch::kDouble);
+    const auto logits =
+        data->x.to(torch::kDouble).mm(result.weight.to(torch::kDouble).t()) + result.bias.to(torch::kDouble);
     const double top1 = (logits.argmax(1) == data->y).to(torch::kDouble).mean().item<double>() * 100;
     const double loss = torch::nn::functional::cross_entropy(logits, data->y).item<double>();
     EXPECT_NEAR(top1, score->top1, 1e-9);

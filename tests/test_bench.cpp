@@ -25,8 +25,9 @@ TEST(BenchCommandTest, SmokeRunStoresEveryRowWithItsParameters) {
   EXPECT_EQ(result.output.find("\x1b["), std::string::npos) << "colour codes in piped output";
 
   SQLite::Database db((dir / "b.db").string());
-  SQLite::Statement rows(db, "SELECT name, params, device, count, total_ms, bytes_per_second, session FROM timings "
-                             "WHERE run_id IS NULL ORDER BY rowid");
+  SQLite::Statement rows(db,
+                         "SELECT name, params, device, count, total_ms, bytes_per_second, session FROM timings "
+                         "WHERE run_id IS NULL ORDER BY rowid");
   std::map<std::string, std::string> params;
   std::set<std::string> sessions;
   while (rows.executeStep()) {
@@ -74,9 +75,9 @@ TEST(BenchCommandTest, RaceAgainstEagerPythonPrintsRatios) {
   const auto dir = make_temp_dir("race");
   const std::string script = std::string(SEMHARNESS_SOURCE_DIR) + "/tests/bench/python_reference.py";
   // bench --vs-python finds the script relative to the repository root.
-  const auto result = run_binary(dir, {"bench", "--vs-python", "--no-compile", "--race-backbones", "convnet",
-                                       "--race-batch", "8", "--race-repetitions", "1", "--race-steps", "2",
-                                       "--python", python, "--script", script, "--db", "r.db"});
+  const auto result = run_binary(
+      dir, {"bench", "--vs-python", "--no-compile", "--race-backbones", "convnet", "--race-batch", "8",
+            "--race-repetitions", "1", "--race-steps", "2", "--python", python, "--script", script, "--db", "r.db"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("vs eager"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("convnet+sem"), std::string::npos) << result.output;

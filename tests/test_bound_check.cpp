@@ -59,7 +59,9 @@ TEST(Rademacher, ThreeSamplesAgainstTheExactExpectationOverAllSigns) {
     all_signs.push_back(sigma);
     std::vector<double> v(4, 0.0);
     for (int i = 0; i < 3; ++i) {
-      for (int j = 0; j < 4; ++j) v[static_cast<size_t>(j)] += sigma[static_cast<size_t>(i)] * rows[static_cast<size_t>(i)][static_cast<size_t>(j)];
+      for (int j = 0; j < 4; ++j)
+        v[static_cast<size_t>(j)] +=
+            sigma[static_cast<size_t>(i)] * rows[static_cast<size_t>(i)][static_cast<size_t>(j)];
     }
     l2 += std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3]) / 8;
     linf += std::max({std::abs(v[0]), std::abs(v[1]), std::abs(v[2]), std::abs(v[3])}) / 8;
@@ -154,8 +156,11 @@ TEST(BoundCheckProbeChoice, TheFirstStoredProtocolOfThePreferenceOrder) {
 TEST(BoundCheckProbeChoice, SelectedHyperParametersOfEachProtocol) {
   RunRecord run;
   run.run_id = "a";
-  run.config = {{"probe.max_iter", "321"}, {"probe.tolerance", "0.002"}, {"probe.wd2", "0.0005"},
-                {"probe.epochs", "7"},     {"probe.batch_size", "64"}};
+  run.config = {{"probe.max_iter", "321"},
+                {"probe.tolerance", "0.002"},
+                {"probe.wd2", "0.0005"},
+                {"probe.epochs", "7"},
+                {"probe.batch_size", "64"}};
   const std::vector<ResultRow> results = {
       {"a", "lbfgs_probe", "sem", 0.1, "train", "probe_l2", 0.01},
       {"a", "lbfgs_probe", "sem", 1.0, "train", "probe_l2", 0.0001},

@@ -31,7 +31,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace semharness_test;
 
-
 // The grid of the end-to-end test: both methods, with and without SEM.
 std::string e2e_grid(const std::string& name) {
   return "name = " + name + "\nepochs = 2\nmethod = simclr, byol\nsem = off, on\n" + kTinySettings;
@@ -107,7 +106,8 @@ class CliTest : public ::testing::Test {
     EXPECT_EQ(lines.size(), 1u) << "output:\n" << result.output;
     for (const std::string& mention : mentions) {
       EXPECT_NE(result.output.find(mention), std::string::npos)
-          << "expected the message to name '" << mention << "', got:\n" << result.output;
+          << "expected the message to name '" << mention << "', got:\n"
+          << result.output;
     }
     EXPECT_TRUE(read_bytes(db_) == db_bytes_) << db_ << " changed";
   }
@@ -163,8 +163,8 @@ TEST_F(CliTest, MissingGridFile) {
 TEST_F(CliTest, MissingDatasetFile) {
   const fs::path data_dir = dir_ / "empty_data";
   fs::create_directories(data_dir);
-  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set",
-                    "dataset=fashion_mnist", "--set", "data_dir=" + data_dir.string()},
+  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set", "dataset=fashion_mnist",
+                    "--set", "data_dir=" + data_dir.string()},
                    {(data_dir / "train-images-idx3-ubyte").string()});
 }
 
@@ -176,8 +176,8 @@ TEST_F(CliTest, TruncatedDatasetFile) {
   write_bytes(data_dir / "train-labels-idx1-ubyte", idx_labels(100));
   write_bytes(data_dir / "t10k-images-idx3-ubyte", idx_images(10, 10));
   write_bytes(data_dir / "t10k-labels-idx1-ubyte", idx_labels(10));
-  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set",
-                    "dataset=fashion_mnist", "--set", "data_dir=" + data_dir.string()},
+  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set", "dataset=fashion_mnist",
+                    "--set", "data_dir=" + data_dir.string()},
                    {(data_dir / "train-images-idx3-ubyte").string(), "truncated"});
 }
 
@@ -199,8 +199,8 @@ TEST_F(CliTest, TruncatedGzipStream) {
   write_bytes(data_dir / "train-labels-idx1-ubyte", idx_labels(100));
   write_bytes(data_dir / "t10k-images-idx3-ubyte", idx_images(10, 10));
   write_bytes(data_dir / "t10k-labels-idx1-ubyte", idx_labels(10));
-  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set",
-                    "dataset=fashion_mnist", "--set", "data_dir=" + data_dir.string()},
+  expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "cpu", "--set", "dataset=fashion_mnist",
+                    "--set", "data_dir=" + data_dir.string()},
                    {(data_dir / "train-images-idx3-ubyte.gz").string(), "truncated"});
 }
 
@@ -228,9 +228,7 @@ TEST_F(CliTest, DatabaseThatIsNotSQLite) {
   EXPECT_FALSE(fs::exists(not_db.string() + "-journal"));
 }
 
-TEST_F(CliTest, UnknownSubcommand) {
-  expect_bad_input({"frobnicate", "--db", db_.string()}, {"frobnicate"});
-}
+TEST_F(CliTest, UnknownSubcommand) { expect_bad_input({"frobnicate", "--db", db_.string()}, {"frobnicate"}); }
 
 TEST_F(CliTest, UnknownDevice) {
   expect_bad_input({"run", grid_.string(), "--db", db_.string(), "--device", "tpu"}, {"--device", "tpu"});
@@ -315,8 +313,8 @@ TEST_F(CliTest, EndToEndTinyGrid) {
       cells.insert({method, sem});
 
       std::map<ProbeKey, double> values;
-      SQLite::Statement results(
-          sqlite, "SELECT protocol, feature, tau_d, split, metric, value FROM results WHERE run_id = ?");
+      SQLite::Statement results(sqlite,
+                                "SELECT protocol, feature, tau_d, split, metric, value FROM results WHERE run_id = ?");
       results.bind(1, run_id);
       while (results.executeStep()) {
         ProbeKey key{results.getColumn(0).getString(), results.getColumn(1).getString(),
@@ -409,9 +407,9 @@ TEST(PaperGridTest, RunsOneEpochOfEveryCellOnCifarFiles) {
   const fs::path dir = make_temp_dir("paper");
   write_bytes(dir / "train.bin", cifar100_records(64, 1));
   write_bytes(dir / "test.bin", cifar100_records(32, 2));
-  const Result result = run_binary(dir, {"run", SEMHARNESS_SOURCE_DIR "/experiments/paper_cifar100.ini", "--db",
-                                         (dir / "paper.db").string(), "--set", "epochs=1", "--set", "seeds=0",
-                                         "--set", "probe.epochs=1", "--set", "data_dir=" + dir.string()});
+  const Result result = run_binary(
+      dir, {"run", SEMHARNESS_SOURCE_DIR "/experiments/paper_cifar100.ini", "--db", (dir / "paper.db").string(),
+            "--set", "epochs=1", "--set", "seeds=0", "--set", "probe.epochs=1", "--set", "data_dir=" + dir.string()});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("14 finished, 0 diverged, 0 failed"), std::string::npos) << result.output;
   semharness::Store store((dir / "paper.db").string());
@@ -479,7 +477,8 @@ TEST_F(CliCommandsTest, UsageListsEveryCommandWithItsSummaryWrapped) {
     EXPECT_NE(result.output.find(entry), std::string::npos) << "missing:\n" << entry << "from:\n" << result.output;
   }
   for (const std::string& command : kCommands) {
-    EXPECT_NE(result.output.find("\n  " + command + " "), std::string::npos) << command << " missing from:\n" << result.output;
+    EXPECT_NE(result.output.find("\n  " + command + " "), std::string::npos) << command << " missing from:\n"
+                                                                             << result.output;
   }
   EXPECT_EQ(run({}).exit_code, 2);
 }
@@ -511,7 +510,8 @@ TEST_F(CliCommandsTest, HelpComesBeforeRequiredOptions) {
       EXPECT_EQ(help.exit_code, 0) << command << " " << flag << ":\n" << help.output;
       EXPECT_NE(help.output.find("semharness " + command), std::string::npos) << help.output;
       EXPECT_NE(help.output.find("-h [ --help ]"), std::string::npos) << help.output;
-      if (command != "keys") EXPECT_NE(help.output.find("--db arg (=results/semharness.db)"), std::string::npos) << help.output;
+      if (command != "keys")
+        EXPECT_NE(help.output.find("--db arg (=results/semharness.db)"), std::string::npos) << help.output;
     }
   }
   // --help runs nothing: no default database appears.

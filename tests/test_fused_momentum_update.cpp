@@ -69,7 +69,7 @@ TEST(FusedMomentumKernelTest, TakesDenseCpuFloatTensorsOfOneLayout) {
   const auto p = torch::randn({8, 4, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast);
   EXPECT_TRUE(has_fused_momentum_update(p, torch::empty_like(p), {}));
   EXPECT_TRUE(has_fused_momentum_update(p, torch::empty_like(p), torch::empty_like(p)));
-  EXPECT_FALSE(has_fused_momentum_update(p, p.contiguous(), {}));        // another layout
+  EXPECT_FALSE(has_fused_momentum_update(p, p.contiguous(), {}));  // another layout
   EXPECT_FALSE(has_fused_momentum_update(p.to(torch::kHalf), p.to(torch::kHalf), {}));
   const auto wide = torch::randn({8, 8});
   EXPECT_FALSE(has_fused_momentum_update(wide.slice(1, 0, 4), wide.slice(1, 0, 4), {}));  // not dense

@@ -26,8 +26,8 @@ class GridFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device random;
-    dir_ = fs::temp_directory_path() / ("semharness_grid_test_" + std::to_string(random()) + "_" +
-                                        std::to_string(random()));
+    dir_ = fs::temp_directory_path() /
+           ("semharness_grid_test_" + std::to_string(random()) + "_" + std::to_string(random()));
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -94,11 +94,10 @@ TEST_F(GridTest, AxesExpandFirstAxisSlowestAndSeedFastest) {
   ASSERT_EQ(grid.runs.size(), 8u);
   std::vector<std::string> labels;
   for (const RunConfig& run : grid.runs) labels.push_back(run.label(grid.axes));
-  EXPECT_EQ(labels, (std::vector<std::string>{
-                        "method=simclr sem.L=16 seed=0", "method=simclr sem.L=16 seed=1",
-                        "method=simclr sem.L=64 seed=0", "method=simclr sem.L=64 seed=1",
-                        "method=byol sem.L=16 seed=0", "method=byol sem.L=16 seed=1",
-                        "method=byol sem.L=64 seed=0", "method=byol sem.L=64 seed=1"}));
+  EXPECT_EQ(labels, (std::vector<std::string>{"method=simclr sem.L=16 seed=0", "method=simclr sem.L=16 seed=1",
+                                              "method=simclr sem.L=64 seed=0", "method=simclr sem.L=64 seed=1",
+                                              "method=byol sem.L=16 seed=0", "method=byol sem.L=16 seed=1",
+                                              "method=byol sem.L=64 seed=0", "method=byol sem.L=64 seed=1"}));
   for (const RunConfig& run : grid.runs) EXPECT_EQ(run.str("sem.V"), "4");
 }
 
@@ -251,8 +250,7 @@ TEST_F(GridTest, NonFiniteFloatIsRejected) {
 
 TEST_F(GridTest, ZeroSimplicesIsRejected) {
   std::string path = write("l0.ini", "[sem]\nL = 0\n");
-  expect_input_error([&] { load_grid(path); },
-                     {path + ": key 'sem.L': expected an integer >= 1, got '0'"});
+  expect_input_error([&] { load_grid(path); }, {path + ": key 'sem.L': expected an integer >= 1, got '0'"});
 }
 
 TEST_F(GridTest, ZeroVerticesIsRejected) {
@@ -382,8 +380,8 @@ TEST_F(RunConfigTest, ReadmeTablesAreTheGeneratedOnes) {
       << "README.md's key table is stale: run build/semharness keys --readme README.md";
   EXPECT_EQ(generated_block(readme, "methods", "README.md"), method_table_markdown())
       << "README.md's method table is stale: run build/semharness keys --readme README.md";
-  const std::string replaced = replace_generated_block("a\n<!-- generated: x -->\nold\n<!-- end generated: x -->\nb\n", "x",
-                                                       "new\n", "t");
+  const std::string replaced =
+      replace_generated_block("a\n<!-- generated: x -->\nold\n<!-- end generated: x -->\nb\n", "x", "new\n", "t");
   EXPECT_EQ(replaced, "a\n<!-- generated: x -->\nnew\n<!-- end generated: x -->\nb\n");
   expect_input_error([] { generated_block("no markers", "keys", "README.md"); },
                      {"README.md", "<!-- generated: keys -->"});
@@ -529,7 +527,8 @@ TEST_F(GridTest, SectionErrorsNameFileAndKey) {
   expect_input_error([&] { load_grid(write("f.ini", "[method:simclr]\nlr = 1\n[sem:off]\nlr = 2\n")); },
                      {"f.ini", "lr", "method:simclr", "sem:off"});
   // An axis that a section overrides for some cells would give two identical cells.
-  expect_input_error([&] { load_grid(write("g.ini", "lr = 0.1, 0.2\n[method:simclr]\nlr = 1\n")); }, {"g.ini", "same configuration"});
+  expect_input_error([&] { load_grid(write("g.ini", "lr = 0.1, 0.2\n[method:simclr]\nlr = 1\n")); },
+                     {"g.ini", "same configuration"});
   expect_input_error([&] { load_grid(write("h.ini", "lr = 0.1\n"), {"method:byol.lr=abc"}); }, {"--set", "lr", "abc"});
 }
 

@@ -54,7 +54,8 @@ double top1_float64(const LabeledFeatures& data, const torch::Tensor& weight, co
 }  // namespace
 
 TEST(LbfgsProbeTest, StandardisedSolutionIsTheOptimumAndItsFoldedWeightsApplyToRawFeatures) {
-  const auto train = overlapping_classes(3000, 1), val = overlapping_classes(600, 2), test = overlapping_classes(2000, 3);
+  const auto train = overlapping_classes(3000, 1), val = overlapping_classes(600, 2),
+             test = overlapping_classes(2000, 3);
   const auto spec = small_spec();
   const auto result = train_lbfgs_probes(train, val, test, 4, spec);
   ASSERT_TRUE(result.convergence.has_value());
@@ -89,7 +90,8 @@ TEST(LbfgsProbeTest, RawSolutionIsTheOptimumOfTheRawProblem) {
 }
 
 TEST(LbfgsProbeTest, AccuracyDoesNotDependOnTheScaleOfAFeatureDimension) {
-  const auto train = overlapping_classes(3000, 7), val = overlapping_classes(600, 8), test = overlapping_classes(2000, 9);
+  const auto train = overlapping_classes(3000, 7), val = overlapping_classes(600, 8),
+             test = overlapping_classes(2000, 9);
   const auto spec = small_spec();
   const auto reference = train_lbfgs_probes(train, val, test, 4, spec);
   // One dimension x1000, another x0.001.
@@ -105,7 +107,8 @@ TEST(LbfgsProbeTest, AccuracyDoesNotDependOnTheScaleOfAFeatureDimension) {
 
 TEST(LbfgsProbeTest, SelectsOnValidationFromTheStrongestPenaltyDown) {
   // 40 training images in 12 dimensions: the weakest penalty over-fits, the strongest under-fits.
-  const auto train = overlapping_classes(40, 10), val = overlapping_classes(1000, 11), test = overlapping_classes(500, 12);
+  const auto train = overlapping_classes(40, 10), val = overlapping_classes(1000, 11),
+             test = overlapping_classes(500, 12);
   auto spec = small_spec();
   spec.l2s = {1e-6, 1e-2, 1.0, 10.0};
   const auto selected = train_lbfgs_probes(train, val, test, 4, spec);
@@ -118,7 +121,8 @@ TEST(LbfgsProbeTest, SelectsOnValidationFromTheStrongestPenaltyDown) {
     // Every stronger penalty, solved on its own, is no better on validation than the selected one, up to one
     // of the 1000 validation images (a warm and a cold start stop at slightly different points within the
     // tolerance).
-    if (l2 >= selected.l2) EXPECT_GE(selected.val.top1, single.val.top1 - 0.1 - 1e-9) << "l2 " << l2 << " selected " << selected.l2;
+    if (l2 >= selected.l2)
+      EXPECT_GE(selected.val.top1, single.val.top1 - 0.1 - 1e-9) << "l2 " << l2 << " selected " << selected.l2;
     if (l2 == selected.l2) EXPECT_NEAR(single.test.top1, selected.test.top1, 0.25) << "warm start changed the optimum";
   }
 }
@@ -140,7 +144,8 @@ TEST(LbfgsProbeTest, FoldingMatchesStandardisingTheInput) {
   const auto standardizer = FeatureStandardizer::fit(data.x);
   const auto weight = torch::randn({4, 12}), bias = torch::randn({4});
   const auto [raw_weight, raw_bias] = standardizer.fold(weight, bias);
-  const auto expected = standardizer.apply(data.x).to(torch::kDouble).mm(weight.to(torch::kDouble).t()) + bias.to(torch::kDouble);
+  const auto expected =
+      standardizer.apply(data.x).to(torch::kDouble).mm(weight.to(torch::kDouble).t()) + bias.to(torch::kDouble);
   const auto folded = data.x.to(torch::kDouble).mm(raw_weight.to(torch::kDouble).t()) + raw_bias.to(torch::kDouble);
   EXPECT_LT((folded - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>());
   // A constant dimension is left unscaled instead of dividing by zero.

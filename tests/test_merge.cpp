@@ -280,8 +280,8 @@ class SlurmScriptTest : public MergeTest {
     fs::permissions(dir_ / "fake semharness", fs::perms::owner_all);
     write_bytes(dir_ / "script.sh", script);
     const std::string output = (dir_ / "output.txt").string();
-    const std::string command = environment + " bash " + shell_quote((dir_ / "script.sh").string()) + " > " +
-                                shell_quote(output) + " 2>&1";
+    const std::string command =
+        environment + " bash " + shell_quote((dir_ / "script.sh").string()) + " > " + shell_quote(output) + " 2>&1";
     EXPECT_EQ(std::system(command.c_str()), 0) << read_bytes(output);
     return read_bytes(output);
   }
@@ -297,8 +297,8 @@ TEST_F(SlurmScriptTest, ArrayScript) {
     EXPECT_EQ(script.find(absent), std::string::npos) << absent << " in\n" << script;
   }
   EXPECT_EQ(run_script(script, "SLURM_ARRAY_TASK_ID=5"),
-            "<run>\n<" + j.grid_file + ">\n<--set>\n<sem.L=8>\n<--set>\n<method=simclr, byol>\n<--db>\n<" + j.shards_dir +
-                "/task-5.db>\n<--task-index>\n<5>\n");
+            "<run>\n<" + j.grid_file + ">\n<--set>\n<sem.L=8>\n<--set>\n<method=simclr, byol>\n<--db>\n<" +
+                j.shards_dir + "/task-5.db>\n<--task-index>\n<5>\n");
 
   j.partition = "gpu";
   j.gpus_per_task = "a100:1";
@@ -306,8 +306,9 @@ TEST_F(SlurmScriptTest, ArrayScript) {
   j.time = "1-00:00:00";
   j.max_parallel = 0;
   script = array_script(j);
-  for (const char* line : {"\n#SBATCH --array=0-2,5\n", "\n#SBATCH --partition=gpu\n", "\n#SBATCH --gpus-per-task=a100:1\n",
-                           "\n#SBATCH --cpus-per-task=4\n", "\n#SBATCH --time=1-00:00:00\n", " --threads 4\n"}) {
+  for (const char* line :
+       {"\n#SBATCH --array=0-2,5\n", "\n#SBATCH --partition=gpu\n", "\n#SBATCH --gpus-per-task=a100:1\n",
+        "\n#SBATCH --cpus-per-task=4\n", "\n#SBATCH --time=1-00:00:00\n", " --threads 4\n"}) {
     EXPECT_NE(script.find(line), std::string::npos) << line << " missing from\n" << script;
   }
 }
@@ -315,11 +316,12 @@ TEST_F(SlurmScriptTest, ArrayScript) {
 TEST_F(SlurmScriptTest, MergeScriptMergesEveryShardThenReports) {
   const SlurmJob j = job();
   fs::create_directories(j.shards_dir);
-  for (const char* name : {"task-0.db", "task-5.db", "task-5.db-wal", "g.sbatch"}) write_bytes(fs::path(j.shards_dir) / name, "");
+  for (const char* name : {"task-0.db", "task-5.db", "task-5.db-wal", "g.sbatch"})
+    write_bytes(fs::path(j.shards_dir) / name, "");
   fs::create_directories(fs::path(j.shards_dir) / "task-0.db.checkpoints");
-  EXPECT_EQ(run_script(merge_script(j), ""),
-            "<merge>\n<" + j.shards_dir + "/task-0.db>\n<" + j.shards_dir + "/task-5.db>\n<--db>\n<" + j.main_db +
-                ">\n<report>\n<--db>\n<" + j.main_db + ">\n<--grid>\n<g>\n");
+  EXPECT_EQ(run_script(merge_script(j), ""), "<merge>\n<" + j.shards_dir + "/task-0.db>\n<" + j.shards_dir +
+                                                 "/task-5.db>\n<--db>\n<" + j.main_db + ">\n<report>\n<--db>\n<" +
+                                                 j.main_db + ">\n<--grid>\n<g>\n");
 }
 
 TEST_F(MergeTest, MergeCommandPrintsOneLinePerShardAndATotal) {
@@ -423,9 +425,8 @@ TEST_F(MergeTest, SlurmCommandWritesAnArrayOfTheUnfinishedRuns) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "grid 'g': all 4 runs are finished in " + main_path + "; nothing to submit\n");
 
-  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--max-parallel", "0"},
-                                              {"--partition", "a b"},
-                                              {"--cpus-per-task", "0"}}) {
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--max-parallel", "0"}, {"--partition", "a b"}, {"--cpus-per-task", "0"}}) {
     std::vector<std::string> args = {"slurm", grid_file_, "--db", main_path};
     args.insert(args.end(), bad.begin(), bad.end());
     const std::string before = read_bytes(main_path);

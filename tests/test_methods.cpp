@@ -104,10 +104,21 @@ TEST_P(MethodStepTest, LossFiniteAndDecreasesOnAFixedBatch) {
   const auto& [name, sem] = GetParam();
   RunConfig config = RunConfig::defaults();
   const std::map<std::string, std::string> small = {
-      {"method", name}, {"sem", sem}, {"backbone.width", "0.25"}, {"proj.hidden", "64"}, {"proj.out", "32"},
-      {"sem.L", "8"}, {"sem.V", "4"}, {"sem.tau_online", "0.5"}, {"byol.pred_hidden", "64"},
-      {"moco.queue_size", "32"}, {"swav.prototypes", "16"}, {"swav.queue_size", "0"},
-      {"swav.freeze_prototypes_epochs", "0"}, {"dino.prototypes", "64"}, {"dino.freeze_last_layer_epochs", "0"},
+      {"method", name},
+      {"sem", sem},
+      {"backbone.width", "0.25"},
+      {"proj.hidden", "64"},
+      {"proj.out", "32"},
+      {"sem.L", "8"},
+      {"sem.V", "4"},
+      {"sem.tau_online", "0.5"},
+      {"byol.pred_hidden", "64"},
+      {"moco.queue_size", "32"},
+      {"swav.prototypes", "16"},
+      {"swav.queue_size", "0"},
+      {"swav.freeze_prototypes_epochs", "0"},
+      {"dino.prototypes", "64"},
+      {"dino.freeze_last_layer_epochs", "0"},
       // A fixed centre makes DINO's teacher (EMA momentum ~1) a fixed target the student must approach; a
       // moving centre reshapes the target while the student learns, so its loss need not fall in 12 steps.
       {"dino.center_momentum", "1"}};
@@ -199,8 +210,11 @@ TEST(MethodOptionsTest, OptimizerOptionsFromTheGrid) {
   // What the README documents and every stored run used.
   EXPECT_EQ(find_key("lr")->default_value, "0.3");
   EXPECT_EQ(find_key("wd")->default_value, "1e-05");
-  const OptimizerOptions set = RunSpec::parse(RunConfig::defaults(
-      {{"optimizer", "lars"}, {"lr", "0.5"}, {"wd", "0.001"}, {"lars.eta", "0.001"}, {"lars.clip", "off"}})).optimizer;
+  const OptimizerOptions set =
+      RunSpec::parse(
+          RunConfig::defaults(
+              {{"optimizer", "lars"}, {"lr", "0.5"}, {"wd", "0.001"}, {"lars.eta", "0.001"}, {"lars.clip", "off"}}))
+          .optimizer;
   EXPECT_EQ(set.name(), "lars");
   EXPECT_EQ(set.lr(), 0.5);
   EXPECT_EQ(set.weight_decay(), 0.001);

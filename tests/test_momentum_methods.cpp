@@ -19,16 +19,16 @@ enum class SEMVariant { None, Softmax, Linear };
 EncoderOptions tiny_encoder(int64_t in_channels, MLPHeadOptions projector, SEMVariant variant) {
   EncoderOptions encoder(BackboneOptions("convnet", in_channels).width(0.25), projector);
   if (variant != SEMVariant::None) {
-    encoder.sem(SEMOptions(0, 8, 4)
-                    .tau_online(0.5)
-                    .tau_target(1.0)
-                    .activation(variant == SEMVariant::Linear ? SEMActivation::None : SEMActivation::Softmax));
+    encoder.sem(SEMOptions(0, 8, 4).tau_online(0.5).tau_target(1.0).activation(
+        variant == SEMVariant::Linear ? SEMActivation::None : SEMActivation::Softmax));
   }
   return encoder;
 }
 
 MLPHeadOptions moco_projector(int64_t hidden, int64_t out) { return MLPHeadOptions(0, hidden, out).batch_norm(false); }
-MLPHeadOptions dino_projector(int64_t hidden, int64_t out) { return MLPHeadOptions(0, hidden, out).layers(3).gelu(true); }
+MLPHeadOptions dino_projector(int64_t hidden, int64_t out) {
+  return MLPHeadOptions(0, hidden, out).layers(3).gelu(true);
+}
 
 MethodOptions moco_options(SEMVariant variant) {
   MethodOptions options("mocov2plus", tiny_encoder(3, moco_projector(64, 32), variant));
@@ -110,10 +110,10 @@ TEST(MoCoTest, InfoNceHandComputed) {
   EXPECT_NEAR(moco_infonce_loss(torch::tensor({{1.0, 0.0}}), torch::tensor({{0.6, 0.8}}), queue, 0.5).item<double>(),
               expected, 1e-6);
   // q and k are normalised inside; the batch mean of two copies is the same value.
-  EXPECT_NEAR(moco_infonce_loss(torch::tensor({{3.0, 0.0}, {0.5, 0.0}}), torch::tensor({{3.0, 4.0}, {0.6, 0.8}}),
-                                queue, 0.5)
-                  .item<double>(),
-              expected, 1e-6);
+  EXPECT_NEAR(
+      moco_infonce_loss(torch::tensor({{3.0, 0.0}, {0.5, 0.0}}), torch::tensor({{3.0, 4.0}, {0.6, 0.8}}), queue, 0.5)
+          .item<double>(),
+      expected, 1e-6);
 }
 
 TEST(MoCoTest, StepEnqueuesNormalizedTargetKeys) {
@@ -151,7 +151,8 @@ TEST(MoCoTest, EnqueueWrapsAndKeepsTheLastKeys) {
   // keys[view][i] = (view, i): easy to recognise in the queue's columns.
   const auto keys = [](int64_t batch, int64_t first) {
     const auto index = torch::arange(first, first + batch, torch::kFloat);
-    return torch::stack({torch::stack({torch::zeros({batch}), index}, 1), torch::stack({torch::ones({batch}), index}, 1)});
+    return torch::stack(
+        {torch::stack({torch::zeros({batch}), index}, 1), torch::stack({torch::ones({batch}), index}, 1)});
   };
   const auto column_ids = [&](int64_t view) { return moco.queue[view][1]; };
   moco.enqueue(keys(2, 0));  // columns 0, 1 <- keys 0, 1
@@ -176,8 +177,12 @@ TEST(MoCoTest, TargetStartsEqualAndFollowsByEma) {
   expect_ema_target(moco, *moco.target, moco.online->sem->linear->weight, moco.target->sem->linear->weight);
 }
 
-TEST(MoCoTest, LossDecreasesWithoutSEM) { expect_finite_and_decreasing(train_losses(moco_options(SEMVariant::None), 4)); }
-TEST(MoCoTest, LossDecreasesWithSEM) { expect_finite_and_decreasing(train_losses(moco_options(SEMVariant::Softmax), 4)); }
+TEST(MoCoTest, LossDecreasesWithoutSEM) {
+  expect_finite_and_decreasing(train_losses(moco_options(SEMVariant::None), 4));
+}
+TEST(MoCoTest, LossDecreasesWithSEM) {
+  expect_finite_and_decreasing(train_losses(moco_options(SEMVariant::Softmax), 4));
+}
 TEST(MoCoTest, LossDecreasesWithLinearSEM) {
   expect_finite_and_decreasing(train_losses(moco_options(SEMVariant::Linear), 4));
 }
@@ -234,7 +239,8 @@ TEST(DINOTest, CenterMovesTowardTeacherMean) {
 }
 
 TEST(DINOTest, TeacherTemperatureWarmsUpLinearly) {
-  auto options = DINOOptions().warmup_teacher_temperature(0.04).teacher_temperature(0.07).warmup_teacher_temperature_epochs(50);
+  auto options =
+      DINOOptions().warmup_teacher_temperature(0.04).teacher_temperature(0.07).warmup_teacher_temperature_epochs(50);
   EXPECT_NEAR(dino_teacher_temperature(options, 0), 0.04, 1e-12);
   // solo-learn's linspace(0.04, 0.07, 50): epoch e has 0.04 + 0.03 * e / 49.
   EXPECT_NEAR(dino_teacher_temperature(options, 25), 0.04 + 0.03 * 25.0 / 49.0, 1e-12);

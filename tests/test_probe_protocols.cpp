@@ -48,7 +48,8 @@ double top1_from_files(const fs::path& dir, const std::string& feature_file, con
     double best_logit = -1e300;
     for (int64_t k = 0; k < c; ++k) {
       double logit = b.f32[static_cast<size_t>(k)];
-      for (int64_t j = 0; j < d; ++j) logit += double(w.f32[static_cast<size_t>(k * d + j)]) * x.f32[static_cast<size_t>(i * d + j)];
+      for (int64_t j = 0; j < d; ++j)
+        logit += double(w.f32[static_cast<size_t>(k * d + j)]) * x.f32[static_cast<size_t>(i * d + j)];
       if (logit > best_logit) best_logit = logit, best = k;
     }
     correct += best == y.i64[static_cast<size_t>(i)];
@@ -105,7 +106,8 @@ TEST(ProbeProtocolsTest, BothProbesOnOneCheckpoint) {
   const auto artifacts = semharness::stored_artifacts(both, store.runs().at(0).run_id);
   ASSERT_TRUE(artifacts.has_value());
   const int64_t n_test = semharness::read_npy((*artifacts / "test_labels.npy").string()).shape.at(0);
-  for (const auto& [feature, file] : {std::pair<std::string, std::string>{"backbone", "test_h.npy"}, {"embedding", "test_e.npy"}}) {
+  for (const auto& [feature, file] :
+       {std::pair<std::string, std::string>{"backbone", "test_h.npy"}, {"embedding", "test_e.npy"}}) {
     EXPECT_TRUE(fs::exists(*artifacts / (semharness::probe_file_stem("linear_probe", feature) + "_weight.npy")));
     const double stored = rows.at({"lbfgs_probe", feature, -1.0, "test", "top1"});
     EXPECT_NEAR(top1_from_files(*artifacts, file, semharness::probe_file_stem("lbfgs_probe", feature)), stored,

@@ -293,8 +293,9 @@ TEST_F(ReadersTest, CifarLabelOutOfRangeNamesFile) {
 TEST_F(ReadersTest, MissingCifarFileNamesFile) {
   write_raw(dir_ / "a.bin", cifar_record({3}, 1));
   const fs::path missing = dir_ / "b.bin";
-  const std::string message =
-      input_error_of([&] { read_cifar_binary({(dir_ / "a.bin").string(), missing.string()}, 10); });
+  const std::string message = input_error_of([&] {
+    read_cifar_binary({(dir_ / "a.bin").string(), missing.string()}, 10);
+  });
   EXPECT_EQ(message.rfind(missing.string() + ": file not found", 0), 0u) << message;
 }
 
@@ -348,8 +349,8 @@ TEST_F(ReadersTest, LoadsFashionMnistLayoutFromDataDir) {
   write_gz(dir_ / "t10k-images-idx3-ubyte.gz", idx_images(2, 28, 28, pixels));
   write_gz(dir_ / "t10k-labels-idx1-ubyte.gz", idx_labels(2, {3, 10}));
   const std::string message = input_error_of([&] { load_dataset("fashion_mnist", dir_.string()); });
-  EXPECT_EQ(message, (dir_ / "t10k-labels-idx1-ubyte.gz").string() +
-                         ": label 1 is 10 (expected < 10 for Fashion-MNIST)");
+  EXPECT_EQ(message,
+            (dir_ / "t10k-labels-idx1-ubyte.gz").string() + ": label 1 is 10 (expected < 10 for Fashion-MNIST)");
 
   write_gz(dir_ / "t10k-labels-idx1-ubyte.gz", idx_labels(2, {3, 4}));
   const Dataset dataset = load_dataset("fashion_mnist", dir_.string());

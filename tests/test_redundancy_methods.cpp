@@ -139,7 +139,7 @@ TEST(SwAVTest, SinkhornIsDoublyStochasticAndNonNegative) {
   const auto q = sinkhorn_knopp(scores, 50, 0.05);
   ASSERT_EQ(q.sizes(), scores.sizes());
   EXPECT_GE(value(q.min()), 0.0);
-  EXPECT_TRUE(torch::allclose(q.sum(1), torch::ones({n}), 1e-5, 1e-5));  // each sample's assignment
+  EXPECT_TRUE(torch::allclose(q.sum(1), torch::ones({n}), 1e-5, 1e-5));                 // each sample's assignment
   EXPECT_TRUE(torch::allclose(q.sum(0), torch::full({k}, double(n) / k), 1e-3, 1e-3));  // equipartition
   EXPECT_FALSE(q.requires_grad());
   // With the default 3 iterations the last normalization still makes each sample's sum exact.

@@ -87,8 +87,9 @@ class RegressionGateTest : public ::testing::Test {
   // baseline is, unless keep_wal.
   std::string make_database(const std::string& name, const std::string& grid_text, const Accuracy& accuracy,
                             bool keep_wal = false) {
-    return make_protocol_database(name, grid_text, {"linear_probe"},
-                                  [&](const RunConfig& run, const std::string&) { return accuracy(run); }, keep_wal);
+    return make_protocol_database(
+        name, grid_text, {"linear_probe"}, [&](const RunConfig& run, const std::string&) { return accuracy(run); },
+        keep_wal);
   }
 
   // The same rows under each of `protocols`, the probe accuracies of each from `accuracy` (kNN and online
@@ -169,9 +170,8 @@ bool is_cell(const RunConfig& run, const std::string& method, const std::string&
 }
 
 TEST_F(RegressionGateTest, PlantedDropFailsAndNamesTheCell) {
-  const std::string baseline = make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string baseline =
+      make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   const std::string current = make_database("current", three_seed_grid("gate"), [](const RunConfig& run) {
     return spread(run, is_cell(run, "simclr", "on") ? 75 : 80, 0.5);
   });
@@ -184,8 +184,9 @@ TEST_F(RegressionGateTest, PlantedDropFailsAndNamesTheCell) {
                                "-5.00", "p = 0.00013", "Holm-adjusted 0.00051"}) {
     EXPECT_NE(cell.find(expected), std::string::npos) << expected << " missing from: " << cell;
   }
-  EXPECT_EQ(lines[3], "check: 4 cells compared, 1 worse than baseline (alpha 0.05, Holm-adjusted over the Welch "
-                      "tests); 0 only in one database");
+  EXPECT_EQ(lines[3],
+            "check: 4 cells compared, 1 worse than baseline (alpha 0.05, Holm-adjusted over the Welch "
+            "tests); 0 only in one database");
 
   const auto sem_probe = check({"--db", current, "--baseline", baseline, "--metric", "probe.sem"});
   EXPECT_EQ(sem_probe.exit_code, 1) << sem_probe.output;
@@ -273,12 +274,10 @@ TEST_F(RegressionGateTest, AProtocolOnlyOneSideStoresIsNotAFailure) {
 }
 
 TEST_F(RegressionGateTest, SeedNoisePasses) {
-  const std::string baseline = make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80.1, 0.5);
-  });
-  const std::string current = make_database("current", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 79.9, 0.5);
-  });
+  const std::string baseline =
+      make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80.1, 0.5); });
+  const std::string current =
+      make_database("current", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 79.9, 0.5); });
   // t = -0.2 / sqrt(2 * 0.25 / 3) = -0.4899, df = 4, p = 0.325 > 0.05 for every cell.
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
@@ -307,18 +306,16 @@ TEST_F(RegressionGateTest, SeedNoisePasses) {
 TEST_F(RegressionGateTest, SingleSeedUsesTheTolerance) {
   const std::string grid = "name = one\ndataset = synthetic\nseeds = 0\nmethod = simclr\nsem = off, on\n";
   const std::string baseline = make_database("baseline", grid, [](const RunConfig&) { return 80.0; });
-  const std::string within = make_database("within", grid, [](const RunConfig& run) {
-    return run.str("sem") == "on" ? 79.6 : 80.3;
-  });
+  const std::string within =
+      make_database("within", grid, [](const RunConfig& run) { return run.str("sem") == "on" ? 79.6 : 80.3; });
   const auto pass = check({"--db", within, "--baseline", baseline});
   EXPECT_EQ(pass.exit_code, 0) << pass.output;
   EXPECT_NE(pass.output.find("check: 2 cells compared, 0 worse than baseline (alpha 0.05; tolerance 0.5"),
             std::string::npos)
       << pass.output;
 
-  const std::string beyond = make_database("beyond", grid, [](const RunConfig& run) {
-    return run.str("sem") == "on" ? 79.4 : 80.0;
-  });
+  const std::string beyond =
+      make_database("beyond", grid, [](const RunConfig& run) { return run.str("sem") == "on" ? 79.4 : 80.0; });
   const auto fail = check({"--db", beyond, "--baseline", baseline});
   EXPECT_EQ(fail.exit_code, 1) << fail.output;
   EXPECT_NE(fail.output.find("one: sem=on"), std::string::npos) << fail.output;
@@ -330,13 +327,13 @@ TEST_F(RegressionGateTest, SingleSeedUsesTheTolerance) {
 }
 
 TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
-  const std::string baseline = make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string baseline =
+      make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   // The current grid has one more method; one of its runs diverged with a stored accuracy of 1%, which
   // would fail the cell were it counted.
-  const std::string grid = "name = gate\ndataset = synthetic\nseeds = 0, 1, 2\nmethod = simclr, byol, vicreg\n"
-                           "sem = off, on\n";
+  const std::string grid =
+      "name = gate\ndataset = synthetic\nseeds = 0, 1, 2\nmethod = simclr, byol, vicreg\n"
+      "sem = off, on\n";
   const std::string current = make_database("current", grid, [](const RunConfig& run) { return spread(run, 80, 0.5); });
   const Grid loaded = load_grid((dir_ / "current.ini").string());
   for (const RunConfig& run : loaded.runs) {
@@ -350,12 +347,10 @@ TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
 }
 
 TEST_F(RegressionGateTest, MissingMetricInCurrentDatabaseIsWorse) {
-  const std::string baseline = make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
-  const std::string current = make_database("current", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string baseline =
+      make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
+  const std::string current =
+      make_database("current", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   {
     SQLite::Database db(current, SQLite::OPEN_READWRITE);
     db.exec("DELETE FROM results WHERE protocol = 'knn'");
@@ -372,9 +367,8 @@ TEST_F(RegressionGateTest, MissingMetricInCurrentDatabaseIsWorse) {
 }
 
 TEST_F(RegressionGateTest, MetricsReadTheRightRows) {
-  const std::string path = make_database("db", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string path =
+      make_database("db", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   const StoreSnapshot snapshot = read_store_snapshot(path);
   ASSERT_EQ(snapshot.runs.size(), 12u);
   for (const RunRecord& run : snapshot.runs) {
@@ -398,9 +392,8 @@ TEST_F(RegressionGateTest, MetricsReadTheRightRows) {
 }
 
 TEST_F(RegressionGateTest, UnusableInputExitsTwo) {
-  const std::string current = make_database("current", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string current =
+      make_database("current", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   const std::string missing = (dir_ / "nowhere.db").string();
   const auto no_baseline = check({"--db", current, "--baseline", missing});
   EXPECT_EQ(no_baseline.exit_code, 2) << no_baseline.output;
@@ -426,7 +419,8 @@ TEST_F(RegressionGateTest, UnusableInputExitsTwo) {
   const std::string foreign_bytes = read_bytes(foreign);
   const auto other_program = check({"--db", current, "--baseline", foreign});
   EXPECT_EQ(other_program.exit_code, 2) << other_program.output;
-  EXPECT_NE(other_program.output.find(foreign + ": not a semharness database"), std::string::npos) << other_program.output;
+  EXPECT_NE(other_program.output.find(foreign + ": not a semharness database"), std::string::npos)
+      << other_program.output;
   EXPECT_EQ(read_bytes(foreign), foreign_bytes);
 
   // No cell in common: another grid configuration (3 epochs instead of the default).
@@ -446,13 +440,12 @@ TEST_F(RegressionGateTest, UnusableInputExitsTwo) {
 }
 
 TEST_F(RegressionGateTest, LeavesBothDatabasesByteIdentical) {
-  const std::string baseline = make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, 80, 0.5);
-  });
+  const std::string baseline =
+      make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
   // The current database as `run` leaves it: WAL journal mode.
-  const std::string current = make_database("current", three_seed_grid("gate"), [](const RunConfig& run) {
-    return spread(run, is_cell(run, "byol", "off") ? 70 : 80, 0.5);
-  }, /*keep_wal=*/true);
+  const std::string current = make_database(
+      "current", three_seed_grid("gate"),
+      [](const RunConfig& run) { return spread(run, is_cell(run, "byol", "off") ? 70 : 80, 0.5); }, /*keep_wal=*/true);
   const std::string baseline_bytes = read_bytes(baseline), current_bytes = read_bytes(current);
   const auto fails = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(fails.exit_code, 1) << fails.output;

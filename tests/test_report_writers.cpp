@@ -39,7 +39,8 @@ bool have_program(const std::string& name) {
 
 // Runs a shell command, its output into `log`; the exit code.
 int run_shell(const std::string& command, const fs::path& log) {
-  const int status = std::system((command + " > " + semharness_test::shell_quote(log.string()) + " 2>&1 < /dev/null").c_str());
+  const int status =
+      std::system((command + " > " + semharness_test::shell_quote(log.string()) + " 2>&1 < /dev/null").c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -310,7 +311,9 @@ TEST_F(ReportWritersTest, HtmlIsSelfContainedAndRendersInChromium) {
   EXPECT_NE(html.find("<td class=\"best\">65.00 ± 1.73 (n=3)</td>"), std::string::npos);
   EXPECT_NE(html.find(">0.1</text>"), std::string::npos);  // a tick of the log tau_d axis
 
-  const std::string chromium = have_program("chromium") ? "chromium" : have_program("chromium-browser") ? "chromium-browser" : "";
+  const std::string chromium = have_program("chromium")           ? "chromium"
+                               : have_program("chromium-browser") ? "chromium-browser"
+                                                                  : "";
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed";
   semharness_test::write_bytes(dir_ / "report.html", html);
   const fs::path png = dir_ / "report.png";
@@ -347,8 +350,9 @@ TEST_F(ReportWritersTest, HtmlIsSelfContainedAndRendersInChromium) {
 }
 
 TEST(SvgPlotTest, LogAxisTicksAndLegend) {
-  LinePlot plot{"p", "Top-1 against tau", "tau", "top-1 (%)", true,
-                {{"simclr", {{1e-4, 50}, {1e-2, 60}, {1, 70}}, {1, 2, 0}}, {"a<b", {{1e-3, 55}, {10, 65}}, {}}}};
+  LinePlot plot{"p",   "Top-1 against tau",
+                "tau", "top-1 (%)",
+                true,  {{"simclr", {{1e-4, 50}, {1e-2, 60}, {1, 70}}, {1, 2, 0}}, {"a<b", {{1e-3, 55}, {10, 65}}, {}}}};
   const std::string svg = render_svg_plot(plot);
   for (const char* tick : {">1e-4</text>", ">0.001</text>", ">0.01</text>", ">0.1</text>", ">1</text>", ">10</text>"}) {
     EXPECT_NE(svg.find(tick), std::string::npos) << tick << "\n" << svg;
@@ -357,7 +361,8 @@ TEST(SvgPlotTest, LogAxisTicksAndLegend) {
   EXPECT_NE(svg.find(">a&lt;b</text>"), std::string::npos);  // legend, escaped
   // On a log axis equal ratios are equal distances: 1e-4 -> 1e-2 -> 1 are evenly spaced on the simclr line.
   std::smatch match;
-  ASSERT_TRUE(std::regex_search(svg, match, std::regex("<polyline points=\"([0-9.]+),[0-9.]+ ([0-9.]+),[0-9.]+ ([0-9.]+),")));
+  ASSERT_TRUE(
+      std::regex_search(svg, match, std::regex("<polyline points=\"([0-9.]+),[0-9.]+ ([0-9.]+),[0-9.]+ ([0-9.]+),")));
   const double x0 = std::stod(match[1]), x1 = std::stod(match[2]), x2 = std::stod(match[3]);
   EXPECT_NEAR(x1 - x0, x2 - x1, 0.2);
   // Linear axis: x ticks at the few settings of the data, nice y ticks.
@@ -418,7 +423,8 @@ TEST_F(ReportWritersTest, ReportCommandWritesEveryFormat) {
   EXPECT_NE(bad.output.find("'pdf'"), std::string::npos) << bad.output;
   const auto several = semharness_test::run_binary(dir_, {"report", "--db", db_, "--format", "md,csv"});
   EXPECT_EQ(several.exit_code, 2) << several.output;
-  const auto no_reference = semharness_test::run_binary(dir_, {"report", "--db", db_, "--reference", (dir_ / "none.csv").string()});
+  const auto no_reference =
+      semharness_test::run_binary(dir_, {"report", "--db", db_, "--reference", (dir_ / "none.csv").string()});
   EXPECT_EQ(no_reference.exit_code, 2) << no_reference.output;
   EXPECT_EQ(no_reference.non_empty_lines().size(), 1u) << no_reference.output;
 }
@@ -454,9 +460,9 @@ TEST(ReportWritersProtocolsTest, EachProtocolAndTheSurvivalTableReadBackFromCsvA
   // The command's text: both tables, the survival table, and the convergence note.
   const auto text = semharness_test::run_binary(dir, {"report", "--db", db});
   ASSERT_EQ(text.exit_code, 0) << text.output;
-  for (const char* expected : {"Baseline vs +SEM (SPEC §4.1), lbfgs_probe", "Baseline vs +SEM (SPEC §4.1), linear_probe",
-                               "Does SEM's gain survive the probe?", "Convergence: 2 of 24 lbfgs_probe probes",
-                               "-1.67 [-3.10, -0.23] paired, n=3"}) {
+  for (const char* expected : {"Baseline vs +SEM (SPEC §4.1), lbfgs_probe",
+                               "Baseline vs +SEM (SPEC §4.1), linear_probe", "Does SEM's gain survive the probe?",
+                               "Convergence: 2 of 24 lbfgs_probe probes", "-1.67 [-3.10, -0.23] paired, n=3"}) {
     EXPECT_NE(text.output.find(expected), std::string::npos) << expected << "\n" << text.output;
   }
   fs::remove_all(dir);
@@ -472,6 +478,7 @@ TEST_F(ReportWritersTest, AFailingSectionBecomesAParagraph) {
   const auto result = semharness_test::run_binary(dir_, {"report", "--db", db_});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("timings (not computed)"), std::string::npos) << result.output;
-  EXPECT_NE(result.output.find("This section could not be computed: no such column"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("This section could not be computed: no such column"), std::string::npos)
+      << result.output;
   EXPECT_NE(result.output.find("+3.00 [+0.52, +5.48] paired, n=3"), std::string::npos) << result.output;
 }

@@ -18,8 +18,8 @@ using namespace semharness;
 
 namespace {
 
-RunRecord record(const std::string& id, const std::string& method, const std::string& sem, const std::string& status = "finished",
-                 int64_t seed = 0) {
+RunRecord record(const std::string& id, const std::string& method, const std::string& sem,
+                 const std::string& status = "finished", int64_t seed = 0) {
   RunRecord r;
   r.run_id = id;
   r.status = status;
@@ -30,7 +30,8 @@ RunRecord record(const std::string& id, const std::string& method, const std::st
   return r;
 }
 
-ResultRow top1(const std::string& id, const std::string& feature, std::optional<double> tau, const std::string& split, double v) {
+ResultRow top1(const std::string& id, const std::string& feature, std::optional<double> tau, const std::string& split,
+               double v) {
   return {id, "linear_probe", feature, tau, split, "top1", v};
 }
 
@@ -51,9 +52,8 @@ TEST(ReportTest, ComparisonTableSelectsTauOnValidation) {
   std::vector<ResultRow> results = {
       top1("a", "backbone", std::nullopt, "test", 60.0), top1("b", "backbone", std::nullopt, "test", 64.0),
       // run c: tau_d 0.1 is best on validation (80 > 70), so its test 75 counts, not the 90 of tau_d 1.
-      top1("c", "sem", 0.1, "val", 80.0), top1("c", "sem", 0.1, "test", 75.0),
-      top1("c", "sem", 1.0, "val", 70.0), top1("c", "sem", 1.0, "test", 90.0),
-      top1("c", "backbone", std::nullopt, "test", 10.0),
+      top1("c", "sem", 0.1, "val", 80.0), top1("c", "sem", 0.1, "test", 75.0), top1("c", "sem", 1.0, "val", 70.0),
+      top1("c", "sem", 1.0, "test", 90.0), top1("c", "backbone", std::nullopt, "test", 10.0),
       top1("d", "sem", 1.0, "val", 50.0), top1("d", "sem", 1.0, "test", 55.0),
       top1("e", "backbone", std::nullopt, "test", 99.0)};
   const auto rows = comparison_table(runs, results);
@@ -74,10 +74,10 @@ TEST(ReportTest, ComparisonTableSelectsTauOnValidation) {
 TEST(ReportTest, ControlsGetTheirOwnColumns) {
   std::vector<RunRecord> runs = {record("a", "vicreg", "off"), record("b", "vicreg", "linear"),
                                  record("c", "vicreg", "gumbel")};
-  std::vector<ResultRow> results = {
-      top1("a", "backbone", std::nullopt, "test", 60.0),
-      top1("b", "embedding", std::nullopt, "test", 61.0), top1("b", "backbone", std::nullopt, "test", 1.0),
-      top1("c", "sem", 0.1, "val", 50.0), top1("c", "sem", 0.1, "test", 63.0)};
+  std::vector<ResultRow> results = {top1("a", "backbone", std::nullopt, "test", 60.0),
+                                    top1("b", "embedding", std::nullopt, "test", 61.0),
+                                    top1("b", "backbone", std::nullopt, "test", 1.0),
+                                    top1("c", "sem", 0.1, "val", 50.0), top1("c", "sem", 0.1, "test", 63.0)};
   const auto rows = comparison_table(runs, results);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_FALSE(rows[0].sem);
@@ -102,7 +102,8 @@ TEST(ReportTest, PairedIntervalHandComputed) {
 }
 
 TEST(ReportTest, WelchIntervalHandComputed) {
-  // Different seeds: Welch. Equal variances 1 and n 3 on both sides: se^2 = 1/3 + 1/3, df = (2/3)^2 / (2 (1/3)^2 / 2) = 4.
+  // Different seeds: Welch. Equal variances 1 and n 3 on both sides: se^2 = 1/3 + 1/3, df = (2/3)^2 / (2 (1/3)^2 / 2)
+  // = 4.
   const auto ci = difference_interval({{0, 1.0}, {1, 2.0}, {2, 3.0}}, {{3, 2.0}, {4, 3.0}, {5, 4.0}});
   ASSERT_TRUE(ci);
   EXPECT_FALSE(ci->paired);
@@ -180,8 +181,8 @@ TEST_F(HandmadeReportTest, ComparisonNumbersMatchHandComputation) {
   ASSERT_EQ(section.tables.size(), 1u);
   const ReportTable& table = section.tables[0];
   // No reference for synthetic data; the online column is there.
-  EXPECT_EQ(table.header, (std::vector<std::string>{"method", "baseline", "+SEM", "+SEM - baseline (95% CI)",
-                                                    "baseline online"}));
+  EXPECT_EQ(table.header,
+            (std::vector<std::string>{"method", "baseline", "+SEM", "+SEM - baseline (95% CI)", "baseline online"}));
   EXPECT_EQ(table.subheader[1], "linear_probe");
   EXPECT_EQ(table.subheader[4], "online_linear");
   ASSERT_EQ(table.rows.size(), 2u);
@@ -253,8 +254,8 @@ TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   // Phase order: forward before backward. 12 simclr runs x 10 calls x 50 ms.
   EXPECT_EQ(grid.rows[0][0].text, "forward");
   EXPECT_EQ(grid.rows[0][1].text, "cpu");
-  EXPECT_EQ(*grid.rows[0][2].value, 12);    // runs
-  EXPECT_EQ(*grid.rows[0][3].value, 120);   // calls
+  EXPECT_EQ(*grid.rows[0][2].value, 12);            // runs
+  EXPECT_EQ(*grid.rows[0][3].value, 120);           // calls
   EXPECT_NEAR(*grid.rows[0][4].value, 0.6, 1e-12);  // s
   EXPECT_NEAR(*grid.rows[0][5].value, 5.0, 1e-12);  // ms per call
   EXPECT_EQ(grid.rows[1][0].text, "backward");
@@ -265,9 +266,9 @@ TEST_F(HandmadeReportTest, TimingsPerGridAndBenchmarkRows) {
   EXPECT_EQ(bench.rows[0][0].text, "memory/copy");
   EXPECT_EQ(bench.rows[2][0].text, "sem/fused");
   EXPECT_EQ(bench.rows[2][1].text, "B=8");
-  EXPECT_NEAR(*bench.rows[2][4].value, 2.5, 1e-12);       // ms per iteration
-  EXPECT_NEAR(*bench.rows[2][5].value, 40000.0, 1e-9);    // items/s
-  EXPECT_NEAR(*bench.rows[1][6].value, 8.0, 1e-12);       // GB/s of MB=256
+  EXPECT_NEAR(*bench.rows[2][4].value, 2.5, 1e-12);     // ms per iteration
+  EXPECT_NEAR(*bench.rows[2][5].value, 40000.0, 1e-9);  // items/s
+  EXPECT_NEAR(*bench.rows[1][6].value, 8.0, 1e-12);     // GB/s of MB=256
   // The fixture's hand-computed floor: 2.5 ms x 4 GB/s / 8 GB/s = 1.25 ms.
   const ReportTable& floor = section.tables[2];
   EXPECT_EQ(floor.id, "memory_floor");
@@ -322,10 +323,12 @@ TEST(ReportTest, UntrainedBackboneRowsComeLastUnderTheirOwnLabel) {
   // The untrained runs come first in the store; their row still goes after the trained one.
   std::vector<RunRecord> runs = {run("u0", "simclr", "off", "0"), run("u1", "simclr", "on", "0"),
                                  run("t0", "simclr", "off", "100"), run("t1", "simclr", "on", "100")};
-  std::vector<ResultRow> results = {
-      top1("u0", "backbone", std::nullopt, "test", 20.0), top1("u1", "sem", 0.1, "val", 30.0),
-      top1("u1", "sem", 0.1, "test", 25.0), top1("t0", "backbone", std::nullopt, "test", 60.0),
-      top1("t1", "sem", 0.1, "val", 70.0), top1("t1", "sem", 0.1, "test", 66.0)};
+  std::vector<ResultRow> results = {top1("u0", "backbone", std::nullopt, "test", 20.0),
+                                    top1("u1", "sem", 0.1, "val", 30.0),
+                                    top1("u1", "sem", 0.1, "test", 25.0),
+                                    top1("t0", "backbone", std::nullopt, "test", 60.0),
+                                    top1("t1", "sem", 0.1, "val", 70.0),
+                                    top1("t1", "sem", 0.1, "test", 66.0)};
   auto rows = comparison_table(runs, results);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].label, "simclr");  // one trained epochs value: nothing for "epochs=" to tell apart
@@ -370,19 +373,17 @@ TEST(ReportTest, UntrainedBackboneRowsComeLastUnderTheirOwnLabel) {
 
 TEST(ReportTest, AllConvergedProbesGetOneShortNote) {
   const auto row = [](const std::string& id, const std::string& protocol, const std::string& feature,
-                      std::optional<double> tau, const std::string& split, const std::string& metric, double v) {
-    return ResultRow{id, protocol, feature, tau, split, metric, v};
-  };
+                      std::optional<double> tau, const std::string& split, const std::string& metric,
+                      double v) { return ResultRow{id, protocol, feature, tau, split, metric, v}; };
   // c stores only the SGD probe: it has no place in the lbfgs_probe table.
   std::vector<RunRecord> runs = {record("a", "simclr", "off"), record("b", "simclr", "on"), record("c", "byol", "off")};
-  std::vector<ResultRow> results = {
-      row("a", "lbfgs_probe", "backbone", std::nullopt, "test", "top1", 60.0),
-      row("a", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
-      row("b", "lbfgs_probe", "sem", 0.1, "val", "top1", 70.0),
-      row("b", "lbfgs_probe", "sem", 0.1, "test", "top1", 64.0),
-      row("b", "lbfgs_probe", "sem", 0.1, "train", "probe_converged", 1.0),
-      row("b", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
-      row("c", "linear_probe", "backbone", std::nullopt, "test", "top1", 50.0)};
+  std::vector<ResultRow> results = {row("a", "lbfgs_probe", "backbone", std::nullopt, "test", "top1", 60.0),
+                                    row("a", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
+                                    row("b", "lbfgs_probe", "sem", 0.1, "val", "top1", 70.0),
+                                    row("b", "lbfgs_probe", "sem", 0.1, "test", "top1", 64.0),
+                                    row("b", "lbfgs_probe", "sem", 0.1, "train", "probe_converged", 1.0),
+                                    row("b", "lbfgs_probe", "backbone", std::nullopt, "train", "probe_converged", 1.0),
+                                    row("c", "linear_probe", "backbone", std::nullopt, "test", "top1", 50.0)};
   const auto rows = comparison_table(runs, results, kLbfgsProbe);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].label, "simclr");
@@ -567,7 +568,8 @@ TEST(ReferenceNumbersTest, MalformedFilesAreInputErrors) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("r.csv:2: epochs", 0), 0u) << e.what();
   }
-  const auto quoted = parse_reference_csv(header + "byol,cifar10,resnet18,1000,online_linear,70.5,\"paper, \"\"Table 1\"\"\"\n", "r.csv");
+  const auto quoted = parse_reference_csv(
+      header + "byol,cifar10,resnet18,1000,online_linear,70.5,\"paper, \"\"Table 1\"\"\"\n", "r.csv");
   ASSERT_EQ(quoted.size(), 1u);
   EXPECT_EQ(quoted[0].source, "paper, \"Table 1\"");
 }

@@ -1,7 +1,7 @@
 // Faults a week-long grid meets, through the binary: a worker killed mid-epoch (its run goes on from its
-// checkpoint, finished runs stay as they were), prefetched batches equal to inline ones, two workers on one database, --jobs, a full disk while a
-// checkpoint is written, a grid edited between two runs, a diverging run, and the rules that decide when a
-// running run has been abandoned.
+// checkpoint, finished runs stay as they were), prefetched batches equal to inline ones, two workers on one database,
+// --jobs, a full disk while a checkpoint is written, a grid edited between two runs, a diverging run, and the rules
+// that decide when a running run has been abandoned.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,9 +47,11 @@ class ResumeTest : public ::testing::Test {
   static std::string numbers_of(const std::string& path, const std::string& run_id) {
     SQLite::Database database(path);
     std::string text;
-    for (const char* sql : {"SELECT epoch || ' ' || name || ' ' || printf('%.17g', value) FROM metrics WHERE run_id = ? ORDER BY epoch, name",
-                            "SELECT protocol || feature || IFNULL(tau_d, '') || split || metric || ' ' || printf('%.17g', value) "
-                            "FROM results WHERE run_id = ? ORDER BY rowid"}) {
+    for (const char* sql :
+         {"SELECT epoch || ' ' || name || ' ' || printf('%.17g', value) FROM metrics WHERE run_id = ? ORDER BY epoch, "
+          "name",
+          "SELECT protocol || feature || IFNULL(tau_d, '') || split || metric || ' ' || printf('%.17g', value) "
+          "FROM results WHERE run_id = ? ORDER BY rowid"}) {
       SQLite::Statement query(database, sql);
       query.bind(1, run_id);
       while (query.executeStep()) text += query.getColumn(0).getString() + "\n";
@@ -94,7 +96,8 @@ TEST_F(ResumeTest, KilledWorkerLosesOnlyItsRunWhichGoesOnFromItsCheckpoint) {
   EXPECT_FALSE(fs::exists(checkpoint));
 
   // The resumed run equals the same run never interrupted, number for number (CPU runs are deterministic).
-  const Result reference = run_binary(dir_, {"run", grid, "--db", db("reference.db"), "--device", "cpu", "--task-index", "1"});
+  const Result reference =
+      run_binary(dir_, {"run", grid, "--db", db("reference.db"), "--device", "cpu", "--task-index", "1"});
   ASSERT_EQ(reference.exit_code, 0) << reference.output;
   const std::string resumed_numbers = numbers_of(db("kill.db"), byol.run_id);
   EXPECT_FALSE(resumed_numbers.empty());
@@ -105,7 +108,8 @@ TEST_F(ResumeTest, KilledWorkerLosesOnlyItsRunWhichGoesOnFromItsCheckpoint) {
 // default) or inline changes no stored number.
 TEST_F(ResumeTest, PrefetchedAndInlineBatchesGiveTheSameNumbers) {
   const std::string grid = write_grid("prefetch.ini", "name = prefetch\nepochs = 2\nmethod = byol\nsem = on\n");
-  const Result inline_run = run_binary(dir_, {"run", grid, "--db", db("inline.db"), "--device", "cpu", "--set", "prefetch=off"});
+  const Result inline_run =
+      run_binary(dir_, {"run", grid, "--db", db("inline.db"), "--device", "cpu", "--set", "prefetch=off"});
   ASSERT_EQ(inline_run.exit_code, 0) << inline_run.output;
   const Result prefetched = run_binary(dir_, {"run", grid, "--db", db("prefetch.db"), "--device", "cpu"});
   ASSERT_EQ(prefetched.exit_code, 0) << prefetched.output;
@@ -130,7 +134,8 @@ TEST_F(ResumeTest, TwoProcessesOnOneDatabaseRunEveryRunOnce) {
   EXPECT_EQ(runs_by_method(db("two.db")).size(), 4u);
   const std::string both = first.output() + second.output();
   size_t finished_lines = 0;
-  for (size_t at = both.find(": probe top-1"); at != std::string::npos; at = both.find(": probe top-1", at + 1)) ++finished_lines;
+  for (size_t at = both.find(": probe top-1"); at != std::string::npos; at = both.find(": probe top-1", at + 1))
+    ++finished_lines;
   EXPECT_EQ(finished_lines, 4u) << both;
   EXPECT_EQ(workers.size(), 2u) << "one process ran every run:\n" << both;
 }
@@ -140,7 +145,8 @@ TEST_F(ResumeTest, JobsRunsWorkerProcessesSideBySide) {
   const Result result = run_binary(dir_, {"run", grid, "--db", db("jobs.db"), "--device", "cpu", "--jobs", "2"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("2 workers on cpu (1 threads each)"), std::string::npos) << result.output;
-  EXPECT_NE(result.output.find("4 finished, 0 diverged, 0 failed, 0 still pending or running"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("4 finished, 0 diverged, 0 failed, 0 still pending or running"), std::string::npos)
+      << result.output;
   EXPECT_NE(result.output.find("method"), std::string::npos);  // the table
   std::set<std::string> workers;
   for (const auto& [name, run] : runs_by_method(db("jobs.db"))) {
@@ -167,7 +173,8 @@ TEST_F(ResumeTest, FullDiskWhileCheckpointingFailsTheRunAndKeepsTheDatabase) {
   EXPECT_NE(result.output.find("No space left on device"), std::string::npos) << result.output;
   auto stored = runs_by_method(db("full.db"));
   EXPECT_EQ(stored.at("simclr/on").status, "failed");
-  EXPECT_NE(stored.at("simclr/on").error.find("No space left on device"), std::string::npos) << stored.at("simclr/on").error;
+  EXPECT_NE(stored.at("simclr/on").error.find("No space left on device"), std::string::npos)
+      << stored.at("simclr/on").error;
   EXPECT_EQ(stored.at("byol/on").status, "finished");  // the grid went on
   {
     SQLite::Database database(db("full.db"));
@@ -213,8 +220,7 @@ TEST_F(ResumeTest, EditedGridAddsCellsAndKeepsFinishedOnes) {
 }
 
 TEST_F(ResumeTest, DivergingRunIsMarkedWithItsEpochAndTheGridGoesOn) {
-  const std::string grid =
-      write_grid("nan.ini", "name = nan\nepochs = 2\nmethod = simclr, byol\nsem = off\n") + "";
+  const std::string grid = write_grid("nan.ini", "name = nan\nepochs = 2\nmethod = simclr, byol\nsem = off\n") + "";
   write_bytes(grid, read_bytes(grid) + "\n[method:simclr]\nlr = 1e30\n");
   const Result result = run_binary(dir_, {"run", grid, "--db", db("nan.db"), "--device", "cpu"});
   ASSERT_EQ(result.exit_code, 0) << result.output;

@@ -42,7 +42,8 @@ TEST(SEMTest, SoftmaxMatchesFloat64Reference) {
       EXPECT_LT((y64 - expected).abs().max().item<double>(), 1e-12) << "L=" << L << " V=" << V << " tau=" << tau;
       // float32: logits e / tau reach ~1000, whose rounding (~6e-5) bounds the error of each probability.
       const auto y32 = simplex_softmax(e.to(torch::kFloat), L, V, tau);
-      EXPECT_LT((y32.to(torch::kDouble) - expected).abs().max().item<double>(), 1e-4) << "L=" << L << " V=" << V << " tau=" << tau;
+      EXPECT_LT((y32.to(torch::kDouble) - expected).abs().max().item<double>(), 1e-4)
+          << "L=" << L << " V=" << V << " tau=" << tau;
     }
   }
 }
@@ -54,12 +55,12 @@ TEST(SEMTest, SimplexInvariants) {
   const auto y = sem->forward(torch::randn({B, 32}), 0.5);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{B, L * V}));
   const auto blocks = to_blocks(y, L, V);
-  EXPECT_LT((blocks.sum(-1) - 1).abs().max().item<double>(), 1e-5);         // each simplex sums to 1
-  EXPECT_LT((y.sum(1) - L).abs().max().item<double>(), 1e-3);               // ||y||_1 = L
+  EXPECT_LT((blocks.sum(-1) - 1).abs().max().item<double>(), 1e-5);  // each simplex sums to 1
+  EXPECT_LT((y.sum(1) - L).abs().max().item<double>(), 1e-3);        // ||y||_1 = L
   EXPECT_GE(y.min().item<double>(), 0.0);
   EXPECT_LE(y.max().item<double>(), 1.0);
   const auto sq = squared_norm(y);
-  EXPECT_GE(sq.min().item<double>(), static_cast<double>(L) / V - 1e-4);   // L/V <= ||y||^2 <= L
+  EXPECT_GE(sq.min().item<double>(), static_cast<double>(L) / V - 1e-4);  // L/V <= ||y||^2 <= L
   EXPECT_LE(sq.max().item<double>(), L + 1e-4);
   const auto entropy = block_entropy(y, L, V);
   EXPECT_EQ(entropy.sizes(), (std::vector<int64_t>{B, L}));
@@ -102,7 +103,9 @@ TEST(SEMTest, GradientMatchesFiniteDifferences) {
   const auto analytic = e.grad().clone();
   auto base = e.detach().clone();
   auto numeric = torch::zeros_like(base);
-  auto objective = [&](const torch::Tensor& x) { return (reference_simplex_softmax(x, L, V, tau) * weights).sum().item<double>(); };
+  auto objective = [&](const torch::Tensor& x) {
+    return (reference_simplex_softmax(x, L, V, tau) * weights).sum().item<double>();
+  };
   for (int64_t i = 0; i < base.numel(); ++i) {
     auto plus = base.clone(), minus = base.clone();
     plus.view(-1)[i] += eps;

@@ -95,8 +95,10 @@ TEST(SemanticCoherenceTest, FashionMnistAndCifar10Groups) {
 
   const auto cifar10 = class_groups("cifar10");
   ASSERT_TRUE(cifar10);
-  for (const char* vehicle : {"airplane", "automobile", "ship", "truck"}) EXPECT_EQ(group_of(*cifar10, vehicle), "vehicles");
-  for (const char* animal : {"bird", "cat", "deer", "dog", "frog", "horse"}) EXPECT_EQ(group_of(*cifar10, animal), "animals");
+  for (const char* vehicle : {"airplane", "automobile", "ship", "truck"})
+    EXPECT_EQ(group_of(*cifar10, vehicle), "vehicles");
+  for (const char* animal : {"bird", "cat", "deer", "dog", "frog", "horse"})
+    EXPECT_EQ(group_of(*cifar10, animal), "animals");
   EXPECT_NEAR(chance_within_group_fraction(cifar10->group_of_class), (6.0 + 15.0) / 45.0, 1e-12);
 
   EXPECT_FALSE(class_groups("synthetic"));
@@ -104,8 +106,8 @@ TEST(SemanticCoherenceTest, FashionMnistAndCifar10Groups) {
 
 TEST(SemanticCoherenceTest, TopKByAbsoluteWeightAndSimplexOfEachFeature) {
   // 2 classes x 6 features.
-  const std::vector<float> weight = {0.1f, -0.9f, 0.5f, 0.0f, 0.5f, -0.2f,    // class 0
-                                     -0.3f, 0.0f, 0.05f, 2.0f, -0.4f, 0.3f};  // class 1
+  const std::vector<float> weight = {0.1f,  -0.9f, 0.5f,  0.0f, 0.5f,  -0.2f,  // class 0
+                                     -0.3f, 0.0f,  0.05f, 2.0f, -0.4f, 0.3f};  // class 1
   const auto top = top_k_features(weight, 2, 6, 3);
   // Class 0: |-0.9| first, then the tie 0.5 / 0.5 by lower index.
   EXPECT_EQ(top[0], (std::vector<int64_t>{1, 2, 4}));
@@ -270,17 +272,21 @@ std::string write_planted_grid(Store& store, const std::string& db, const std::s
     outcome.status = "finished";
     if (sem && !lbfgs) {
       // tau_d 1 wins on validation; 0.1 has the better test number, which must not matter.
-      outcome.results = {row("sem", 0.1, "val", "top1", 50), row("sem", 0.1, "test", "top1", 99),
-                         row("sem", 1.0, "val", "top1", 90), row("sem", 1.0, "test", "top1", 80),
+      outcome.results = {row("sem", 0.1, "val", "top1", 50),        row("sem", 0.1, "test", "top1", 99),
+                         row("sem", 1.0, "val", "top1", 90),        row("sem", 1.0, "test", "top1", 80),
                          row("sem", 0.1, "train", "probe_lr", 0.5), row("sem", 0.1, "train", "probe_wd1", 0),
                          row("sem", 1.0, "train", "probe_lr", 0.5), row("sem", 1.0, "train", "probe_wd1", 0)};
     } else if (sem) {
       // Under lbfgs_probe tau_d 1 wins on validation, under linear_probe 0.1.
       const std::string converged = "lbfgs_probe";
-      outcome.results = {row("sem", 0.1, "val", "top1", 95), row("sem", 1.0, "val", "top1", 40),
-                         row("sem", 0.1, "train", "probe_lr", 0.5), row("sem", 0.1, "train", "probe_wd1", 0),
-                         row("sem", 1.0, "train", "probe_lr", 0.5), row("sem", 1.0, "train", "probe_wd1", 0),
-                         row("sem", 0.1, "val", "top1", 50, converged), row("sem", 1.0, "val", "top1", 90, converged),
+      outcome.results = {row("sem", 0.1, "val", "top1", 95),
+                         row("sem", 1.0, "val", "top1", 40),
+                         row("sem", 0.1, "train", "probe_lr", 0.5),
+                         row("sem", 0.1, "train", "probe_wd1", 0),
+                         row("sem", 1.0, "train", "probe_lr", 0.5),
+                         row("sem", 1.0, "train", "probe_wd1", 0),
+                         row("sem", 0.1, "val", "top1", 50, converged),
+                         row("sem", 1.0, "val", "top1", 90, converged),
                          row("sem", 0.1, "train", "probe_l2", 0.1, converged),
                          row("sem", 1.0, "train", "probe_l2", kStoredL2, converged)};
     } else if (lbfgs) {

@@ -31,32 +31,34 @@ struct Case {
   std::string name() const {
     return fmt::format("B={} L={} V={} tau={} {} {} scale={}{}{}", B, L, V, tau,
                        layout == SimplexLayout::VertexMajor ? "vertex-major" : "block-major",
-                       dtype == torch::kFloat ? "f32" : dtype == torch::kDouble ? "f64" : "bf16", scale,
-                       signs ? " signs" : "", transposed ? " non-contiguous" : "");
+                       dtype == torch::kFloat    ? "f32"
+                       : dtype == torch::kDouble ? "f64"
+                                                 : "bf16",
+                       scale, signs ? " signs" : "", transposed ? " non-contiguous" : "");
   }
 };
 
 std::vector<Case> cases() {
   const auto VM = SimplexLayout::VertexMajor, BM = SimplexLayout::BlockMajor;
   return {
-      {4, 7, 1, 1.0},                 // V = 1: every output is exactly 1, every gradient 0
-      {3, 70, 2, 1.0},                // V = 2, L not a multiple of the tile (64)
-      {1, 64, 13, 0.1},               // B = 1, L exactly one tile
-      {5, 100, 13, 1.0},              // one full tile and a packed tail per row
-      {2, 333, 13, 10.0},             // several tiles and a tail
-      {6, 5, 13, 0.5},                // L < tile: simplices of several rows packed together
-      {3, 1, 100, 0.7},               // L = 1, V large: the contiguous-row path
-      {2, 2, 70, 0.7},                // L < tile, V > tile: packed with a large buffer
-      {4, 80, 8, 0.1, VM, torch::kFloat, 80.0, true},    // logits +-80 (ties) at tau 0.1
-      {4, 80, 8, 1.0, VM, torch::kFloat, 1e4},           // logits ~1e4
-      {3, 70, 13, 0.1, VM, torch::kFloat, 1e4, true},    // +-1e4 at tau 0.1: exp's clamp
+      {4, 7, 1, 1.0},                                         // V = 1: every output is exactly 1, every gradient 0
+      {3, 70, 2, 1.0},                                        // V = 2, L not a multiple of the tile (64)
+      {1, 64, 13, 0.1},                                       // B = 1, L exactly one tile
+      {5, 100, 13, 1.0},                                      // one full tile and a packed tail per row
+      {2, 333, 13, 10.0},                                     // several tiles and a tail
+      {6, 5, 13, 0.5},                                        // L < tile: simplices of several rows packed together
+      {3, 1, 100, 0.7},                                       // L = 1, V large: the contiguous-row path
+      {2, 2, 70, 0.7},                                        // L < tile, V > tile: packed with a large buffer
+      {4, 80, 8, 0.1, VM, torch::kFloat, 80.0, true},         // logits +-80 (ties) at tau 0.1
+      {4, 80, 8, 1.0, VM, torch::kFloat, 1e4},                // logits ~1e4
+      {3, 70, 13, 0.1, VM, torch::kFloat, 1e4, true},         // +-1e4 at tau 0.1: exp's clamp
       {3, 65, 13, 0.5, VM, torch::kFloat, 3.0, false, true},  // non-contiguous
-      {4, 50, 13, 0.5, BM},           // block-major, small V: transposed through the tile buffer
+      {4, 50, 13, 0.5, BM},  // block-major, small V: transposed through the tile buffer
       {2, 300, 13, 1.0, BM, torch::kFloat, 80.0, true},
-      {3, 4, 200, 0.3, BM},           // block-major, V > tile: contiguous rows with a tail
+      {3, 4, 200, 0.3, BM},  // block-major, V > tile: contiguous rows with a tail
       {2, 9, 1, 1.0, BM},
-      {66, 5001, 13, 0.5},            // output >= 16 MiB: non-temporal stores, odd L (unaligned rows) + tail
-      {3, 70, 13, 0.3, VM, torch::kDouble},              // float64 kernel
+      {66, 5001, 13, 0.5},                   // output >= 16 MiB: non-temporal stores, odd L (unaligned rows) + tail
+      {3, 70, 13, 0.3, VM, torch::kDouble},  // float64 kernel
       {3, 10, 70, 0.3, BM, torch::kDouble, 1e4, true},
   };
 }
@@ -112,9 +114,8 @@ Bounds error_bounds(const Case& c, const torch::Tensor& x64, const torch::Tensor
 void expect_within(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& bound,
                    const std::string& what) {
   const auto err = (got.to(torch::kDouble) - want).abs();
-  EXPECT_TRUE(torch::all(err <= bound).item<bool>())
-      << what << ": max |err| = " << err.max().item<double>() << ", max |err| / bound = "
-      << (err / bound).max().item<double>();
+  EXPECT_TRUE(torch::all(err <= bound).item<bool>()) << what << ": max |err| = " << err.max().item<double>()
+                                                     << ", max |err| / bound = " << (err / bound).max().item<double>();
 }
 
 }  // namespace
@@ -165,7 +166,9 @@ TEST(SimplexSoftmaxKernel, GradientMatchesCentralFiniteDifferences) {
     const auto base = torch::randn({B, L * V}, torch::kDouble);
     auto x = base.clone().requires_grad_(true);
     (fused_simplex_softmax(x, L, V, tau, layout) * w).sum().backward();
-    auto f = [&](const torch::Tensor& p) { return (fused_simplex_softmax(p, L, V, tau, layout) * w).sum().item<double>(); };
+    auto f = [&](const torch::Tensor& p) {
+      return (fused_simplex_softmax(p, L, V, tau, layout) * w).sum().item<double>();
+    };
     auto numeric = torch::zeros_like(base);
     for (int64_t i = 0; i < base.numel(); ++i) {
       auto plus = base.clone(), minus = base.clone();
@@ -221,7 +224,7 @@ TEST(SimplexSoftmaxKernel, InfinitiesAndNaNPropagateLikeTheReference) {
   EXPECT_NEAR(y[0][2].item<double>(), 0.0, 0.0);  // simplex 2: (-inf, 0)
   EXPECT_NEAR(y[0][5].item<double>(), 1.0, 1e-7);
   EXPECT_TRUE(std::isnan(y[0][1].item<double>()) && std::isnan(y[0][4].item<double>()));  // simplex 1
-  EXPECT_NEAR(y[0][0].item<double>(), ref[0][0].item<double>(), 1e-7);  // simplex 0: (0, 2)
+  EXPECT_NEAR(y[0][0].item<double>(), ref[0][0].item<double>(), 1e-7);                    // simplex 0: (0, 2)
   EXPECT_NEAR(y[0][3].item<double>(), ref[0][3].item<double>(), 1e-7);
 }
 
@@ -244,7 +247,7 @@ TEST(SimplexSoftmaxKernel, OtherDtypesAndDevicesTakeTheFallback) {
     EXPECT_EQ(y.scalar_type(), in.scalar_type());
     const auto dx = torch::autograd::grad({y}, {x}, {dy64.to(in.options())})[0];
     const double tol = in.scalar_type() == torch::kBFloat16 ? 3e-2 : 1e-5;  // bf16 keeps 8 bits
-    const auto x_in = in.to(torch::kCPU).to(torch::kDouble);  // the rounded logits
+    const auto x_in = in.to(torch::kCPU).to(torch::kDouble);                // the rounded logits
     const auto y_in = unfused_simplex_softmax(x_in, L, V, 0.5);
     EXPECT_LT((y.to(torch::kCPU).to(torch::kDouble) - y_in).abs().max().item<double>(), tol);
     EXPECT_LT((dx.to(torch::kCPU).to(torch::kDouble) - dx_ref).abs().max().item<double>(), 10 * tol);
@@ -256,7 +259,10 @@ TEST(SimplexSoftmaxKernel, SEMModuleUsesTheKernelAndGumbelStillWorks) {
   const int64_t L = 70, V = 13;
   const auto e = torch::randn({4, L * V});
   EXPECT_LT((simplex_softmax(e, L, V, 0.5) - unfused_simplex_softmax(e.to(torch::kDouble), L, V, 0.5))
-                .abs().max().item<double>(), 1e-6);
+                .abs()
+                .max()
+                .item<double>(),
+            1e-6);
   auto eg = e.clone().requires_grad_(true);
   const auto hard = straight_through_gumbel_softmax(eg, L, V, 0.5);
   // one-hot - soft + soft: one-hot up to float rounding

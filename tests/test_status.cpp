@@ -144,8 +144,8 @@ TEST_F(StatusCommandTest, CountsInFlightStaleAndFailures) {
   {
     // A worker that stopped saying it is alive, after a resume: what only its own heartbeats would write.
     SQLite::Database db(db_, SQLite::OPEN_READWRITE);
-    db.exec("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00Z', resumed_from_epoch = 3 WHERE run_id = '" +
-            ids[1] + "'");
+    db.exec("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00Z', resumed_from_epoch = 3 WHERE run_id = '" + ids[1] +
+            "'");
   }
 
   const BinaryResult result = run_semharness(dir_, {"status", "--db", db_});

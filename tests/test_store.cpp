@@ -98,8 +98,8 @@ TEST_F(StoreTest, CreatesParentFoldersAndSchema) {
   std::set<std::string> columns = runs_columns(path);
   for (const KeySpec& key : config_keys()) EXPECT_EQ(columns.count(column_name(key.name)), 1u) << key.name;
   SQLite::Statement index(db, "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?");
-  for (auto [name, table] : {std::pair{"metrics_run_id", "metrics"}, {"results_run_id", "results"},
-                             {"runs_cell_id", "runs"}}) {
+  for (auto [name, table] :
+       {std::pair{"metrics_run_id", "metrics"}, {"results_run_id", "results"}, {"runs_cell_id", "runs"}}) {
     index.reset();
     index.bind(1, name);
     ASSERT_TRUE(index.executeStep()) << name;
@@ -173,8 +173,7 @@ TEST_F(StoreTest, UnregisteredRunCannotBeMarked) {
   Store store(db_path());
   EXPECT_THROW(store.mark_running("0123456789abcdef"), std::runtime_error);
   EXPECT_THROW(store.mark_failed("0123456789abcdef", "x"), std::runtime_error);
-  EXPECT_THROW(store.finish_run({"0123456789abcdef", "finished", "", {{0, "loss", 1.0}}, {}, {}}),
-               std::runtime_error);
+  EXPECT_THROW(store.finish_run({"0123456789abcdef", "finished", "", {{0, "loss", 1.0}}, {}, {}}), std::runtime_error);
   EXPECT_TRUE(store.metrics("0123456789abcdef").empty());
 }
 
@@ -229,8 +228,7 @@ TEST_F(StoreTest, FinishRunRoundTrip) {
 
   SQLite::Database db(db_path(), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM results WHERE tau_d IS NULL").getInt(), 1);
-  SQLite::Statement timings(
-      db, "SELECT run_id, name, device, count, total_ms, mean_ms FROM timings ORDER BY rowid");
+  SQLite::Statement timings(db, "SELECT run_id, name, device, count, total_ms, mean_ms FROM timings ORDER BY rowid");
   ASSERT_TRUE(timings.executeStep());
   EXPECT_EQ(timings.getColumn(0).getString(), run_id);
   EXPECT_EQ(timings.getColumn(1).getString(), "train_step");
@@ -250,13 +248,24 @@ TEST_F(StoreTest, FinishingAgainReplacesRows) {
   store.register_runs(grid);
   std::string run_id = grid.runs[0].run_id();
   std::string other_id = grid.runs[1].run_id();
-  store.finish_run({other_id, "finished", "", {{0, "loss", 9.0}},
-                    {{"", "knn", "sem", 0.5, "val", "top1", 0.1}}, {{"step", "cpu", 1, 1.0}}});
+  store.finish_run({other_id,
+                    "finished",
+                    "",
+                    {{0, "loss", 9.0}},
+                    {{"", "knn", "sem", 0.5, "val", "top1", 0.1}},
+                    {{"step", "cpu", 1, 1.0}}});
 
-  RunOutcome first{run_id, "diverged", "nan", {{0, "loss", 1.0}, {1, "loss", 2.0}},
-                   {{"", "knn", "sem", 0.5, "val", "top1", 0.2}}, {{"step", "cpu", 2, 4.0}}};
+  RunOutcome first{run_id,
+                   "diverged",
+                   "nan",
+                   {{0, "loss", 1.0}, {1, "loss", 2.0}},
+                   {{"", "knn", "sem", 0.5, "val", "top1", 0.2}},
+                   {{"step", "cpu", 2, 4.0}}};
   store.finish_run(first);
-  RunOutcome second{run_id, "finished", "", {{0, "loss", 3.0}},
+  RunOutcome second{run_id,
+                    "finished",
+                    "",
+                    {{0, "loss", 3.0}},
                     {{"", "linear_probe", "backbone", std::nullopt, "test", "top1", 0.9}},
                     {{"step", "cpu", 5, 5.0}}};
   store.finish_run(second);
@@ -343,8 +352,7 @@ TEST_F(StoreTest, RejectsDatabaseOfAnotherSchema) {
     db.exec("INSERT INTO foo VALUES(1)");
   }
   std::string before = read_bytes(path);
-  expect_input_error([&] { Store store(path); }, path,
-                     "holds tables of another schema (expected semharness/1)");
+  expect_input_error([&] { Store store(path); }, path, "holds tables of another schema (expected semharness/1)");
   EXPECT_EQ(read_bytes(path), before);
   EXPECT_FALSE(fs::exists(path + "-wal"));
 
@@ -414,8 +422,9 @@ TEST_F(StoreTest, AddsMissingConfigColumnAndKeepsRows) {
     columns += ", created_at TEXT, started_at TEXT, finished_at TEXT, error TEXT";
     db.exec("CREATE TABLE runs(" + columns + ")");
     db.exec("CREATE TABLE metrics(run_id TEXT, epoch INTEGER, name TEXT, value REAL)");
-    db.exec("INSERT INTO runs(run_id, cell_id, grid, status, seed) "
-            "VALUES('old', 'cell', 'g0', 'finished', 3)");
+    db.exec(
+        "INSERT INTO runs(run_id, cell_id, grid, status, seed) "
+        "VALUES('old', 'cell', 'g0', 'finished', 3)");
     db.exec("INSERT INTO metrics VALUES('old', 0, 'loss', 1.25)");
   }
   ASSERT_EQ(runs_columns(path).count(dropped), 0u);

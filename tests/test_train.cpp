@@ -19,9 +19,9 @@ namespace {
 LabeledFeatures blobs(int64_t n) {
   const auto y = torch::arange(n, torch::kLong) % 3;
   auto x = torch::randn({n, 5});
-  x.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 3)},
-               x.index({torch::indexing::Slice(), torch::indexing::Slice(0, 3)}) +
-                   4.0 * torch::one_hot(y, 3).to(torch::kFloat));
+  x.index_put_(
+      {torch::indexing::Slice(), torch::indexing::Slice(0, 3)},
+      x.index({torch::indexing::Slice(), torch::indexing::Slice(0, 3)}) + 4.0 * torch::one_hot(y, 3).to(torch::kFloat));
   return {x, y};
 }
 

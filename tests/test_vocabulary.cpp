@@ -71,8 +71,8 @@ TEST(VocabularyTest, RunStatusesAreTheDocumentedTextsInLifeCycleOrder) {
 }
 
 TEST(VocabularyTest, UnknownTextsParseToNothing) {
-  for (const std::string_view other : {"", "Backbone", "backbone ", "h", "e", "validation", "TEST", "done", "finish",
-                                       "top1", "linear_probe"}) {
+  for (const std::string_view other :
+       {"", "Backbone", "backbone ", "h", "e", "validation", "TEST", "done", "finish", "top1", "linear_probe"}) {
     EXPECT_FALSE(semharness::parse_feature(other).has_value()) << other;
     EXPECT_FALSE(semharness::parse_split(other).has_value()) << other;
     EXPECT_FALSE(semharness::parse_run_status(other).has_value()) << other;

@@ -6,10 +6,10 @@ namespace semharness {
 // The projector's shape; widths come from the grid (proj.hidden, proj.out).
 // SimCLR/MoCo: 2 layers without BN; BYOL, SwAV: 2 layers with BN; Barlow Twins, VICReg, DINO: 3 layers.
 struct ProjectorRecipe {
-  int layers = 2;           // Linear layers
-  bool batch_norm = true;   // BatchNorm1d after each hidden Linear
-  bool gelu = false;        // GELU instead of ReLU (DINO)
-  double init_std = 0.0;    // > 0: truncated-normal Linear weights, zero biases (DINO); 0: LibTorch's default
+  int layers = 2;          // Linear layers
+  bool batch_norm = true;  // BatchNorm1d after each hidden Linear
+  bool gelu = false;       // GELU instead of ReLU (DINO)
+  double init_std = 0.0;   // > 0: truncated-normal Linear weights, zero biases (DINO); 0: LibTorch's default
 };
 
 // One view's augmentation (SPEC §3): random resized crop and flip, colour jitter in random order, grayscale,

@@ -1,8 +1,8 @@
 #pragma once
 // Options that describe themselves, torch-free: the grid parser, run identity and the README's key table
-// build without LibTorch (SEMHARNESS_ARG is TORCH_ARG, whose header needs LibTorch's include path). An options struct declares each option once, with SEMHARNESS_ARG (a named setter
-// and getter, as LibTorch's TORCH_ARG) and the default, and lists it in fields(), where it gets its grid
-// key, bounds and help:
+// build without LibTorch (SEMHARNESS_ARG is TORCH_ARG, whose header needs LibTorch's include path). An options struct
+// declares each option once, with SEMHARNESS_ARG (a named setter and getter, as LibTorch's TORCH_ARG) and the default,
+// and lists it in fields(), where it gets its grid key, bounds and help:
 //
 //   struct BYOLOptions {
 //     SEMHARNESS_ARG(int64_t, pred_hidden) = 512;
@@ -21,24 +21,24 @@
 #include <cstdint>
 #include <utility>
 
-#define SEMHARNESS_ARG(T, name)                                              \
- public:                                                                     \
-  inline auto name(const T& new_##name)->decltype(*this) { /* NOLINT */      \
-    this->name##_ = new_##name;                                              \
-    return *this;                                                            \
-  }                                                                          \
-  inline auto name(T&& new_##name)->decltype(*this) { /* NOLINT */           \
-    this->name##_ = std::move(new_##name);                                   \
-    return *this;                                                            \
-  }                                                                          \
-  inline const T& name() const noexcept { /* NOLINT */                       \
-    return this->name##_;                                                    \
-  }                                                                          \
-  inline T& name() noexcept { /* NOLINT */                                   \
-    return this->name##_;                                                    \
-  }                                                                          \
-                                                                             \
- private:                                                                    \
+#define SEMHARNESS_ARG(T, name)                                         \
+ public:                                                                \
+  inline auto name(const T& new_##name)->decltype(*this) { /* NOLINT */ \
+    this->name##_ = new_##name;                                         \
+    return *this;                                                       \
+  }                                                                     \
+  inline auto name(T&& new_##name)->decltype(*this) { /* NOLINT */      \
+    this->name##_ = std::move(new_##name);                              \
+    return *this;                                                       \
+  }                                                                     \
+  inline const T& name() const noexcept { /* NOLINT */                  \
+    return this->name##_;                                               \
+  }                                                                     \
+  inline T& name() noexcept { /* NOLINT */                              \
+    return this->name##_;                                               \
+  }                                                                     \
+                                                                        \
+ private:                                                               \
   T name##_ /* NOLINT */
 
 namespace semharness {

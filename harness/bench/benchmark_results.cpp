@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace semharness {
 
 std::string benchmark_params(const std::string& args) {
@@ -27,8 +26,10 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
     // real_accumulated_time holds the manual time for UseManualTime benchmarks; seconds either way.
     result.row.total_ms = run.real_accumulated_time * 1000.0;
     for (const auto& [name, counter] : run.counters) result.counters[name] = counter.value;
-    if (auto it = result.counters.find("items_per_second"); it != result.counters.end()) result.row.items_per_second = it->second;
-    if (auto it = result.counters.find("bytes_per_second"); it != result.counters.end()) result.row.bytes_per_second = it->second;
+    if (auto it = result.counters.find("items_per_second"); it != result.counters.end())
+      result.row.items_per_second = it->second;
+    if (auto it = result.counters.find("bytes_per_second"); it != result.counters.end())
+      result.row.bytes_per_second = it->second;
     results_.push_back(std::move(result));
   }
   ConsoleReporter::ReportRuns(runs);

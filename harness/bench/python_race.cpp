@@ -32,8 +32,9 @@ double median(std::vector<double> values) {
 }
 
 std::map<std::string, std::string> race_settings(const RaceCase& c) {
-  return {{"backbone", c.backbone}, {"method", "simclr"}, {"sem", "on"}, {"sem.L", std::to_string(c.L)},
-          {"sem.V", std::to_string(c.V)}, {"batch_size", std::to_string(c.batch)}, {"optimizer", "lars"}};
+  return {{"backbone", c.backbone},       {"method", "simclr"},           {"sem", "on"},
+          {"sem.L", std::to_string(c.L)}, {"sem.V", std::to_string(c.V)}, {"batch_size", std::to_string(c.batch)},
+          {"optimizer", "lars"}};
 }
 
 // Median seconds of `steps` calls of fn after `warmup` untimed ones (CPU: nothing to synchronise).
@@ -58,7 +59,8 @@ double matmul_peak() {
   for (int i = 0; i < 8; ++i) {
     const auto start = std::chrono::steady_clock::now();
     torch::mm_out(c, a, b);
-    best = std::max(best, 2.0 * n * n * n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::max(best,
+                    2.0 * n * n * n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -101,7 +103,7 @@ CommandOutput capture(const std::string& command) {
 
 struct PythonRun {
   std::optional<double> images_per_second;
-  std::string error;   // why there is no number
+  std::string error;      // why there is no number
   nlohmann::json result;  // the JSON line's object (empty when it printed none)
 };
 
@@ -109,14 +111,37 @@ struct PythonRun {
 PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, const std::string& mode, bool count_flops,
                       const RaceOptions& options) {
   const ImageShape shape = benchmark_image_shape(c.backbone);
-  std::vector<std::string> words = {
-      options.python, options.script, "--backbone", c.backbone, "--method", "simclr", "--sem", "on",
-      "--L", std::to_string(c.L), "--V", std::to_string(c.V), "--batch", std::to_string(c.batch),
-      "--image", fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width),
-      "--steps", std::to_string(options.steps), "--warmup", std::to_string(options.warmup),
-      "--threads", std::to_string(options.threads), "--mode", mode, "--json",
-      "--optimizer", optimizer.name(), "--lr", format_float(optimizer.lr()),
-      "--wd", format_float(optimizer.weight_decay())};
+  std::vector<std::string> words = {options.python,
+                                    options.script,
+                                    "--backbone",
+                                    c.backbone,
+                                    "--method",
+                                    "simclr",
+                                    "--sem",
+                                    "on",
+                                    "--L",
+                                    std::to_string(c.L),
+                                    "--V",
+                                    std::to_string(c.V),
+                                    "--batch",
+                                    std::to_string(c.batch),
+                                    "--image",
+                                    fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width),
+                                    "--steps",
+                                    std::to_string(options.steps),
+                                    "--warmup",
+                                    std::to_string(options.warmup),
+                                    "--threads",
+                                    std::to_string(options.threads),
+                                    "--mode",
+                                    mode,
+                                    "--json",
+                                    "--optimizer",
+                                    optimizer.name(),
+                                    "--lr",
+                                    format_float(optimizer.lr()),
+                                    "--wd",
+                                    format_float(optimizer.weight_decay())};
   if (count_flops) words.push_back("--count-flops");
   const CommandOutput result = capture(shell_join(words));
   PythonRun run;
@@ -153,7 +178,8 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
     throw InputError(fmt::format("--python {}: no such interpreter (scripts/setup.sh makes .venv)", options.python));
   }
   if (!std::filesystem::exists(options.script)) {
-    throw InputError(fmt::format("{}: the Python reference is missing (run bench from the repository root)", options.script));
+    throw InputError(
+        fmt::format("{}: the Python reference is missing (run bench from the repository root)", options.script));
   }
   torch::set_num_threads(options.threads);
   std::vector<std::string> impls = {"semharness", "python-eager"};
@@ -172,7 +198,8 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
       for (const auto& impl : impls) {
         RaceEntry& entry = by_impl[impl];
         if (!entry.error.empty()) continue;  // a contestant that failed once (e.g. no compiler) is not retried
-        out << fmt::format("race {}: repetition {}/{}: {} ...", c.name, rep + 1, options.repetitions, impl) << std::flush;
+        out << fmt::format("race {}: repetition {}/{}: {} ...", c.name, rep + 1, options.repetitions, impl)
+            << std::flush;
         if (impl == "semharness") {
           const double seconds = median_seconds(options.warmup, options.steps, [&] { workload.step(); });
           entry.images_per_second.push_back(static_cast<double>(workload.batch()) / seconds);
@@ -220,10 +247,16 @@ std::vector<BenchmarkRow> race_rows(const RaceResult& race, const std::vector<Ra
   }
   for (const RaceFlops& f : race.flops) {
     const auto c = std::find_if(cases.begin(), cases.end(), [&](const RaceCase& rc) { return rc.name == f.case_name; });
-    BenchmarkRow step{"race/flops/step", fmt::format("{} B={}", f.case_name, c->batch), "cpu", 1, f.step_seconds * 1e3,
-                      f.step_flops / f.step_seconds, std::nullopt};
-    BenchmarkRow backbone{"race/flops/backbone", step.params, "cpu", 1, f.backbone_seconds * 1e3,
-                          f.backbone_flops / f.backbone_seconds, std::nullopt};
+    BenchmarkRow step{"race/flops/step",
+                      fmt::format("{} B={}", f.case_name, c->batch),
+                      "cpu",
+                      1,
+                      f.step_seconds * 1e3,
+                      f.step_flops / f.step_seconds,
+                      std::nullopt};
+    BenchmarkRow backbone{
+        "race/flops/backbone", step.params, "cpu", 1, f.backbone_seconds * 1e3, f.backbone_flops / f.backbone_seconds,
+        std::nullopt};
     rows.push_back(step);
     rows.push_back(backbone);
   }

@@ -32,9 +32,9 @@ struct RaceOptions {
 };
 
 struct RaceEntry {
-  std::string case_name, impl;         // impl: "semharness", "python-eager", "python-compile"
+  std::string case_name, impl;            // impl: "semharness", "python-eager", "python-compile"
   std::vector<double> images_per_second;  // one per repetition
-  std::string error;                   // why it has no numbers (e.g. compile failed)
+  std::string error;                      // why it has no numbers (e.g. compile failed)
   double median_images_per_second() const;
 };
 
@@ -42,9 +42,9 @@ struct RaceEntry {
 // reference (the same model), over semharness's median times, against the matrix-multiply peak.
 struct RaceFlops {
   std::string case_name;
-  double step_flops = 0, backbone_flops = 0;  // per step (both views, forward and backward)
+  double step_flops = 0, backbone_flops = 0;      // per step (both views, forward and backward)
   double step_seconds = 0, backbone_seconds = 0;  // semharness: whole step, backbone alone
-  double matmul_peak = 0;                     // FLOP/s, float32 2048 x 2048 products, best of this run
+  double matmul_peak = 0;                         // FLOP/s, float32 2048 x 2048 products, best of this run
 };
 
 // Runs the race on the CPU, printing each round's result to `out`. Returns the entries (an entry that could

@@ -53,19 +53,24 @@ std::vector<std::string> benchmark_flags(const BenchArguments& a) {
 
 // The race's table (images/s, semharness / Python ratios), its failures and the FLOP rates.
 std::string format_race(const RaceResult& race, const std::vector<RaceCase>& cases, const RaceOptions& options) {
-  std::string out = fmt::format("\nrace: SimCLR training step (forward of two views, loss, backward, LARS/SGD step, "
-                                "online classifier), CPU, {} threads; median of {} repetitions x {} steps\n",
-                                options.threads, options.repetitions, options.steps);
-  std::vector<std::vector<std::string>> rows = {{"case", "batch", "semharness", "python eager", "python compile",
-                                                 "vs eager", "vs compile"}};
+  std::string out = fmt::format(
+      "\nrace: SimCLR training step (forward of two views, loss, backward, LARS/SGD step, "
+      "online classifier), CPU, {} threads; median of {} repetitions x {} steps\n",
+      options.threads, options.repetitions, options.steps);
+  std::vector<std::vector<std::string>> rows = {
+      {"case", "batch", "semharness", "python eager", "python compile", "vs eager", "vs compile"}};
   for (const RaceCase& c : cases) {
     std::map<std::string, double> rate;
     for (const auto& e : race.entries) {
-      if (e.case_name == c.name && e.error.empty() && !e.images_per_second.empty()) rate[e.impl] = e.median_images_per_second();
+      if (e.case_name == c.name && e.error.empty() && !e.images_per_second.empty())
+        rate[e.impl] = e.median_images_per_second();
     }
-    const auto cell = [&](const std::string& impl) { return rate.count(impl) ? fmt::format("{:.1f}", rate[impl]) : "-"; };
+    const auto cell = [&](const std::string& impl) {
+      return rate.count(impl) ? fmt::format("{:.1f}", rate[impl]) : "-";
+    };
     const auto ratio = [&](const std::string& impl) {
-      return rate.count(impl) && rate.count("semharness") ? fmt::format("{:.2f}x", rate["semharness"] / rate[impl]) : "-";
+      return rate.count(impl) && rate.count("semharness") ? fmt::format("{:.2f}x", rate["semharness"] / rate[impl])
+                                                          : "-";
     };
     rows.push_back({c.name, std::to_string(c.batch), cell("semharness"), cell("python-eager"), cell("python-compile"),
                     ratio("python-eager"), ratio("python-compile")});
@@ -95,7 +100,8 @@ int run_race(const BenchArguments& a, Store& store, const std::string& session) 
   store.add_benchmark_rows(session, rows);
   std::cout << fmt::format("stored {} race rows in {} (session {})\n", rows.size(), store.path(), session);
   for (const auto& e : race.entries) {
-    if (e.impl != "python-compile" && !e.error.empty()) return 1;  // torch.compile may lack a compiler; the rest may not fail
+    if (e.impl != "python-compile" && !e.error.empty())
+      return 1;  // torch.compile may lack a compiler; the rest may not fail
   }
   return 0;
 }
@@ -106,24 +112,27 @@ int bench_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness bench [options]");
   BenchArguments a;
   cli.database(&a.db, "SQLite database to store the results in (timings, run_id NULL)");
-  cli.options()
-      ("filter", po::value(&a.filter), "regular expression: only benchmarks whose name matches (e.g. 'sem/|memory/')")
-      ("min-time", po::value(&a.min_time)->default_value(0.5, "0.5"), "seconds each benchmark runs at least")
-      ("repetitions", po::value(&a.repetitions)->default_value(1), "repetitions of each benchmark (each stored)")
-      ("device", po::value(&a.device_name)->default_value("cpu"), "cpu, cuda or auto")
-      ("threads", po::value(&a.threads)->default_value(0), "LibTorch intra-op threads; 0: every core")
-      ("smoke", po::bool_switch(&a.smoke), "every suite at its tiny size, briefly (CI): a check that they run, not a timing")
-      ("list", po::bool_switch(&a.list), "list the benchmarks (after --filter) and exit")
-      ("json", po::value(&a.json), "also write Google Benchmark's JSON to this file")
-      ("vs-python", po::bool_switch(&a.vs_python),
-       "race the SimCLR+SEM training step against tests/bench/python_reference.py (eager and torch.compile) instead")
-      ("race-repetitions", po::value(&a.race.repetitions)->default_value(3), "--vs-python: repetitions of each contestant")
-      ("race-steps", po::value(&a.race.steps)->default_value(10), "--vs-python: timed steps per repetition")
-      ("race-backbones", po::value(&a.race_backbones)->default_value(a.race_backbones), "--vs-python: comma list of convnet, resnet18")
-      ("race-batch", po::value(&a.race_batch)->default_value(256), "--vs-python: batch size")
-      ("no-compile", "--vs-python: leave torch.compile out")
-      ("python", po::value(&a.race.python)->default_value(a.race.python), "--vs-python: the Python with torch")
-      ("script", po::value(&a.race.script)->default_value(a.race.script), "--vs-python: the Python reference");
+  cli.options()("filter", po::value(&a.filter),
+                "regular expression: only benchmarks whose name matches (e.g. 'sem/|memory/')")(
+      "min-time", po::value(&a.min_time)->default_value(0.5, "0.5"), "seconds each benchmark runs at least")(
+      "repetitions", po::value(&a.repetitions)->default_value(1), "repetitions of each benchmark (each stored)")(
+      "device", po::value(&a.device_name)->default_value("cpu"), "cpu, cuda or auto")(
+      "threads", po::value(&a.threads)->default_value(0), "LibTorch intra-op threads; 0: every core")(
+      "smoke", po::bool_switch(&a.smoke),
+      "every suite at its tiny size, briefly (CI): a check that they run, not a timing")(
+      "list", po::bool_switch(&a.list), "list the benchmarks (after --filter) and exit")(
+      "json", po::value(&a.json), "also write Google Benchmark's JSON to this file")(
+      "vs-python", po::bool_switch(&a.vs_python),
+      "race the SimCLR+SEM training step against tests/bench/python_reference.py (eager and torch.compile) instead")(
+      "race-repetitions", po::value(&a.race.repetitions)->default_value(3),
+      "--vs-python: repetitions of each contestant")("race-steps", po::value(&a.race.steps)->default_value(10),
+                                                     "--vs-python: timed steps per repetition")(
+      "race-backbones", po::value(&a.race_backbones)->default_value(a.race_backbones),
+      "--vs-python: comma list of convnet, resnet18")("race-batch", po::value(&a.race_batch)->default_value(256),
+                                                      "--vs-python: batch size")(
+      "no-compile", "--vs-python: leave torch.compile out")(
+      "python", po::value(&a.race.python)->default_value(a.race.python), "--vs-python: the Python with torch")(
+      "script", po::value(&a.race.script)->default_value(a.race.script), "--vs-python: the Python reference");
   if (!cli.parse(args,
                  "Runs the Google Benchmark suites (tests/bench/): the SEM softmax fused and unfused against the\n"
                  "memory floor (memory/copy), the augmentation pipeline, one training step of each backbone x\n"
@@ -132,15 +141,18 @@ int bench_command(const std::vector<std::string>& args) {
                  "`semharness report`. Exit 1 when a benchmark reports an error.\n")) {
     return 0;
   }
-  if (a.min_time <= 0) throw InputError(fmt::format("--min-time {}: expected a positive number of seconds", a.min_time));
+  if (a.min_time <= 0)
+    throw InputError(fmt::format("--min-time {}: expected a positive number of seconds", a.min_time));
   if (a.repetitions < 1) throw InputError(fmt::format("--repetitions {}: expected 1 or more", a.repetitions));
   if (a.threads < 0) throw InputError(fmt::format("--threads {}: expected 0 (every core) or more", a.threads));
   if (a.race.repetitions < 1 || a.race.steps < 1 || a.race_batch < 2) {
     throw InputError("--race-repetitions, --race-steps: expected 1 or more; --race-batch: 2 or more");
   }
   if (a.smoke) {
-    if (a.filter.empty()) a.filter = kSmokeFilter;
-    else a.filter = "(" + a.filter + ").*(" + kSmokeFilter + ")";
+    if (a.filter.empty())
+      a.filter = kSmokeFilter;
+    else
+      a.filter = "(" + a.filter + ").*(" + kSmokeFilter + ")";
     a.min_time = 0.01;
   }
   const int threads = a.threads > 0 ? a.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -169,7 +181,8 @@ int bench_command(const std::vector<std::string>& args) {
   CollectingReporter reporter(device.str(), ::isatty(STDOUT_FILENO) != 0);
   const size_t matched = benchmark::RunSpecifiedBenchmarks(&reporter);
   if (a.list) return 0;
-  if (matched == 0) throw InputError(fmt::format("--filter '{}': matches no benchmark (bench --list shows them)", a.filter));
+  if (matched == 0)
+    throw InputError(fmt::format("--filter '{}': matches no benchmark (bench --list shows them)", a.filter));
 
   std::vector<BenchmarkRow> rows;
   for (const auto& result : reporter.results()) rows.push_back(result.row);

@@ -19,32 +19,37 @@ int check_command(const std::vector<std::string>& args) {
   std::string correction;
   GateOptions gate;
   cli.database(&db, "SQLite database to check");
-  cli.options()
-      ("baseline", po::value(&baseline)->required(), "SQLite database to compare with (read only)")
-      ("metric", po::value(&metric_args)->composing(),
-       "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
-       "probe.embedding, probe.sem, knn, online_linear")
-      ("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"), "significance level of the one-sided Welch t-tests")
-      ("correction", po::value(&correction)->default_value("holm"),
-       "holm: alpha bounds the chance that any cell fails on seed noise (Holm over all Welch tests); none: each test at alpha")
-      ("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
-       "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
-  std::string details = "Compares every cell (one configuration; its finished runs are its seeds) that both databases\n"
-                        "have on top-1 % on the test split. Metrics:\n";
-  for (const GateMetric& metric : gate_metrics()) details += fmt::format("  {:<16} {}\n", metric.name, metric.description);
-  details += "Probe metrics are compared once per linear-probe protocol (lbfgs_probe, lbfgs_probe_raw,\n"
-             "linear_probe) that a cell's runs store in both databases; a protocol only one stores is counted,\n"
-             "not compared.\n"
-             "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
-             "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
-             "then compared with --alpha), otherwise more than\n"
-             "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
-             "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
-             "database, no cell with finished runs in both).\n";
+  cli.options()("baseline", po::value(&baseline)->required(), "SQLite database to compare with (read only)")(
+      "metric", po::value(&metric_args)->composing(),
+      "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
+      "probe.embedding, probe.sem, knn, online_linear")("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"),
+                                                        "significance level of the one-sided Welch t-tests")(
+      "correction", po::value(&correction)->default_value("holm"),
+      "holm: alpha bounds the chance that any cell fails on seed noise (Holm over all Welch tests); none: each test at "
+      "alpha")("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
+               "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
+  std::string details =
+      "Compares every cell (one configuration; its finished runs are its seeds) that both databases\n"
+      "have on top-1 % on the test split. Metrics:\n";
+  for (const GateMetric& metric : gate_metrics())
+    details += fmt::format("  {:<16} {}\n", metric.name, metric.description);
+  details +=
+      "Probe metrics are compared once per linear-probe protocol (lbfgs_probe, lbfgs_probe_raw,\n"
+      "linear_probe) that a cell's runs store in both databases; a protocol only one stores is counted,\n"
+      "not compared.\n"
+      "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
+      "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
+      "then compared with --alpha), otherwise more than\n"
+      "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
+      "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
+      "database, no cell with finished runs in both).\n";
   if (!cli.parse(args, details)) return 0;
-  if (correction == "holm") gate.correction = GateCorrection::Holm;
-  else if (correction == "none") gate.correction = GateCorrection::None;
-  else throw InputError(fmt::format("--correction {}: expected holm or none", correction));
+  if (correction == "holm")
+    gate.correction = GateCorrection::Holm;
+  else if (correction == "none")
+    gate.correction = GateCorrection::None;
+  else
+    throw InputError(fmt::format("--correction {}: expected holm or none", correction));
   if (!metric_args.empty()) {
     gate.metrics.clear();
     for (const std::string& arg : metric_args) {

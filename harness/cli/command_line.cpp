@@ -7,9 +7,7 @@
 namespace semharness {
 namespace po = boost::program_options;
 
-CommandLine::CommandLine(const std::string& title) : visible_(title) {
-  visible_.add_options()("help,h", "this help");
-}
+CommandLine::CommandLine(const std::string& title) : visible_(title) { visible_.add_options()("help,h", "this help"); }
 
 CommandLine& CommandLine::database(std::string* db, const std::string& help) {
   visible_.add_options()("db", po::value(db)->default_value(kDefaultDatabase), help.c_str());

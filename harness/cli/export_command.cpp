@@ -40,9 +40,8 @@ int export_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness export [options] --out DIR");
   std::string db, grid, out;
   cli.database(&db, "SQLite database to read");
-  cli.options()
-      ("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")
-      ("out", po::value(&out), "folder to write DIR/<grid>/<run label>/*.npy and DIR/index.csv into");
+  cli.options()("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")(
+      "out", po::value(&out), "folder to write DIR/<grid>/<run label>/*.npy and DIR/index.csv into");
   if (!cli.parse(args,
                  "Copies the stored features and probe weights of finished runs (saved by `run` next to the\n"
                  "database, analysis.samples images per split) into one folder per run, and writes index.csv\n"
@@ -53,7 +52,8 @@ int export_command(const std::vector<std::string>& args) {
   if (!fs::exists(db)) throw InputError(fmt::format("{}: no such database (run a grid first)", db));
   Store store(db);
   const auto runs = store.runs(grid);
-  if (runs.empty()) throw InputError(grid.empty() ? db + ": holds no runs" : fmt::format("{}: no runs of grid '{}'", db, grid));
+  if (runs.empty())
+    throw InputError(grid.empty() ? db + ": holds no runs" : fmt::format("{}: no runs of grid '{}'", db, grid));
   const auto labels = run_labels(runs);
 
   std::error_code error;
@@ -91,10 +91,10 @@ int export_command(const std::vector<std::string>& args) {
     std::string file_list;
     for (const auto& file : files) file_list += (file_list.empty() ? "" : ";") + file;
     const bool has_embedding = run.config.at("sem") != "off";
-    index += csv_record({run.run_id, run.grid, run.config.at("method"), run.config.at("sem"), std::to_string(run.seed),
-                         has_embedding ? run.config.at("sem.L") : "", has_embedding ? run.config.at("sem.V") : "",
-                         relative, file_list},
-                        "\n");
+    index += csv_record(
+        {run.run_id, run.grid, run.config.at("method"), run.config.at("sem"), std::to_string(run.seed),
+         has_embedding ? run.config.at("sem.L") : "", has_embedding ? run.config.at("sem.V") : "", relative, file_list},
+        "\n");
     ++exported;
   }
   const fs::path index_path = fs::path(out) / "index.csv";
@@ -109,8 +109,10 @@ int export_command(const std::vector<std::string>& args) {
   std::cout << fmt::format("exported the stored features of {} finished runs to {} (index: {})\n", exported, out,
                            index_path.string());
   if (without > 0) {
-    std::cout << fmt::format("{} finished runs have no stored features (analysis.samples = 0, or stored before "
-                             "features were saved)\n", without);
+    std::cout << fmt::format(
+        "{} finished runs have no stored features (analysis.samples = 0, or stored before "
+        "features were saved)\n",
+        without);
   }
   if (unfinished > 0) std::cout << fmt::format("{} runs are not finished and were skipped\n", unfinished);
   return exported > 0 ? 0 : 1;

@@ -62,9 +62,10 @@ int keys_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness keys [options]");
   bool markdown = false;
   std::string readme;
-  cli.options()
-      ("markdown", po::bool_switch(&markdown), "print the key table, a blank line and the method table as Markdown")
-      ("readme", po::value(&readme)->value_name("PATH"), "rewrite the key and method tables of this file (README.md) in place");
+  cli.options()("markdown", po::bool_switch(&markdown),
+                "print the key table, a blank line and the method table as Markdown")(
+      "readme", po::value(&readme)->value_name("PATH"),
+      "rewrite the key and method tables of this file (README.md) in place");
   if (!cli.parse(args,
                  "Prints every grid key (what a grid file and --set accept) with its values, default and meaning.\n"
                  "--markdown prints the key table and the method table as README.md has them; --readme PATH\n"
@@ -73,7 +74,8 @@ int keys_command(const std::vector<std::string>& args) {
                  "they are missing).\n")) {
     return 0;
   }
-  if (markdown && !readme.empty()) throw InputError("keys: --markdown prints the tables, --readme writes them: give one");
+  if (markdown && !readme.empty())
+    throw InputError("keys: --markdown prints the tables, --readme writes them: give one");
   if (!readme.empty()) {
     rewrite_readme(readme);
   } else if (markdown) {

@@ -24,7 +24,8 @@ int merge_command(const std::vector<std::string>& args) {
                  "Runs a shard has not finished are registered as pending. Merging twice changes nothing.\n")) {
     return 0;
   }
-  if (shards.empty()) throw InputError("merge: no shard databases given (usage: semharness merge SHARD.db... --db MAIN)");
+  if (shards.empty())
+    throw InputError("merge: no shard databases given (usage: semharness merge SHARD.db... --db MAIN)");
 
   // Every shard is checked before the main database is opened or changed: bad input changes nothing.
   for (const std::string& shard : shards) check_shard(shard, db);
@@ -32,10 +33,9 @@ int merge_command(const std::vector<std::string>& args) {
 
   std::vector<std::vector<std::string>> rows;
   auto row = [](const std::string& name, const MergeCounts& counts) {
-    return std::vector<std::string>{name, fmt::format("{} merged", counts.merged),
-                                    fmt::format("{} already present", counts.already_present),
-                                    fmt::format("{} unfinished", counts.unfinished),
-                                    fmt::format("{} with stored features", counts.artifacts)};
+    return std::vector<std::string>{
+        name, fmt::format("{} merged", counts.merged), fmt::format("{} already present", counts.already_present),
+        fmt::format("{} unfinished", counts.unfinished), fmt::format("{} with stored features", counts.artifacts)};
   };
   MergeCounts total;
   for (const std::string& shard : shards) {

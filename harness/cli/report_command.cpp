@@ -63,17 +63,13 @@ std::vector<ReportSection> overview_sections(Store& store, const std::string& db
 std::vector<NamedBuilder> section_builders(const std::vector<ReferenceNumber>& references) {
   return {
       {"overview", overview_sections},
-      {"comparison",
-       [&references](Store& store, const std::string&, const std::string& grid) {
-         return comparison_sections(store, references, grid);
-       }},
+      {"comparison", [&references](Store& store, const std::string&,
+                                   const std::string& grid) { return comparison_sections(store, references, grid); }},
       {"ablations", ablation_sections},
-      {"bound_check", [](Store& store, const std::string& db_path, const std::string& grid) {
-         return bound_check_sections(store, db_path, grid);
-       }},
-      {"coherence", [](Store& store, const std::string& db_path, const std::string& grid) {
-         return coherence_sections(store, db_path, grid);
-       }},
+      {"bound_check", [](Store& store, const std::string& db_path,
+                         const std::string& grid) { return bound_check_sections(store, db_path, grid); }},
+      {"coherence", [](Store& store, const std::string& db_path,
+                       const std::string& grid) { return coherence_sections(store, db_path, grid); }},
       {"timings", timing_sections},
   };
 }
@@ -105,7 +101,8 @@ std::vector<ReportFormat> parse_formats(const std::string& list) {
     boost::trim(name);
     if (name.empty()) continue;
     const auto format = parse_report_format(name);
-    if (!format) throw InputError(fmt::format("--format: unknown format '{}' (expected md, csv, tex, html or text)", name));
+    if (!format)
+      throw InputError(fmt::format("--format: unknown format '{}' (expected md, csv, tex, html or text)", name));
     if (std::find(formats.begin(), formats.end(), *format) == formats.end()) formats.push_back(*format);
   }
   if (formats.empty()) throw InputError("--format: no format given (expected md, csv, tex, html or text)");
@@ -118,17 +115,16 @@ int report_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness report [options]");
   std::string db, grid, out, format_list, reference_path;
   cli.database(&db, "SQLite database to read");
-  cli.options()
-      ("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")
-      ("out", po::value(&out)->default_value(""),
-       "write the report into this folder as report.md, report.csv, report.tex, report.html (those of --format) "
-       "and print their paths; default: print text to stdout")
-      ("format", po::value(&format_list)->default_value(""),
-       "comma list of md, csv, tex, html, text; with --out default md,csv,tex,html; without --out one format "
-       "printed to stdout (default text)")
-      ("reference", po::value(&reference_path)->default_value(""),
-       "CSV of published numbers (method,dataset,backbone,epochs,protocol,top1,source); default: the built-in "
-       "copy of results/reference.csv");
+  cli.options()("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")(
+      "out", po::value(&out)->default_value(""),
+      "write the report into this folder as report.md, report.csv, report.tex, report.html (those of --format) "
+      "and print their paths; default: print text to stdout")(
+      "format", po::value(&format_list)->default_value(""),
+      "comma list of md, csv, tex, html, text; with --out default md,csv,tex,html; without --out one format "
+      "printed to stdout (default text)")(
+      "reference", po::value(&reference_path)->default_value(""),
+      "CSV of published numbers (method,dataset,backbone,epochs,protocol,top1,source); default: the built-in "
+      "copy of results/reference.csv");
   if (!cli.parse(args,
                  "Sections: runs per grid and state; a comparison table per linear-probe protocol stored (methods x\n"
                  "{baseline, +SEM}: probe test top-1, mean ± std over seeds, the difference with a 95% CI, controls,\n"

@@ -45,8 +45,11 @@ int run_pool(const RunArguments& a, const Grid& grid, Store& store, c10::Device 
   std::vector<WorkerProcess> workers;
   for (int w = 0; w < a.jobs; ++w) {
     WorkerProcess worker;
-    worker.args = {"run", a.grid_path, "--db", a.db, "--device", device.is_cuda() ? "cuda" : "cpu",
-                   "--threads", std::to_string(threads), "--stale-after", fmt::format("{}", a.stale_after),
+    worker.args = {"run",           a.grid_path,
+                   "--db",          a.db,
+                   "--device",      device.is_cuda() ? "cuda" : "cpu",
+                   "--threads",     std::to_string(threads),
+                   "--stale-after", fmt::format("{}", a.stale_after),
                    "--pool-member", std::to_string(a.jobs)};
     for (const auto& o : a.overrides) worker.args.insert(worker.args.end(), {"--set", o});
     if (gpus > 0) worker.environment.emplace_back("CUDA_VISIBLE_DEVICES", std::to_string(w % gpus));
@@ -56,11 +59,12 @@ int run_pool(const RunArguments& a, const Grid& grid, Store& store, c10::Device 
   const int crashed = run_worker_processes(workers, std::cout);
   std::map<std::string, int64_t> counts;
   for (const auto& run : store.runs(grid.name)) ++counts[run.status];
-  std::cout << fmt::format("grid '{}': {} finished, {} diverged, {} failed, {} still pending or running by {} workers in {}\n",
-                           grid.name, counts["finished"], counts["diverged"], counts["failed"],
-                           counts["pending"] + counts["running"], a.jobs,
-                           duration_text(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
-  if (crashed > 0) std::cout << fmt::format("{} of {} workers exited with an error (see their lines above)\n", crashed, a.jobs);
+  std::cout << fmt::format(
+      "grid '{}': {} finished, {} diverged, {} failed, {} still pending or running by {} workers in {}\n", grid.name,
+      counts["finished"], counts["diverged"], counts["failed"], counts["pending"] + counts["running"], a.jobs,
+      duration_text(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
+  if (crashed > 0)
+    std::cout << fmt::format("{} of {} workers exited with an error (see their lines above)\n", crashed, a.jobs);
   return counts["failed"] > 0 ? 1 : 0;
 }
 
@@ -70,14 +74,17 @@ int run_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness run GRID.ini [options]");
   RunArguments a;
   cli.database(&a.db, "SQLite database to store results in");
-  cli.options()
-      ("device", po::value(&a.device_name)->default_value("auto"), "auto (CUDA when present), cpu or cuda")
-      ("set", po::value(&a.overrides)->composing(), "override a grid key: --set key=value (repeatable; a list makes an axis)")
-      ("jobs,j", po::value(&a.jobs)->default_value(1), "runs at once: worker processes on this machine (one GPU each when there are GPUs)")
-      ("threads", po::value(&a.threads)->default_value(0), "intra-op threads per worker; 0: the cores divided by --jobs")
-      ("task-index", po::value(&a.task_index), "run only run I (0-based, in grid order) of the grid: a Slurm array task")
-      ("stale-after", po::value(&a.stale_after)->default_value(300),
-       "seconds without a heartbeat after which another worker's running run is taken over");
+  cli.options()("device", po::value(&a.device_name)->default_value("auto"), "auto (CUDA when present), cpu or cuda")(
+      "set", po::value(&a.overrides)->composing(),
+      "override a grid key: --set key=value (repeatable; a list makes an axis)")(
+      "jobs,j", po::value(&a.jobs)->default_value(1),
+      "runs at once: worker processes on this machine (one GPU each when there are GPUs)")(
+      "threads", po::value(&a.threads)->default_value(0),
+      "intra-op threads per worker; 0: the cores divided by --jobs")(
+      "task-index", po::value(&a.task_index),
+      "run only run I (0-based, in grid order) of the grid: a Slurm array task")(
+      "stale-after", po::value(&a.stale_after)->default_value(300),
+      "seconds without a heartbeat after which another worker's running run is taken over");
   cli.hidden()("pool-member", po::value(&a.pool_size), "started by run --jobs N as one of N workers");
   cli.positional("grid", po::value(&a.grid_path), 1);
   if (!cli.parse(args,
@@ -89,7 +96,8 @@ int run_command(const std::vector<std::string>& args) {
   if (a.grid_path.empty()) throw InputError("run: missing grid file (usage: semharness run GRID.ini)");
   if (a.jobs < 1) throw InputError(fmt::format("--jobs {}: expected 1 or more", a.jobs));
   if (a.threads < 0) throw InputError(fmt::format("--threads {}: expected 0 (automatic) or more", a.threads));
-  if (!(a.stale_after > 0)) throw InputError(fmt::format("--stale-after {}: expected a positive number of seconds", a.stale_after));
+  if (!(a.stale_after > 0))
+    throw InputError(fmt::format("--stale-after {}: expected a positive number of seconds", a.stale_after));
   a.pool_member = cli.given("pool-member");
   if (cli.given("task-index") && a.jobs > 1) throw InputError("--task-index runs one run: it takes no --jobs");
 

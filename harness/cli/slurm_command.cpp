@@ -79,15 +79,16 @@ int slurm_command(const std::vector<std::string>& args) {
   SlurmJob job;
   int cpus_per_task = 0;
   cli.database(&db, "main SQLite database the merge job folds the shards into");
-  cli.options()
-      ("set", po::value(&overrides)->composing(), "override a grid key: --set key=value (repeatable; a list makes an axis)")
-      ("shards", po::value(&shards), "folder for the shard databases, logs and scripts (default: <db>.shards/<grid name>)")
-      ("partition", po::value(&job.partition), "#SBATCH --partition")
-      ("gpus-per-task", po::value(&job.gpus_per_task), "#SBATCH --gpus-per-task, e.g. 1 or a100:1")
-      ("cpus-per-task", po::value(&cpus_per_task), "#SBATCH --cpus-per-task")
-      ("time", po::value(&job.time), "#SBATCH --time of one task, e.g. 12:00:00")
-      ("max-parallel", po::value(&job.max_parallel), "at most this many tasks at once (--array=...%K)")
-      ("submit", "submit both scripts with sbatch (default: print the commands)");
+  cli.options()("set", po::value(&overrides)->composing(),
+                "override a grid key: --set key=value (repeatable; a list makes an axis)")(
+      "shards", po::value(&shards),
+      "folder for the shard databases, logs and scripts (default: <db>.shards/<grid name>)")(
+      "partition", po::value(&job.partition), "#SBATCH --partition")("gpus-per-task", po::value(&job.gpus_per_task),
+                                                                     "#SBATCH --gpus-per-task, e.g. 1 or a100:1")(
+      "cpus-per-task", po::value(&cpus_per_task), "#SBATCH --cpus-per-task")(
+      "time", po::value(&job.time), "#SBATCH --time of one task, e.g. 12:00:00")(
+      "max-parallel", po::value(&job.max_parallel), "at most this many tasks at once (--array=...%K)")(
+      "submit", "submit both scripts with sbatch (default: print the commands)");
   cli.positional("grid", po::value(&grid_path), 1);
   if (!cli.parse(args,
                  "Writes a Slurm job array with one task per run of the grid not finished in the database (task I\n"
@@ -101,7 +102,8 @@ int slurm_command(const std::vector<std::string>& args) {
   if (cli.given("gpus-per-task")) require_sbatch_value("--gpus-per-task", job.gpus_per_task);
   if (cli.given("time")) require_sbatch_value("--time", job.time);
   if (cli.given("cpus-per-task")) {
-    if (cpus_per_task < 1) throw InputError(fmt::format("--cpus-per-task: expected an integer >= 1, got '{}'", cpus_per_task));
+    if (cpus_per_task < 1)
+      throw InputError(fmt::format("--cpus-per-task: expected an integer >= 1, got '{}'", cpus_per_task));
     job.cpus_per_task = std::to_string(cpus_per_task);
   }
   if (cli.given("max-parallel") && job.max_parallel < 1) {

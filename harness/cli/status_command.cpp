@@ -70,9 +70,8 @@ int status_command(const std::vector<std::string>& args) {
   std::string db;
   int64_t stale_after = 300;
   cli.database(&db, "SQLite database to read");
-  cli.options()
-      ("stale-after", po::value(&stale_after)->default_value(300),
-       "seconds without a heartbeat after which a running run counts as stale");
+  cli.options()("stale-after", po::value(&stale_after)->default_value(300),
+                "seconds without a heartbeat after which a running run counts as stale");
   if (!cli.parse(args,
                  "Prints the runs per state of every grid, the runs in flight (worker, attempts, heartbeat age;\n"
                  "'stale' when the heartbeat is older than --stale-after: the next 'run' of the grid reclaims\n"
@@ -112,16 +111,17 @@ int status_command(const std::vector<std::string>& args) {
       // The rule the next `run` applies: a stale heartbeat, or a worker on this host that is gone.
       const bool is_stale = is_abandoned(*run, stale_after);
       stale += is_stale;
-      rows.push_back({run->grid, run->run_id, labels.at(run->run_id),
-                      run->worker.empty() ? "-" : run->worker, std::to_string(run->attempts),
-                      run->started_at.empty() ? "-" : run->started_at, std::isfinite(age) ? fmt::format("{:.0f}", age) : "-",
+      rows.push_back({run->grid, run->run_id, labels.at(run->run_id), run->worker.empty() ? "-" : run->worker,
+                      std::to_string(run->attempts), run->started_at.empty() ? "-" : run->started_at,
+                      std::isfinite(age) ? fmt::format("{:.0f}", age) : "-",
                       run->resumed_from_epoch ? std::to_string(*run->resumed_from_epoch) : "-",
                       is_stale ? "stale" : ""});
     }
     std::cout << fmt::format("\nin flight: {}", in_flight.size());
     if (stale > 0) {
-      std::cout << fmt::format(" ({} stale: worker gone or no heartbeat for more than {} s; the next 'run' reclaims them)", stale,
-                               stale_after);
+      std::cout << fmt::format(
+          " ({} stale: worker gone or no heartbeat for more than {} s; the next 'run' reclaims them)", stale,
+          stale_after);
     }
     std::cout << "\n" << format_aligned(rows);
   }
@@ -129,8 +129,8 @@ int status_command(const std::vector<std::string>& args) {
   if (!unsuccessful.empty()) {
     std::cout << fmt::format("\nfailed or diverged: {}\n", unsuccessful.size());
     for (const RunRecord* run : unsuccessful) {
-      std::cout << fmt::format("{} {} [{}] {}: {}\n", run->grid, run->run_id, labels.at(run->run_id),
-                               run->status, run->error.empty() ? "(no error recorded)" : first_line(run->error));
+      std::cout << fmt::format("{} {} [{}] {}: {}\n", run->grid, run->run_id, labels.at(run->run_id), run->status,
+                               run->error.empty() ? "(no error recorded)" : first_line(run->error));
     }
   }
   return 0;

@@ -43,8 +43,7 @@ KeySpec option_key(const std::string& name, KeyType type, const std::string& raw
 
 namespace {
 
-KeySpec choice_key(std::string name, std::vector<std::string> choices, std::string default_value,
-                   std::string help) {
+KeySpec choice_key(std::string name, std::vector<std::string> choices, std::string default_value, std::string help) {
   KeySpec spec = make_key(std::move(name), KeyType::Choice, std::move(default_value), std::move(help));
   spec.choices = std::move(choices);
   return spec;
@@ -99,8 +98,8 @@ void append(std::vector<KeySpec>& keys, std::vector<KeyOrder>& orders, const Opt
 }
 
 std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
-  KeySpec val_fraction = unit_interval_float_key("probe.val_fraction", "0.1",
-                                                 "fraction of the training set held out to select probes");
+  KeySpec val_fraction =
+      unit_interval_float_key("probe.val_fraction", "0.1", "fraction of the training set held out to select probes");
   val_fraction.min_exclusive = true;
   val_fraction.max_exclusive = true;
 
@@ -123,8 +122,8 @@ std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
       choice_key("precision", {"fp32", "bf16", "fp16"}, "bf16", "autocast precision on CUDA (the CPU runs fp32)"),
       positive_float_key("online.lr", "0.1", "learning rate of the online linear classifier"),
       int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),
-      not_identity(int_key("checkpoint_every", "1", 0,
-                           "save a resumable checkpoint every N pretraining epochs; 0: never")),
+      not_identity(
+          int_key("checkpoint_every", "1", 0, "save a resumable checkpoint every N pretraining epochs; 0: never")),
       not_identity(int_key("analysis.samples", "2000", 0,
                            "training and test images whose features and probe weights a finished run saves "
                            "next to the database for the analyses; 0: none")),

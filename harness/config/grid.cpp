@@ -87,7 +87,8 @@ void add_setting(const std::string& full_key, Setting setting, std::map<std::str
   }
 }
 
-void read_grid_file(const std::string& path, std::map<std::string, Setting>& settings, ConditionalSettings& conditional) {
+void read_grid_file(const std::string& path, std::map<std::string, Setting>& settings,
+                    ConditionalSettings& conditional) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) throw InputError(path + ": cannot open grid file");
   std::ifstream stream(path);
@@ -132,8 +133,8 @@ std::vector<std::string> key_values(const KeySpec& spec, const Setting& setting)
   std::vector<std::string> items = split_list(setting.raw);
   // name and data_dir are not part of a run's identity, so an axis over them would repeat run ids.
   if (items.size() > 1 && !spec.identity) {
-    throw InputError(setting.source + ": key '" + spec.name + "': expected a single value, got '" +
-                     trim(setting.raw) + "'");
+    throw InputError(setting.source + ": key '" + spec.name + "': expected a single value, got '" + trim(setting.raw) +
+                     "'");
   }
   std::vector<std::string> values;
   std::set<std::string> seen;
@@ -168,8 +169,7 @@ std::vector<int64_t> read_seeds(const std::map<std::string, Setting>& settings) 
   return seeds;
 }
 
-std::string source_of(const std::map<std::string, Setting>& settings, const std::string& key,
-                      const std::string& path) {
+std::string source_of(const std::map<std::string, Setting>& settings, const std::string& key, const std::string& path) {
   auto it = settings.find(key);
   return it == settings.end() ? path : it->second.source;
 }
@@ -181,10 +181,10 @@ void check_cross_key_rules(const RunConfig& cell, const std::map<std::string, Se
     const std::string& lower = order.lower;
     const std::string& upper = order.upper;
     if (cell.f(lower) > cell.f(upper)) {
-      std::string source = source_of(settings, lower, path) == kOverrideSource ||
-                                   source_of(settings, upper, path) == kOverrideSource
-                               ? kOverrideSource
-                               : path;
+      std::string source =
+          source_of(settings, lower, path) == kOverrideSource || source_of(settings, upper, path) == kOverrideSource
+              ? kOverrideSource
+              : path;
       throw InputError(source + ": keys '" + lower + "' and '" + upper + "': " + lower + " must not exceed " + upper +
                        ", got " + cell.str(lower) + " > " + cell.str(upper));
     }
@@ -192,7 +192,8 @@ void check_cross_key_rules(const RunConfig& cell, const std::map<std::string, Se
 }
 
 // The canonical value of every [KEY:VALUE] setting, checked once whether or not a cell matches it.
-using ConditionalValues = std::map<Condition, std::map<std::string, std::pair<std::string, std::string>>>;  // key -> (value, source)
+using ConditionalValues =
+    std::map<Condition, std::map<std::string, std::pair<std::string, std::string>>>;  // key -> (value, source)
 
 ConditionalValues conditional_values(const ConditionalSettings& conditional) {
   ConditionalValues out;
@@ -274,8 +275,8 @@ Grid load_grid(const std::string& path, const std::vector<std::string>& override
   for (RunConfig& cell : cells) {
     apply_conditional(cell, conditional_by_cell);
     if (!cell_ids.insert(cell.cell_id()).second) {
-      throw InputError(path + ": two cells have the same configuration once the [KEY:VALUE] sections apply ("
-                       + cell.label(grid.axes) + "): an axis is overridden by a section");
+      throw InputError(path + ": two cells have the same configuration once the [KEY:VALUE] sections apply (" +
+                       cell.label(grid.axes) + "): an axis is overridden by a section");
     }
     check_cross_key_rules(cell, settings, path);
     for (int64_t seed : grid.seeds) {

@@ -10,11 +10,11 @@
 namespace semharness {
 
 struct Grid {
-  std::string name;                // key `name`, or the file's stem when absent
-  std::string file;                // the path it was read from
-  std::vector<std::string> axes;   // keys with more than one value, in config_keys() order
+  std::string name;               // key `name`, or the file's stem when absent
+  std::string file;               // the path it was read from
+  std::vector<std::string> axes;  // keys with more than one value, in config_keys() order
   std::vector<int64_t> seeds;
-  std::vector<RunConfig> runs;     // axes product x seeds, the seed varying fastest
+  std::vector<RunConfig> runs;  // axes product x seeds, the seed varying fastest
 };
 
 // Reads path, applies overrides ("key=value", as given to --set: same syntax as in the file, a list makes an

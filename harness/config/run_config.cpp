@@ -109,17 +109,10 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 std::string value_description(const KeySpec& spec) {
   std::string single;
   switch (spec.type) {
-    case KeyType::Int:
-      single = (spec.run_list ? "integers" : "integer") + range_text(spec);
-      break;
-    case KeyType::Float:
-      single = (spec.run_list ? "numbers" : "number") + range_text(spec);
-      break;
-    case KeyType::Choice:
-      return (spec.run_list ? "list of " : "one of ") + join(spec.choices, ", ");
-    case KeyType::String:
-      single = "text";
-      break;
+    case KeyType::Int: single = (spec.run_list ? "integers" : "integer") + range_text(spec); break;
+    case KeyType::Float: single = (spec.run_list ? "numbers" : "number") + range_text(spec); break;
+    case KeyType::Choice: return (spec.run_list ? "list of " : "one of ") + join(spec.choices, ", ");
+    case KeyType::String: single = "text"; break;
   }
   return spec.run_list ? "list of " + single : single;
 }
@@ -130,18 +123,10 @@ namespace {
 std::string expectation(const KeySpec& spec) {
   std::string single;
   switch (spec.type) {
-    case KeyType::Int:
-      single = (spec.run_list ? "integers" : "an integer") + range_text(spec);
-      break;
-    case KeyType::Float:
-      single = (spec.run_list ? "numbers" : "a number") + range_text(spec);
-      break;
-    case KeyType::Choice:
-      single = "one of " + join(spec.choices, ", ");
-      break;
-    case KeyType::String:
-      single = "text";
-      break;
+    case KeyType::Int: single = (spec.run_list ? "integers" : "an integer") + range_text(spec); break;
+    case KeyType::Float: single = (spec.run_list ? "numbers" : "a number") + range_text(spec); break;
+    case KeyType::Choice: single = "one of " + join(spec.choices, ", "); break;
+    case KeyType::String: single = "text"; break;
   }
   return spec.run_list ? "a comma-separated list of " + single : single;
 }
@@ -164,8 +149,7 @@ std::optional<std::string> canonical_item(const KeySpec& spec, std::string_view 
         if (choice == text) return choice;
       }
       return std::nullopt;
-    case KeyType::String:
-      return std::string(text);
+    case KeyType::String: return std::string(text);
   }
   return std::nullopt;
 }
@@ -266,9 +250,7 @@ std::string RunConfig::canonical() const {
 
 std::string RunConfig::cell_id() const { return hex16(fnv1a64(canonical())); }
 
-std::string RunConfig::run_id() const {
-  return hex16(fnv1a64(canonical() + "seed=" + std::to_string(seed) + "\n"));
-}
+std::string RunConfig::run_id() const { return hex16(fnv1a64(canonical() + "seed=" + std::to_string(seed) + "\n")); }
 
 RunConfig RunConfig::defaults(const std::map<std::string, std::string>& settings, const std::string& where) {
   RunConfig config;

@@ -12,17 +12,17 @@ enum class KeyType { Int, Float, String, Choice };
 
 // One key a grid file may set. Keys in a [section] of the INI file are named "section.key".
 struct KeySpec {
-  std::string name;           // e.g. "sem.L"
+  std::string name;  // e.g. "sem.L"
   KeyType type;
   std::string default_value;  // canonical text
   std::string help;
   std::vector<std::string> choices;  // for Choice
   double min = -1e300;               // for Int/Float
   double max = 1e300;
-  bool min_exclusive = false;        // true: value must be > min (e.g. tau > 0)
-  bool max_exclusive = false;        // true: value must be < max (probe.val_fraction < 1)
-  bool run_list = false;  // a comma list that one run uses whole (probe.tau_d), not a grid axis
-  bool identity = true;   // part of cell_id (false for name, data_dir)
+  bool min_exclusive = false;  // true: value must be > min (e.g. tau > 0)
+  bool max_exclusive = false;  // true: value must be < max (probe.val_fraction < 1)
+  bool run_list = false;       // a comma list that one run uses whole (probe.tau_d), not a grid axis
+  bool identity = true;        // part of cell_id (false for name, data_dir)
 };
 
 // The table of every key, in the order the README documents them.
@@ -50,7 +50,8 @@ class RunConfig {
 
   // Every key at its default, then `settings` (key -> raw value) checked and made canonical; throws
   // InputError naming `where` and the key for an unknown key or a bad value.
-  static RunConfig defaults(const std::map<std::string, std::string>& settings = {}, const std::string& where = "settings");
+  static RunConfig defaults(const std::map<std::string, std::string>& settings = {},
+                            const std::string& where = "settings");
 
   // Sorted "key=value" lines of the identity keys, without the seed.
   std::string canonical() const;

@@ -14,13 +14,13 @@ std::string array_spec(const std::vector<size_t>& indices);
 
 struct SlurmJob {
   std::string grid_name;
-  std::string binary;      // absolute path of build/semharness
-  std::string grid_file;   // absolute
+  std::string binary;                  // absolute path of build/semharness
+  std::string grid_file;               // absolute
   std::vector<std::string> overrides;  // --set values, as given
-  std::string main_db;     // absolute
-  std::string shards_dir;  // absolute; shards are task-<index>.db in it, logs too
-  std::string workdir;     // the tasks' working directory (where relative paths in the grid resolve)
-  std::vector<size_t> indices;  // runs to do, in Grid::runs order
+  std::string main_db;                 // absolute
+  std::string shards_dir;              // absolute; shards are task-<index>.db in it, logs too
+  std::string workdir;                 // the tasks' working directory (where relative paths in the grid resolve)
+  std::vector<size_t> indices;         // runs to do, in Grid::runs order
   // #SBATCH options, each written only when set.
   std::string partition, gpus_per_task, cpus_per_task, time;
   int max_parallel = 0;  // 0: no limit

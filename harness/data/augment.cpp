@@ -39,8 +39,10 @@ torch::Tensor resized_crop_and_flip(const torch::Tensor& x, double min_scale, do
   const auto zeros = torch::zeros({b}, options);
   const auto theta = torch::stack({torch::stack({w * flip, zeros, cx}, 1), torch::stack({zeros, h, cy}, 1)}, 1);
   const auto grid = F::affine_grid(theta, x.sizes().vec(), /*align_corners=*/false);
-  return F::grid_sample(x, grid, F::GridSampleFuncOptions().mode(torch::kBicubic).padding_mode(torch::kBorder)
-                                     .align_corners(false)).clamp_(0.0, 1.0);
+  return F::grid_sample(
+             x, grid,
+             F::GridSampleFuncOptions().mode(torch::kBicubic).padding_mode(torch::kBorder).align_corners(false))
+      .clamp_(0.0, 1.0);
 }
 
 torch::Tensor adjust_hue(const torch::Tensor& rgb, const torch::Tensor& shift) {

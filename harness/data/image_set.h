@@ -8,15 +8,15 @@ namespace semharness {
 
 struct ImageSet {
   int64_t n = 0, channels = 0, height = 0, width = 0;
-  std::vector<uint8_t> pixels;   // n * channels * height * width, NCHW order
-  std::vector<int64_t> labels;   // n
+  std::vector<uint8_t> pixels;  // n * channels * height * width, NCHW order
+  std::vector<int64_t> labels;  // n
 };
 
 struct DatasetInfo {
-  std::string name;                 // "fashion_mnist", "cifar10", "cifar100", "synthetic"
+  std::string name;  // "fashion_mnist", "cifar10", "cifar100", "synthetic"
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
-  std::vector<double> mean, std;    // per channel, for normalisation
+  std::vector<double> mean, std;  // per channel, for normalisation
 };
 
 struct Dataset {

@@ -9,7 +9,7 @@
 namespace semharness {
 
 struct WorkerProcess {
-  std::vector<std::string> args;                             // arguments after the program name
+  std::vector<std::string> args;                                 // arguments after the program name
   std::vector<std::pair<std::string, std::string>> environment;  // added to this process's environment
 };
 

@@ -55,9 +55,11 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
       const auto x = train.x.index_select(0, index);
       const auto y = train.y.index_select(0, index);
       const auto logits = torch::baddbmm(bias, x.unsqueeze(0).expand({g, -1, -1}), weight);  // [G, B, C]
-      const auto ce = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, num_classes}), y.repeat({g}),
-          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone)).view({g, -1}).mean(1);
+      const auto ce =
+          torch::nn::functional::cross_entropy(logits.reshape({-1, num_classes}), y.repeat({g}),
+                                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+              .view({g, -1})
+              .mean(1);
       auto penalty = wd1 * weight.abs().sum({1, 2});
       if (spec.wd2 > 0) penalty = penalty + spec.wd2 * weight.pow(2).sum({1, 2});
       const auto loss = (lr * (ce + penalty)).sum();
@@ -70,8 +72,10 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
   const auto [val_top1, val_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), val);
   const auto [test_top1, test_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), test);
   // Selection on validation: best top-1, ties broken by lower loss. One host read for everything.
-  const auto table = torch::stack({train_top1, train_loss, val_top1, val_loss, test_top1, test_loss,
-                                   weight.detach().abs().sum({1, 2})}, 1).to(torch::kCPU, torch::kDouble);
+  const auto table =
+      torch::stack(
+          {train_top1, train_loss, val_top1, val_loss, test_top1, test_loss, weight.detach().abs().sum({1, 2})}, 1)
+          .to(torch::kCPU, torch::kDouble);
   const auto t = table.accessor<double, 2>();
   int64_t best = 0;
   for (int64_t i = 1; i < g; ++i) {

@@ -31,13 +31,13 @@ struct ProbeConvergence {
 };
 
 struct ProbeResult {
-  SplitScore train, val, test;  // of the selected probe
-  double lr = 0, wd1 = 0;       // its hyper-parameters (SGD)
-  double l2 = 0;                // its hyper-parameter (L-BFGS)
+  SplitScore train, val, test;                  // of the selected probe
+  double lr = 0, wd1 = 0;                       // its hyper-parameters (SGD)
+  double l2 = 0;                                // its hyper-parameter (L-BFGS)
   std::optional<ProbeConvergence> convergence;  // L-BFGS only
-  double weight_l1 = 0;         // sum |W| of the selected probe
-  at::Tensor weight;            // the selected probe's weight, [C, D] (as torch.nn.Linear), on the features' device
-  at::Tensor bias;              // its bias, [C]
+  double weight_l1 = 0;                         // sum |W| of the selected probe
+  at::Tensor weight;  // the selected probe's weight, [C, D] (as torch.nn.Linear), on the features' device
+  at::Tensor bias;    // its bias, [C]
 };
 
 // Top-1 (percent) and mean cross-entropy on a split of each of G probes (weight [G, D, C], bias [G, C]):

@@ -16,9 +16,7 @@ const std::vector<std::string>& linear_probe_protocols() {
   return protocols;
 }
 
-bool is_linear_probe_protocol(std::string_view stored) {
-  return stored == kSgdProbe || is_lbfgs_protocol(stored);
-}
+bool is_linear_probe_protocol(std::string_view stored) { return stored == kSgdProbe || is_lbfgs_protocol(stored); }
 
 bool is_lbfgs_protocol(std::string_view stored) { return stored == kLbfgsProbe || stored == kLbfgsRawProbe; }
 

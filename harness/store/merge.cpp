@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 constexpr const char* kShardSchema = "shard";
 
 // Columns of a run's life cycle: a run registered from a shard's unfinished row starts afresh in main.
-const std::set<std::string> kLifecycleColumns = {"status",  "started_at",   "finished_at", "error",
-                                                 "worker",  "heartbeat_at", "attempts",    "resumed_from_epoch"};
+const std::set<std::string> kLifecycleColumns = {"status", "started_at",   "finished_at", "error",
+                                                 "worker", "heartbeat_at", "attempts",    "resumed_from_epoch"};
 
 // The columns of `table` that both main and the shard have, in main's order (a shard written by another
 // version may have more or fewer).
@@ -98,19 +98,19 @@ MergeCounts fold_attached(SQLite::Database& db, std::vector<std::string>& merged
   // The old rowid is kept (NULL when main lacked the run) so that the runs keep their registration order.
   SQLite::Statement copy_run(db, "INSERT INTO main.runs(rowid, " + column_list(run_columns) + ") SELECT ?, " +
                                      column_list(run_columns) + " FROM " + shard_runs_table + " WHERE run_id = ?");
-  SQLite::Statement register_run(db, "INSERT INTO main.runs(status, " + column_list(register_columns) +
-                                         ") SELECT ?, " + column_list(register_columns) + " FROM " +
-                                         shard_runs_table + " WHERE run_id = ?");
+  SQLite::Statement register_run(db, "INSERT INTO main.runs(status, " + column_list(register_columns) + ") SELECT ?, " +
+                                         column_list(register_columns) + " FROM " + shard_runs_table +
+                                         " WHERE run_id = ?");
   struct ChildTable {
     SQLite::Statement remove, copy;
   };
   std::vector<ChildTable> children;
   for (const char* table : {"metrics", "results", "timings", "provenance"}) {
     const std::string columns = column_list(shared_columns(db, table));
-    children.push_back({SQLite::Statement(db, std::string("DELETE FROM main.") + table + " WHERE run_id = ?"),
-                        SQLite::Statement(db, std::string("INSERT INTO main.") + table + "(" + columns + ") SELECT " +
-                                                  columns + " FROM " + kShardSchema + "." + table +
-                                                  " WHERE run_id = ? ORDER BY rowid")});
+    children.push_back(
+        {SQLite::Statement(db, std::string("DELETE FROM main.") + table + " WHERE run_id = ?"),
+         SQLite::Statement(db, std::string("INSERT INTO main.") + table + "(" + columns + ") SELECT " + columns +
+                                   " FROM " + kShardSchema + "." + table + " WHERE run_id = ? ORDER BY rowid")});
   }
 
   MergeCounts counts;
@@ -189,7 +189,8 @@ MergeCounts merge_shard(Store& main, const std::string& shard_path) {
     }
     // After the commit: a merge killed here leaves runs without features (the analyses skip them, a second
     // merge does not copy them again), never features without their run.
-    for (const std::string& run_id : merged_run_ids) counts.artifacts += copy_run_artifacts(shard_path, main.path(), run_id);
+    for (const std::string& run_id : merged_run_ids)
+      counts.artifacts += copy_run_artifacts(shard_path, main.path(), run_id);
     return counts;
   } catch (const SQLite::Exception& e) {
     throw std::runtime_error(shard_path + ": cannot merge into " + main.path() + " (" + e.what() + ")");

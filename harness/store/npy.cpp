@@ -57,7 +57,8 @@ std::string header_bytes(const std::string& dtype, const std::vector<int64_t>& s
 
 void write_array(const std::string& path, const std::string& dtype, const void* data, size_t element_size,
                  const std::vector<int64_t>& shape) {
-  if (!host_is_little_endian()) throw std::runtime_error(fmt::format("{}: writing .npy needs a little-endian host", path));
+  if (!host_is_little_endian())
+    throw std::runtime_error(fmt::format("{}: writing .npy needs a little-endian host", path));
   const int64_t count = element_count(path, shape);
   if (count > 0 && data == nullptr) throw std::runtime_error(fmt::format("{}: no data for a non-empty array", path));
   const std::string tmp = path + ".tmp";
@@ -194,7 +195,8 @@ void write_npy(const std::string& path, const int64_t* data, const std::vector<i
 }
 
 NpyArray read_npy(const std::string& path) {
-  if (!host_is_little_endian()) throw std::runtime_error(fmt::format("{}: reading .npy needs a little-endian host", path));
+  if (!host_is_little_endian())
+    throw std::runtime_error(fmt::format("{}: reading .npy needs a little-endian host", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open .npy file", path));
   char magic[kMagicSize + 2] = {};
@@ -237,7 +239,8 @@ NpyArray read_npy(const std::string& path) {
     target = reinterpret_cast<char*>(array.i64.data());
     bytes = static_cast<size_t>(count) * sizeof(int64_t);
   } else {
-    throw std::runtime_error(fmt::format("{}: .npy dtype '{}' is not supported (expected <f4 or <i8)", path, array.dtype));
+    throw std::runtime_error(
+        fmt::format("{}: .npy dtype '{}' is not supported (expected <f4 or <i8)", path, array.dtype));
   }
   if (bytes > 0) {
     in.read(target, static_cast<std::streamsize>(bytes));

@@ -14,11 +14,11 @@ void write_npy(const std::string& path, const int64_t* data, const std::vector<i
 
 struct NpyArray {
   std::vector<int64_t> shape;
-  std::string dtype;          // "<f4" or "<i8"
-  std::vector<float> f32;     // the elements in C order when dtype is "<f4"
-  std::vector<int64_t> i64;   // the elements in C order when dtype is "<i8"
+  std::string dtype;         // "<f4" or "<i8"
+  std::vector<float> f32;    // the elements in C order when dtype is "<f4"
+  std::vector<int64_t> i64;  // the elements in C order when dtype is "<i8"
 
-  int64_t size() const;       // product of the shape (1 for a scalar)
+  int64_t size() const;  // product of the shape (1 for a scalar)
 };
 
 // Reads a version 1.0 (or 2.0) file of dtype <f4 or <i8 in C order. Throws std::runtime_error naming the path

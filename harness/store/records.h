@@ -13,17 +13,26 @@
 
 namespace semharness {
 
-struct MetricRow { int64_t epoch; std::string name; double value; };
-struct ResultRow {
-  std::string run_id;  // filled when read back; ignored on write (the outcome's run_id is used)
-  std::string protocol;              // kSgdProbe, kKnnProtocol, ... (harness/results/vocabulary.h)
-  std::string feature;               // text(Feature)
-  std::optional<double> tau_d;       // only for Feature::Sem
-  std::string split;                 // text(Split)
-  std::string metric;                // kTop1Metric, kLossMetric, ...
+struct MetricRow {
+  int64_t epoch;
+  std::string name;
   double value;
 };
-struct TimingRow { std::string name; std::string device; int64_t count; double total_ms; };
+struct ResultRow {
+  std::string run_id;           // filled when read back; ignored on write (the outcome's run_id is used)
+  std::string protocol;         // kSgdProbe, kKnnProtocol, ... (harness/results/vocabulary.h)
+  std::string feature;          // text(Feature)
+  std::optional<double> tau_d;  // only for Feature::Sem
+  std::string split;            // text(Split)
+  std::string metric;           // kTop1Metric, kLossMetric, ...
+  double value;
+};
+struct TimingRow {
+  std::string name;
+  std::string device;
+  int64_t count;
+  double total_ms;
+};
 // A phase's timings summed over a grid's runs.
 struct TimingTotal {
   std::string grid, name, device;

@@ -31,16 +31,18 @@ constexpr const char* kRunsLeadingColumns =
 constexpr const char* kRunsTrailingColumns = "created_at TEXT, started_at TEXT, finished_at TEXT, error TEXT";
 // Columns added after the first schema; a database made before them gets them on open.
 const std::vector<std::pair<std::string, std::string>> kRunsLaterColumns = {
-    {"worker", "TEXT"},              // host:pid of the process running it
-    {"heartbeat_at", "TEXT"},        // refreshed while it runs
+    {"worker", "TEXT"},                 // host:pid of the process running it
+    {"heartbeat_at", "TEXT"},           // refreshed while it runs
     {"attempts", "INTEGER DEFAULT 0"},  // claims so far
     {"resumed_from_epoch", "INTEGER"},  // the checkpoint epoch its last attempt started from
 };
 
 // Benchmark columns of timings, added to databases made before `semharness bench` existed.
-const std::vector<std::pair<std::string, std::string>> kTimingsLaterColumns = {
-    {"params", "TEXT"}, {"items_per_second", "REAL"}, {"bytes_per_second", "REAL"}, {"session", "TEXT"},
-    {"recorded_at", "TEXT"}};
+const std::vector<std::pair<std::string, std::string>> kTimingsLaterColumns = {{"params", "TEXT"},
+                                                                               {"items_per_second", "REAL"},
+                                                                               {"bytes_per_second", "REAL"},
+                                                                               {"session", "TEXT"},
+                                                                               {"recorded_at", "TEXT"}};
 
 InputError cannot_open(const std::string& path, const std::string& reason) {
   return InputError(path + ": cannot open database for writing (" + reason + ")");
@@ -133,7 +135,8 @@ RunRecord read_run(SQLite::Statement& row) {
   record.worker = row.getColumn("worker").getText();
   record.heartbeat_at = row.getColumn("heartbeat_at").getText();
   record.attempts = row.getColumn("attempts").getInt64();
-  if (!row.getColumn("resumed_from_epoch").isNull()) record.resumed_from_epoch = row.getColumn("resumed_from_epoch").getInt64();
+  if (!row.getColumn("resumed_from_epoch").isNull())
+    record.resumed_from_epoch = row.getColumn("resumed_from_epoch").getInt64();
   for (const KeySpec& key : config_keys()) {
     record.config[key.name] = row.getColumn(column_name(key.name).c_str()).getText();
   }
@@ -180,8 +183,7 @@ Store::Store(const std::string& path) : path_(path) {
   FileState state = inspect_file(path);
 
   try {
-    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                             kBusyTimeoutMs);
+    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
   } catch (const SQLite::Exception& e) {
     throw cannot_open(path, e.what());
   }
@@ -280,8 +282,7 @@ std::string Store::status(const std::string& run_id) {
 }
 
 void Store::mark_running(const std::string& run_id) {
-  SQLite::Statement update(
-      *db_, "UPDATE runs SET status = ?, started_at = ?, error = NULL WHERE run_id = ?");
+  SQLite::Statement update(*db_, "UPDATE runs SET status = ?, started_at = ?, error = NULL WHERE run_id = ?");
   update.bind(1, std::string(text(RunStatus::Running)));
   update.bind(2, utc_now());
   update.bind(3, run_id);
@@ -337,8 +338,7 @@ void HeartbeatConnection::beat(const std::string& run_id) {
   update.exec();
 }
 
-void Store::set_provenance(const std::string& run_id,
-                           const std::vector<std::pair<std::string, std::string>>& entries) {
+void Store::set_provenance(const std::string& run_id, const std::vector<std::pair<std::string, std::string>>& entries) {
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   SQLite::Statement remove(*db_, "DELETE FROM provenance WHERE run_id = ? AND key = ?");
   SQLite::Statement insert(*db_, "INSERT INTO provenance(run_id, key, value) VALUES(?, ?, ?)");
@@ -435,9 +435,10 @@ void Store::finish_run(const RunOutcome& outcome) {
 
 void Store::add_benchmark_rows(const std::string& session, const std::vector<BenchmarkRow>& rows) {
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement insert(*db_,
-                           "INSERT INTO timings(run_id, name, device, count, total_ms, mean_ms, params, items_per_second, "
-                           "bytes_per_second, session, recorded_at) VALUES(NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement insert(
+      *db_,
+      "INSERT INTO timings(run_id, name, device, count, total_ms, mean_ms, params, items_per_second, "
+      "bytes_per_second, session, recorded_at) VALUES(NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const std::string now = utc_now();
   for (const BenchmarkRow& row : rows) {
     insert.reset();
@@ -447,8 +448,14 @@ void Store::add_benchmark_rows(const std::string& session, const std::vector<Ben
     insert.bind(4, row.total_ms);
     insert.bind(5, row.total_ms / static_cast<double>(std::max<int64_t>(row.count, 1)));
     insert.bind(6, row.params);
-    if (row.items_per_second) insert.bind(7, *row.items_per_second); else insert.bind(7);
-    if (row.bytes_per_second) insert.bind(8, *row.bytes_per_second); else insert.bind(8);
+    if (row.items_per_second)
+      insert.bind(7, *row.items_per_second);
+    else
+      insert.bind(7);
+    if (row.bytes_per_second)
+      insert.bind(8, *row.bytes_per_second);
+    else
+      insert.bind(8);
     insert.bind(9, session);
     insert.bind(10, now);
     insert.exec();
@@ -457,8 +464,7 @@ void Store::add_benchmark_rows(const std::string& session, const std::vector<Ben
 }
 
 void Store::mark_failed(const std::string& run_id, const std::string& error) {
-  SQLite::Statement update(*db_,
-                           "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?");
+  SQLite::Statement update(*db_, "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?");
   update.bind(1, std::string(text(RunStatus::Failed)));
   update.bind(2, error);
   update.bind(3, utc_now());
@@ -514,10 +520,11 @@ std::vector<TimingTotal> Store::timing_totals(const std::string& grid) {
 }
 
 std::vector<BenchmarkRow> Store::latest_benchmarks() {
-  SQLite::Statement query(*db_,
-                          "SELECT name, IFNULL(params, ''), device, count, total_ms, items_per_second, bytes_per_second "
-                          "FROM timings WHERE rowid IN (SELECT MAX(rowid) FROM timings WHERE run_id IS NULL "
-                          "GROUP BY name, IFNULL(params, ''), device) ORDER BY name, rowid");
+  SQLite::Statement query(
+      *db_,
+      "SELECT name, IFNULL(params, ''), device, count, total_ms, items_per_second, bytes_per_second "
+      "FROM timings WHERE rowid IN (SELECT MAX(rowid) FROM timings WHERE run_id IS NULL "
+      "GROUP BY name, IFNULL(params, ''), device) ORDER BY name, rowid");
   std::vector<BenchmarkRow> rows;
   while (query.executeStep()) {
     BenchmarkRow row;
@@ -534,13 +541,11 @@ std::vector<BenchmarkRow> Store::latest_benchmarks() {
 }
 
 std::vector<MetricRow> Store::metrics(const std::string& run_id) {
-  SQLite::Statement query(*db_,
-                          "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, rowid");
+  SQLite::Statement query(*db_, "SELECT epoch, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, rowid");
   query.bind(1, run_id);
   std::vector<MetricRow> rows;
   while (query.executeStep()) {
-    rows.push_back(
-        {query.getColumn(0).getInt64(), query.getColumn(1).getText(), query.getColumn(2).getDouble()});
+    rows.push_back({query.getColumn(0).getInt64(), query.getColumn(1).getText(), query.getColumn(2).getDouble()});
   }
   return rows;
 }

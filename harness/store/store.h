@@ -30,7 +30,9 @@
 #include "harness/store/npy.h"
 #include "harness/store/records.h"
 
-namespace SQLite { class Database; }
+namespace SQLite {
+class Database;
+}
 
 namespace semharness {
 
@@ -77,7 +79,7 @@ class Store {
   // Stores benchmark results as timings rows with run_id NULL, all under one session name, in one transaction.
   void add_benchmark_rows(const std::string& session, const std::vector<BenchmarkRow>& rows);
 
-  std::vector<RunRecord> runs(const std::string& grid = "");  // all grids when empty
+  std::vector<RunRecord> runs(const std::string& grid = "");       // all grids when empty
   std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty
   std::vector<MetricRow> metrics(const std::string& run_id);
   // Each grid's timings (all grids when empty) summed per (phase name, device).

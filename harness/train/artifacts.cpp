@@ -24,7 +24,8 @@ std::string artifact_meta_json(const ArtifactMeta& meta) {
   json["sem"] = meta.sem;
   json["L"] = optional(meta.L);
   json["V"] = optional(meta.V);
-  json["layout"] = "e[:, v*L + l] is vertex v of simplex l (vertex-major); e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V]";
+  json["layout"] =
+      "e[:, v*L + l] is vertex v of simplex l (vertex-major); e.reshape(n, V, L).transpose(0, 2, 1) is [n, L, V]";
   json["tau_d"] = meta.tau_d;
   json["num_classes"] = meta.num_classes;
   json["samples"] = {{"train", meta.train_samples}, {"test", meta.test_samples}};

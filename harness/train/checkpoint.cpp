@@ -87,7 +87,8 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
   archive.write("classifier_optimizer", classifier_optimizer);
   archive.write("optimizer_buffers", c10::IValue(static_cast<int64_t>(parts.optimizer_buffers.size())));
   for (size_t i = 0; i < parts.optimizer_buffers.size(); ++i) {
-    if (parts.optimizer_buffers[i].defined()) archive.write("optimizer_buffer_" + std::to_string(i), parts.optimizer_buffers[i], true);
+    if (parts.optimizer_buffers[i].defined())
+      archive.write("optimizer_buffer_" + std::to_string(i), parts.optimizer_buffers[i], true);
   }
   for (size_t i = 0; i < parts.scaler_state.size(); ++i) {
     if (parts.scaler_state[i].defined()) archive.write("scaler_" + std::to_string(i), parts.scaler_state[i], true);
@@ -129,7 +130,8 @@ std::optional<PretrainProgress> load_checkpoint(const std::string& path, Checkpo
     archive.load_from(path, parts.device);
     c10::IValue value;
     archive.read("format", value);
-    if (!value.isString() || value.toStringRef() != kFormat) throw std::runtime_error("not a " + std::string(kFormat) + " file");
+    if (!value.isString() || value.toStringRef() != kFormat)
+      throw std::runtime_error("not a " + std::string(kFormat) + " file");
     archive.read("epochs_done", value);
     progress.epochs_done = value.toInt();
     archive.read("step", value);
@@ -151,7 +153,8 @@ std::optional<PretrainProgress> load_checkpoint(const std::string& path, Checkpo
     }
     for (size_t i = 0; i < parts.optimizer_buffers.size(); ++i) {
       torch::Tensor buffer;
-      if (archive.try_read("optimizer_buffer_" + std::to_string(i), buffer, true)) parts.optimizer_buffers[i] = buffer.to(parts.device);
+      if (archive.try_read("optimizer_buffer_" + std::to_string(i), buffer, true))
+        parts.optimizer_buffers[i] = buffer.to(parts.device);
     }
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < parts.scaler_state.size(); ++i) {

@@ -17,8 +17,12 @@
 #include "harness/store/records.h"
 
 namespace torch {
-namespace nn { class Module; }
-namespace optim { class Optimizer; }
+namespace nn {
+class Module;
+}
+namespace optim {
+class Optimizer;
+}
 }  // namespace torch
 
 namespace semharness {
@@ -38,9 +42,9 @@ struct CheckpointParts {
   torch::nn::Module& classifier;
   std::vector<at::Tensor>& optimizer_buffers;  // momentum buffers, undefined before the first step
   torch::optim::Optimizer& classifier_optimizer;
-  std::vector<at::Tensor> scaler_state;        // LossScaler::state()
+  std::vector<at::Tensor> scaler_state;  // LossScaler::state()
   c10::Device device;
-  AugmentGenerators augment;                   // augmentation's own random streams
+  AugmentGenerators augment;  // augmentation's own random streams
 };
 
 // Throws std::runtime_error naming the path and the system's reason (e.g. "No space left on device").

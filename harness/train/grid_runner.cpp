@@ -149,10 +149,12 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
   }
   if (!options.pool_member) {
     log << fmt::format("grid '{}': {} runs, {} already done, {} to run on {} ({} threads, LibTorch {}), database {}\n",
-                       grid.name, summary.total, summary.skipped, run_ids.size(), device.str(), torch::get_num_threads(),
-                       TORCH_VERSION, store.path());
-    if (run_ids.empty()) log << fmt::format("nothing to run: every run of grid '{}' is finished or diverged\n", grid.name);
-    else if (!device.is_cuda()) log << compute_backends_line() << "\n";
+                       grid.name, summary.total, summary.skipped, run_ids.size(), device.str(),
+                       torch::get_num_threads(), TORCH_VERSION, store.path());
+    if (run_ids.empty())
+      log << fmt::format("nothing to run: every run of grid '{}' is finished or diverged\n", grid.name);
+    else if (!device.is_cuda())
+      log << compute_backends_line() << "\n";
   }
 
   const std::string worker = this_worker();
@@ -180,11 +182,14 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
     store.set_provenance(run_id, provenance);
     const CheckpointPolicy checkpoint{checkpoint_path(store.path(), run_id), spec.pretrain.checkpoint_every};
     try {
-      const auto outcome = execute_run(spec, datasets.at({spec.data.dataset, spec.data.data_dir}), device,
-                                       [&](const EpochProgress& p) {
-        log << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss, duration_text(p.seconds))
-            << std::flush;
-      }, checkpoint);
+      const auto outcome = execute_run(
+          spec, datasets.at({spec.data.dataset, spec.data.data_dir}), device,
+          [&](const EpochProgress& p) {
+            log << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss,
+                               duration_text(p.seconds))
+                << std::flush;
+          },
+          checkpoint);
       save_run_artifacts(store.path(), outcome);  // first: a finished run always has its stored features
       store.finish_run(outcome);
       std::filesystem::remove(checkpoint.path);
@@ -220,10 +225,12 @@ GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device
   if (!options.pool_member) {
     int64_t elsewhere = 0;
     for (const auto& id : run_ids) elsewhere += store.status(id) == "running" ? 1 : 0;
-    if (elsewhere > 0) log << fmt::format("{} runs still in flight in other workers (semharness status shows them)\n", elsewhere);
-    log << fmt::format("grid '{}': {} finished, {} diverged, {} failed, {} skipped, {} resumed from a checkpoint in {}\n",
-                       grid.name, summary.finished, summary.diverged, summary.failed, summary.skipped, summary.resumed,
-                       duration_text(std::chrono::duration<double>(Clock::now() - grid_started).count()));
+    if (elsewhere > 0)
+      log << fmt::format("{} runs still in flight in other workers (semharness status shows them)\n", elsewhere);
+    log << fmt::format(
+        "grid '{}': {} finished, {} diverged, {} failed, {} skipped, {} resumed from a checkpoint in {}\n", grid.name,
+        summary.finished, summary.diverged, summary.failed, summary.skipped, summary.resumed,
+        duration_text(std::chrono::duration<double>(Clock::now() - grid_started).count()));
   }
   return summary;
 }

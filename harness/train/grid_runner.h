@@ -21,7 +21,7 @@ struct GridRunSummary {
 };
 
 struct WorkerOptions {
-  double stale_after_seconds = 300;   // a running run whose heartbeat is older is reclaimed
+  double stale_after_seconds = 300;  // a running run whose heartbeat is older is reclaimed
   double heartbeat_seconds = 10;
   std::optional<int64_t> task_index;  // run only Grid::runs[task_index] (a Slurm array task)
   bool pool_member = false;           // one of `run --jobs N`'s workers: no banner or summary

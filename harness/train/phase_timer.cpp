@@ -12,9 +12,7 @@ void PhaseTimer::begin_step() {
   sampled_ = step_ % sample_every_ == 0;
 }
 
-void PhaseTimer::synchronize() const {
-  semharness::synchronize(device_);
-}
+void PhaseTimer::synchronize() const { semharness::synchronize(device_); }
 
 void PhaseTimer::add(const std::string& name, std::chrono::steady_clock::time_point start) {
   add_ms(name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());

@@ -25,8 +25,13 @@ class PhaseTimer {
     synchronize();
     const auto start = std::chrono::steady_clock::now();
     struct Stop {
-      PhaseTimer* timer; const std::string& name; std::chrono::steady_clock::time_point start;
-      ~Stop() { timer->synchronize(); timer->add(name, start); }
+      PhaseTimer* timer;
+      const std::string& name;
+      std::chrono::steady_clock::time_point start;
+      ~Stop() {
+        timer->synchronize();
+        timer->add(name, start);
+      }
     } stop{this, name, start};
     return fn();
   }

@@ -75,8 +75,13 @@ class PretrainLoop {
         recipe_(augment_recipe(method.options.method())),
         training_(method, spec, data.info.num_classes, device_),
         generators_(AugmentGenerators::seeded(device_, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset)),
-        parts_{method,         *training_.classifier(),          training_.optimizer().momentum_buffers(),
-               training_.classifier_optimizer(), training_.scaler().state(), device_, generators_} {}
+        parts_{method,
+               *training_.classifier(),
+               training_.optimizer().momentum_buffers(),
+               training_.classifier_optimizer(),
+               training_.scaler().state(),
+               device_,
+               generators_} {}
 
   int64_t epochs() const { return epochs_; }
 
@@ -135,9 +140,7 @@ class PretrainLoop {
   }
 
   // The online classifier's top-1 on the test split.
-  double online_classifier_test_top1() {
-    return online_test_top1(method_, training_.classifier(), data_, augmenter_);
-  }
+  double online_classifier_test_top1() { return online_test_top1(method_, training_.classifier(), data_, augmenter_); }
 
  private:
   // Step s's batch: its images gathered and both views augmented, from augmentation's own generators, so that
@@ -148,8 +151,8 @@ class PretrainLoop {
     if (prefetch_) use_one_intra_op_thread();
     const auto index = order.slice(0, s * batch_, (s + 1) * batch_);
     const auto images = to_unit_float(data_.train.images.index_select(0, index));
-    return Batch{augmenter_.view(images, recipe_.view1, generators_), augmenter_.view(images, recipe_.view2, generators_),
-                 data_.train.labels.index_select(0, index)};
+    return Batch{augmenter_.view(images, recipe_.view1, generators_),
+                 augmenter_.view(images, recipe_.view2, generators_), data_.train.labels.index_select(0, index)};
   }
 
   SSLMethodImpl& method_;
@@ -193,7 +196,8 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     };
     if (!std::isfinite(result.mean_loss)) {
       report();
-      out.divergence = "training loss became " + std::to_string(result.mean_loss) + " in epoch " + std::to_string(epoch);
+      out.divergence =
+          "training loss became " + std::to_string(result.mean_loss) + " in epoch " + std::to_string(epoch);
       return out;
     }
     if (!checkpoint.path.empty() && checkpoint.every > 0 && epoch % checkpoint.every == 0 && epoch < loop.epochs()) {
@@ -201,7 +205,8 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     }
     report();
   }
-  out.results.push_back({"", "online_linear", "backbone", std::nullopt, "test", "top1", loop.online_classifier_test_top1()});
+  out.results.push_back(
+      {"", "online_linear", "backbone", std::nullopt, "test", "top1", loop.online_classifier_test_top1()});
   return out;
 }
 

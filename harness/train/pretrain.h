@@ -20,14 +20,14 @@ namespace semharness {
 struct EpochProgress {
   int64_t epoch, epochs;  // epoch counts from 1
   double loss;
-  double seconds;         // since the run started
+  double seconds;  // since the run started
 };
 using ProgressFn = std::function<void(const EpochProgress&)>;
 
 struct PretrainResult {
-  std::vector<MetricRow> curve;     // per epoch: train_loss, lr, online_train_top1
-  std::vector<ResultRow> results;   // online_linear top-1 on the test split
-  std::string divergence;           // empty unless the loss became NaN or infinite
+  std::vector<MetricRow> curve;               // per epoch: train_loss, lr, online_train_top1
+  std::vector<ResultRow> results;             // online_linear top-1 on the test split
+  std::string divergence;                     // empty unless the loss became NaN or infinite
   std::optional<int64_t> resumed_from_epoch;  // the checkpoint's epoch when the run went on from one
 };
 

@@ -92,13 +92,16 @@ void add_cuda_entries(c10::Device device, ProvenanceEntries& entries) {
   entries.emplace_back("device", c10::Device(c10::kCUDA, index).str());
   const cudaDeviceProp* properties = at::cuda::getDeviceProperties(index);
   entries.emplace_back("gpu_name", properties->name);
-  entries.emplace_back("gpu_memory_mib", fmt::format("{:.0f}", static_cast<double>(properties->totalGlobalMem) / kBytesPerMiB));
+  entries.emplace_back("gpu_memory_mib",
+                       fmt::format("{:.0f}", static_cast<double>(properties->totalGlobalMem) / kBytesPerMiB));
   entries.emplace_back("gpu_compute_capability", fmt::format("{}.{}", properties->major, properties->minor));
   int runtime_version = 0;
-  if (cudaRuntimeGetVersion(&runtime_version) == cudaSuccess) entries.emplace_back("cuda_runtime", cuda_version_text(runtime_version));
+  if (cudaRuntimeGetVersion(&runtime_version) == cudaSuccess)
+    entries.emplace_back("cuda_runtime", cuda_version_text(runtime_version));
   // The newest CUDA version the installed driver supports.
   int driver_version = 0;
-  if (cudaDriverGetVersion(&driver_version) == cudaSuccess) entries.emplace_back("cuda_driver", cuda_version_text(driver_version));
+  if (cudaDriverGetVersion(&driver_version) == cudaSuccess)
+    entries.emplace_back("cuda_driver", cuda_version_text(driver_version));
   // The driver's own release, which the CUDA runtime does not report: the first dotted number of
   // "NVRM version: NVIDIA UNIX [Open ]Kernel Module [for ]x86_64  580.65.06  Release Build ...".
   std::istringstream nvrm_line(proc_field("/proc/driver/nvidia/version", "NVRM version", ':'));
@@ -171,11 +174,8 @@ std::string compute_backends_line() {
 ProvenanceEntries run_provenance(c10::Device device) {
   const BuildInfo& build = build_info();
   ProvenanceEntries entries = {
-      {"git_commit", build.git_commit},
-      {"git_dirty", build.git_dirty},
-      {"build_type", build.build_type},
-      {"compiler", build.compiler},
-      {"libtorch_version", TORCH_VERSION},
+      {"git_commit", build.git_commit}, {"git_dirty", build.git_dirty},      {"build_type", build.build_type},
+      {"compiler", build.compiler},     {"libtorch_version", TORCH_VERSION},
   };
   if (device.is_cuda()) {
     add_cuda_entries(device, entries);

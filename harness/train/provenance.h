@@ -44,5 +44,4 @@ void reset_peak_memory(c10::Device device);
 // peak_cuda_allocated_mib and peak_cuda_reserved_mib. Values in MiB with one decimal.
 ProvenanceEntries peak_memory(c10::Device device);
 
-
 }  // namespace semharness

@@ -22,9 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct FrozenFeatures {
   torch::Tensor h, e;  // backbone feature; pre-softmax SEM embedding (undefined without SEM)
@@ -35,7 +33,8 @@ FrozenFeatures extract(EncoderImpl& encoder, const TensorSplit& split, const Aug
   encoder.eval();
   std::vector<torch::Tensor> hs, es;
   for (int64_t start = 0; start < split.size(); start += 1024) {
-    const auto x = augmenter.normalize(to_unit_float(split.images.slice(0, start, std::min(split.size(), start + 1024))));
+    const auto x =
+        augmenter.normalize(to_unit_float(split.images.slice(0, start, std::min(split.size(), start + 1024))));
     auto h = encoder.backbone->forward(x);
     if (encoder.has_sem()) es.push_back(encoder.sem->embed(h));
     hs.push_back(std::move(h));
@@ -80,7 +79,8 @@ RunArtifacts make_artifacts(const RunSpec& spec, const DeviceDataset& data, cons
   const int64_t samples = spec.probe.analysis_samples;
   const auto device = train_features.h.device();
   const auto train_rows = std::get<0>(
-      train_index.index_select(0, artifact_sample(train_index.size(0), samples, kArtifactSampleSeed).to(device)).sort());
+      train_index.index_select(0, artifact_sample(train_index.size(0), samples, kArtifactSampleSeed).to(device))
+          .sort());
   const auto test_rows = artifact_sample(data.test.size(), samples, kArtifactSampleSeed + 1).to(device);
   auto add = [&](const std::string& name, const torch::Tensor& tensor) {
     artifacts.arrays.emplace_back(name, npy_from_tensor(tensor));

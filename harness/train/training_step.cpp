@@ -35,8 +35,7 @@ TrainingStep::TrainingStep(SSLMethodImpl& method, const RunSpec& spec, int64_t n
       parameters_(method.trainable_parameters()),
       optimizer_(parameters_, spec.optimizer),
       classifier_(make_classifier(method, num_classes, device)),
-      classifier_sgd_(classifier_->parameters(),
-                      torch::optim::SGDOptions(spec.pretrain.online_lr).momentum(0.9)),
+      classifier_sgd_(classifier_->parameters(), torch::optim::SGDOptions(spec.pretrain.online_lr).momentum(0.9)),
       scaler_(device, spec.pretrain.precision),
       device_(device),
       precision_(spec.pretrain.precision),
@@ -49,8 +48,8 @@ void TrainingStep::set_lr(double lr) {
   for (auto& group : classifier_sgd_.param_groups()) group.options().set_lr(online_lr_ * lr / base_lr_);
 }
 
-at::Tensor TrainingStep::run(const at::Tensor& view1, const at::Tensor& view2, const at::Tensor& labels,
-                             int64_t step, int64_t total_steps, PhaseTimer& timer, at::Tensor online_correct) {
+at::Tensor TrainingStep::run(const at::Tensor& view1, const at::Tensor& view2, const at::Tensor& labels, int64_t step,
+                             int64_t total_steps, PhaseTimer& timer, at::Tensor online_correct) {
   const auto [loss, online_loss] = timer.time("forward", [&] {
     AutocastScope autocast(device_, precision_);
     auto output = method_.training_step(view1, view2);

@@ -24,8 +24,8 @@ bool same_tau_d(std::optional<double> a, std::optional<double> b) {
 }
 
 std::optional<double> stored_metric(const std::vector<ResultRow>& results, const std::string& run_id,
-                                    const std::string& protocol, std::string_view feature,
-                                    std::optional<double> tau_d, std::string_view metric) {
+                                    const std::string& protocol, std::string_view feature, std::optional<double> tau_d,
+                                    std::string_view metric) {
   for (const auto& r : results) {
     if (r.run_id == run_id && r.protocol == protocol && r.feature == feature && r.split == text(Split::Train) &&
         r.metric == metric && same_tau_d(r.tau_d, tau_d)) {
@@ -103,8 +103,8 @@ ProbeResult retrain_probe(const SelectedProbe& probe, const LabeledFeatures& tra
   LbfgsProbeSpec on_standardized = probe.lbfgs;
   on_standardized.standardize = false;
   const LabeledFeatures train_standardized{statistics->apply(train.x), train.y};
-  ProbeResult result = train_lbfgs_probes(train_standardized, train_standardized,
-                                          {statistics->apply(test.x), test.y}, classes, on_standardized);
+  ProbeResult result = train_lbfgs_probes(train_standardized, train_standardized, {statistics->apply(test.x), test.y},
+                                          classes, on_standardized);
   std::tie(result.weight, result.bias) = statistics->fold(result.weight, result.bias);
   result.weight_l1 = result.weight.abs().sum().item<double>();
   return result;

@@ -177,7 +177,7 @@ std::string feature_name(Feature kind, const std::string& tau_text) {
 struct Measurement {
   std::string run_id, label, tau_text;
   Feature kind = Feature::Backbone;
-  std::string probe;  // protocol and hyper-parameters of the retrained probe
+  std::string probe;                            // protocol and hyper-parameters of the retrained probe
   std::optional<ProbeConvergence> convergence;  // L-BFGS
   std::optional<double> tau_d;
   double fraction = 1;
@@ -203,7 +203,9 @@ std::string percent(double fraction) {
   return value == std::floor(value) ? fmt::format("{:.0f}%", value) : fmt::format("{:g}%", value);
 }
 
-ReportCell number(double value, const char* format = "{:.2f}") { return {fmt::format(fmt::runtime(format), value), value, false}; }
+ReportCell number(double value, const char* format = "{:.2f}") {
+  return {fmt::format(fmt::runtime(format), value), value, false};
+}
 ReportCell optional_number(const std::optional<double>& value, const char* format = "{:.2f}") {
   return value ? number(*value, format) : ReportCell{"-", std::nullopt, false};
 }
@@ -234,14 +236,24 @@ class GridBoundCheck {
     const RunSpec spec = stored_run_spec(run);
     const int64_t L = spec.embedder.L, V = spec.embedder.V;
     if (spec.embedder.present() && std::filesystem::exists(dir / "train_e.npy")) {
-      FeatureSample e{Feature::Embedding, std::nullopt, "", load_tensor(dir / "train_e.npy"),
-                      load_tensor(dir / "test_e.npy"), L, V};
+      FeatureSample e{Feature::Embedding,
+                      std::nullopt,
+                      "",
+                      load_tensor(dir / "train_e.npy"),
+                      load_tensor(dir / "test_e.npy"),
+                      L,
+                      V};
       if (spec.embedder.has_simplices()) {
         for (size_t t = 0; t < spec.probe.tau_d.size(); ++t) {
           const double tau_d = spec.probe.tau_d[t];
           const std::string& tau_text = spec.probe.tau_d_texts[t];
-          FeatureSample y{Feature::Sem, tau_d, tau_text, downstream_feature(e.train, L, V, tau_d),
-                          downstream_feature(e.test, L, V, tau_d), L, V};
+          FeatureSample y{Feature::Sem,
+                          tau_d,
+                          tau_text,
+                          downstream_feature(e.train, L, V, tau_d),
+                          downstream_feature(e.test, L, V, tau_d),
+                          L,
+                          V};
           SimplexRow row;
           row.label = label;
           row.tau_text = tau_text;
@@ -284,7 +296,8 @@ class GridBoundCheck {
         statistics = FeatureStandardizer::fit(feature.train.to(device_));
       }
       for (double fraction : options_.label_fractions) {
-        const int64_t k = std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), std::min<int64_t>(2, n), n);
+        const int64_t k =
+            std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), std::min<int64_t>(2, n), n);
         const auto index = permutation.slice(0, 0, k);
         // A smaller label set trains for as many SGD steps as the full one (more epochs), so that the probes
         // differ in their data, not in how far they were optimised. The L-BFGS probe runs to convergence.
@@ -334,9 +347,9 @@ class GridBoundCheck {
     section.title = fmt::format("Generalization-bound check (SPEC §4.2): grid '{}'", grid);
     const std::string not_measured = fmt::format("Not measured: {}.", join(not_measured_, "; "));
     if (runs_ == 0) {
-      section.paragraphs.push_back(fmt::format(
-          "None of the {} finished runs with stored features could be measured. {}", finished - without_features,
-          not_measured));
+      section.paragraphs.push_back(
+          fmt::format("None of the {} finished runs with stored features could be measured. {}",
+                      finished - without_features, not_measured));
       return section;
     }
     section.paragraphs.push_back(fmt::format(
@@ -346,7 +359,8 @@ class GridBoundCheck {
         "for that feature ({}) and evaluated on the stored test sample; the empirical Rademacher complexity of "
         "each norm ball is estimated with {} sign vectors on the same training matrix, its radius B the trained "
         "probe's norm (bias excluded).",
-        runs_, without_features > 0 ? fmt::format(" ({} of {} finished runs stored none)", without_features, finished) : "",
+        runs_,
+        without_features > 0 ? fmt::format(" ({} of {} finished runs stored none)", without_features, finished) : "",
         join(linear_probe_protocols(), ", "), protocols_used_text(runs_per_protocol_), fraction_list(),
         retraining_text(), options_.rademacher_draws));
     rank_verdicts(section);
@@ -366,8 +380,10 @@ class GridBoundCheck {
   std::string retraining_text() const {
     std::vector<std::string> parts;
     if (runs_per_protocol_.count(std::string(kSgdProbe))) {
-      parts.push_back(fmt::format("linear_probe: SGD at the selected lr and wd1, probe.epochs (at most {}) on all "
-                                  "stored labels and as many SGD steps on fewer", options_.max_probe_epochs));
+      parts.push_back(
+          fmt::format("linear_probe: SGD at the selected lr and wd1, probe.epochs (at most {}) on all "
+                      "stored labels and as many SGD steps on fewer",
+                      options_.max_probe_epochs));
     }
     int64_t lbfgs = 0, converged = 0;
     for (const auto& m : measurements_) {
@@ -376,12 +392,13 @@ class GridBoundCheck {
       converged += m.convergence->converged;
     }
     if (lbfgs > 0) {
-      parts.push_back(fmt::format("L-BFGS: full-batch at the selected l2, standardised as the run's probe was "
-                                  "(lbfgs_probe: with the statistics of the whole stored training sample at every "
-                                  "label fraction), to convergence (probe.tolerance, at most probe.max_iter "
-                                  "iterations): {} of {} retrained probes converged, so their gaps and norms are "
-                                  "those of the optimum; the norms are of the weights on raw features",
-                                  converged, lbfgs));
+      parts.push_back(
+          fmt::format("L-BFGS: full-batch at the selected l2, standardised as the run's probe was "
+                      "(lbfgs_probe: with the statistics of the whole stored training sample at every "
+                      "label fraction), to convergence (probe.tolerance, at most probe.max_iter "
+                      "iterations): {} of {} retrained probes converged, so their gaps and norms are "
+                      "those of the optimum; the norms are of the weights on raw features",
+                      converged, lbfgs));
     }
     return join(parts, "; ");
   }
@@ -435,12 +452,14 @@ class GridBoundCheck {
         }
       }
     }
-    table.notes.push_back("R_hat: Monte-Carlo empirical Rademacher complexity (1/n) E ||X^T sigma||_* of the unit ball; B: "
-                          "the retrained probe's norm (Frobenius, sum |W|, sum over simplices of the block's Frobenius norm).");
+    table.notes.push_back(
+        "R_hat: Monte-Carlo empirical Rademacher complexity (1/n) E ||X^T sigma||_* of the unit ball; B: "
+        "the retrained probe's norm (Frobenius, sum |W|, sum over simplices of the block's Frobenius norm).");
     table.notes.push_back("A configuration is one run x feature (h, e, SEM at each tau_d) x label fraction.");
     section.paragraphs.push_back(
         "Verdict, does the bound proxy order configurations as the measured gaps do (passes: rho > 0 with one-sided "
-        "p < 0.05, all label fractions pooled)? " + join(verdicts, "; ") + ".");
+        "p < 0.05, all label fractions pooled)? " +
+        join(verdicts, "; ") + ".");
     section.tables.push_back(std::move(table));
   }
 
@@ -450,8 +469,7 @@ class GridBoundCheck {
     return out;
   }
 
-  const Measurement* find(const std::string& run_id, Feature kind, std::optional<double> tau_d,
-                          double fraction) const {
+  const Measurement* find(const std::string& run_id, Feature kind, std::optional<double> tau_d, double fraction) const {
     for (const auto& m : measurements_) {
       if (m.run_id == run_id && m.kind == kind && m.fraction == fraction && !m.tau_d && !tau_d) return &m;
     }
@@ -487,8 +505,9 @@ class GridBoundCheck {
       sum_h += h->gap_top1;
     }
     if (pairs == 0) {
-      section.paragraphs.push_back("Verdict, is the SEM gap smaller than the unnormalized ones: no sem=on runs with "
-                                   "stored features, nothing to compare.");
+      section.paragraphs.push_back(
+          "Verdict, is the SEM gap smaller than the unnormalized ones: no sem=on runs with "
+          "stored features, nothing to compare.");
       return;
     }
     const double p = static_cast<double>(pairs);
@@ -519,8 +538,9 @@ class GridBoundCheck {
       higher_loss += lowest->train.loss > highest->train.loss;
     }
     if (cases == 0) {
-      section.paragraphs.push_back("Verdict, does a lower tau_d shrink the gap: needs sem=on runs with at least two "
-                                   "tau_d values; none here.");
+      section.paragraphs.push_back(
+          "Verdict, does a lower tau_d shrink the gap: needs sem=on runs with at least two "
+          "tau_d values; none here.");
       return;
     }
     section.paragraphs.push_back(fmt::format(
@@ -541,9 +561,9 @@ class GridBoundCheck {
     ReportTable table;
     table.id = "bound_gaps_" + grid;
     table.title = "Measured gaps and bound proxies per configuration";
-    table.header = {"run", "feature", "labels", "n", "train top-1", "test top-1", "gap top-1", "train loss",
-                    "test loss", "gap loss", "B L2", "B*R L2", "B L1", "B*R L1", "B L21", "B*R L21",
-                    "group sparsity", "probe"};
+    table.header = {"run",       "feature",    "labels",    "n",        "train top-1",    "test top-1",
+                    "gap top-1", "train loss", "test loss", "gap loss", "B L2",           "B*R L2",
+                    "B L1",      "B*R L1",     "B L21",     "B*R L21",  "group sparsity", "probe"};
     table.label_columns = 3;
     for (const auto& m : measurements_) {
       table.rows.push_back({text(m.label), text(feature_name(m.kind, m.tau_text)), text(percent(m.fraction)),
@@ -554,12 +574,15 @@ class GridBoundCheck {
                             optional_number(m.norms.group_l21, "{:.3g}"), optional_number(m.proxy_group, "{:.3g}"),
                             optional_number(m.norms.group_sparsity, "{:.3f}"), text(probe_text(m))});
     }
-    table.notes.push_back("Top-1 in %, on the stored samples (not the full test set); gap top-1 = train - test, gap "
-                          "loss = test - train cross-entropy. B*R: the radius times the unit-ball Rademacher estimate.");
-    table.notes.push_back("group sparsity: fraction of simplices whose probe weight group norm is below 1% of the "
-                          "largest. h has no blocks, so no group norm.");
-    table.notes.push_back("probe: the retrained probe's protocol and hyper-parameters; L-BFGS: its iterations and "
-                          "whether it converged.");
+    table.notes.push_back(
+        "Top-1 in %, on the stored samples (not the full test set); gap top-1 = train - test, gap "
+        "loss = test - train cross-entropy. B*R: the radius times the unit-ball Rademacher estimate.");
+    table.notes.push_back(
+        "group sparsity: fraction of simplices whose probe weight group norm is below 1% of the "
+        "largest. h has no blocks, so no group norm.");
+    table.notes.push_back(
+        "probe: the retrained probe's protocol and hyper-parameters; L-BFGS: its iterations and "
+        "whether it converged.");
     return table;
   }
 
@@ -575,15 +598,18 @@ class GridBoundCheck {
     }
     table.label_columns = 2;
     for (const auto& row : simplex_rows_) {
-      std::vector<ReportCell> cells = {text(row.label), text(row.tau_text), number(row.mean_squared_norm, "{:.3f}"),
+      std::vector<ReportCell> cells = {text(row.label),
+                                       text(row.tau_text),
+                                       number(row.mean_squared_norm, "{:.3f}"),
                                        text(fmt::format("{:g} .. {}", static_cast<double>(row.L) / row.V, row.L)),
                                        number(row.mean_entropy, "{:.3f}"),
                                        number(std::log(static_cast<double>(row.V)), "{:.3f}")};
       for (double fraction : row.histogram) cells.push_back(number(100.0 * fraction, "{:.1f}"));
       table.rows.push_back(std::move(cells));
     }
-    table.notes.push_back("Histogram columns: % of the sample's simplices whose entropy H / ln V lies in the bin "
-                          "(the paper's Fig. 2b: at tau_d 0.01 and 0.1 many simplices sit at ln 2, two vertices near 0.5).");
+    table.notes.push_back(
+        "Histogram columns: % of the sample's simplices whose entropy H / ln V lies in the bin "
+        "(the paper's Fig. 2b: at tau_d 0.01 and 0.1 many simplices sit at ln 2, two vertices near 0.5).");
     return table;
   }
 
@@ -653,7 +679,8 @@ std::vector<ReportSection> bound_check_sections(Store& store, const std::string&
       section.title = fmt::format("Generalization-bound check (SPEC §4.2): grid '{}'", name);
       section.paragraphs.push_back(fmt::format(
           "None of the {} finished runs stored features (analysis.samples = 0, or the runs were stored before "
-          "features were saved): nothing to check. Re-run with analysis.samples > 0 into a new database.", finished));
+          "features were saved): nothing to check. Re-run with analysis.samples > 0 into a new database.",
+          finished));
       sections.push_back(std::move(section));
       continue;
     }

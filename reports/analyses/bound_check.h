@@ -28,8 +28,8 @@ namespace semharness {
 // the ball of radius B. group_l21 needs blocks: L > 0 and X's columns in the SEM layout (column v*L + l is
 // vertex v of simplex l); nullopt otherwise.
 struct RademacherEstimate {
-  double l2 = 0;    // (1/n) E ||X^T sigma||_2
-  double linf = 0;  // (1/n) E ||X^T sigma||_inf  (the L1 ball's dual norm)
+  double l2 = 0;                    // (1/n) E ||X^T sigma||_2
+  double linf = 0;                  // (1/n) E ||X^T sigma||_inf  (the L1 ball's dual norm)
   std::optional<double> group_l21;  // (1/n) E max_l ||(X^T sigma)_l||_2
 };
 RademacherEstimate rademacher_complexity(const at::Tensor& x, int64_t L, int64_t V, int64_t draws, uint64_t seed);
@@ -38,10 +38,10 @@ RademacherEstimate rademacher_complexity_for_signs(const at::Tensor& x, const at
 
 // Norms of a probe weight W [C, D] (biases are not part of the classes above).
 struct WeightNorms {
-  double l2 = 0;                        // Frobenius norm
-  double l1 = 0;                        // sum |W|
-  std::optional<double> group_l21;      // sum over simplices l of ||W[:, block l]||_F (with blocks)
-  std::optional<double> group_sparsity; // fraction of blocks whose group norm is < 1% of the largest one
+  double l2 = 0;                         // Frobenius norm
+  double l1 = 0;                         // sum |W|
+  std::optional<double> group_l21;       // sum over simplices l of ||W[:, block l]||_F (with blocks)
+  std::optional<double> group_sparsity;  // fraction of blocks whose group norm is < 1% of the largest one
 };
 WeightNorms weight_norms(const at::Tensor& weight, int64_t L, int64_t V);
 

@@ -41,13 +41,13 @@ const std::vector<std::string> kCifar10Names = {"airplane", "automobile", "bird"
 // What is measured on one probe of one run.
 
 struct ProbeAnalysis {
-  std::string protocol;                            // the run's probe protocol (analysis_probe.h)
-  int64_t dim = 0;                                 // feature dimension D
-  std::vector<std::vector<int64_t>> top_k;         // per class: feature indices, largest |w| first
-  SharingStats features;                           // sharing of top-K features
-  std::optional<SharingStats> simplices;           // SEM: sharing of the simplices they fall in
-  std::vector<std::vector<int64_t>> shared_counts; // [C][C]: top-K features two classes share
-  int64_t kept_dims = 0;                           // dims the masked probe keeps
+  std::string protocol;                                    // the run's probe protocol (analysis_probe.h)
+  int64_t dim = 0;                                         // feature dimension D
+  std::vector<std::vector<int64_t>> top_k;                 // per class: feature indices, largest |w| first
+  SharingStats features;                                   // sharing of top-K features
+  std::optional<SharingStats> simplices;                   // SEM: sharing of the simplices they fall in
+  std::vector<std::vector<int64_t>> shared_counts;         // [C][C]: top-K features two classes share
+  int64_t kept_dims = 0;                                   // dims the masked probe keeps
   double full_top1 = 0, masked_top1 = 0, random_top1 = 0;  // test top-1 %, probes retrained on the sample
 };
 
@@ -96,8 +96,8 @@ StoredFeature load_feature(const fs::path& dir, const std::string& feature_file_
   const int64_t dim = stored.weight.shape[1];
   if (train_x.shape[1] != dim || test_x.shape[1] != dim || train_x.shape[0] != train_y.shape[0] ||
       test_x.shape[0] != test_y.shape[0]) {
-    throw std::runtime_error(fmt::format("{}: the stored features, labels and {}_weight.npy disagree in shape",
-                                         dir.string(), probe_stem));
+    throw std::runtime_error(
+        fmt::format("{}: the stored features, labels and {}_weight.npy disagree in shape", dir.string(), probe_stem));
   }
   stored.train_x = float_tensor(train_x).to(device);
   stored.test_x = float_tensor(test_x).to(device);
@@ -244,7 +244,8 @@ std::string partners_text(const ProbeAnalysis& analysis, size_t c, const std::ve
                           const std::vector<int64_t>& group_of_class, size_t limit = 3) {
   std::vector<std::pair<int64_t, size_t>> partners;
   for (size_t other = 0; other < analysis.shared_counts.size(); ++other) {
-    if (other != c && analysis.shared_counts[c][other] > 0) partners.push_back({-analysis.shared_counts[c][other], other});
+    if (other != c && analysis.shared_counts[c][other] > 0)
+      partners.push_back({-analysis.shared_counts[c][other], other});
   }
   std::sort(partners.begin(), partners.end());
   if (partners.empty()) return "-";
@@ -279,7 +280,11 @@ ReportTable per_class_table(const PairAnalysis& pair, const std::string& grid, i
   ReportTable table;
   table.id = "coherence_classes_" + grid;
   table.title = fmt::format("Top-{} probe weights per class: {} seed {}", top_k, pair.label, pair.sem_run->seed);
-  table.header = {"class", "group", "SEM simplices of the top-K", "SEM shares most with", "baseline top-K features",
+  table.header = {"class",
+                  "group",
+                  "SEM simplices of the top-K",
+                  "SEM shares most with",
+                  "baseline top-K features",
                   "baseline shares most with"};
   const int64_t classes = static_cast<int64_t>(pair.sem.top_k.size());
   std::vector<std::string> names;
@@ -290,8 +295,8 @@ ReportTable per_class_table(const PairAnalysis& pair, const std::string& grid, i
   }
   for (int64_t c = 0; c < classes; ++c) {
     const std::string name = c < static_cast<int64_t>(names.size()) ? names[c] : std::to_string(c);
-    const std::string group = pair.groups && c < static_cast<int64_t>(groups.size())
-                                  ? pair.groups->group_names[groups[c]] : std::string("-");
+    const std::string group =
+        pair.groups && c < static_cast<int64_t>(groups.size()) ? pair.groups->group_names[groups[c]] : std::string("-");
     const auto simplices = ranked_simplices(pair.sem.top_k[c], pair.L);
     std::vector<ReportCell> row = {text_cell(name), text_cell(group),
                                    text_cell(fmt::format("{} ({})", join_numbers(simplices), simplices.size())),
@@ -308,7 +313,8 @@ ReportTable per_class_table(const PairAnalysis& pair, const std::string& grid, i
   table.notes.push_back(fmt::format(
       "SEM: the simplices (l of vertex v*L + l, L = {}) the class's top-{} |w| fall in, by rank, and how many; "
       "baseline: backbone feature indices by rank. \"shares most with\": the classes with the most top-K "
-      "features in common (count in brackets), * = same semantic group.", pair.L, top_k));
+      "features in common (count in brackets), * = same semantic group.",
+      pair.L, top_k));
   return table;
 }
 
@@ -323,24 +329,27 @@ std::optional<ClassGroups> class_groups(const std::string& dataset) {
     groups.class_names = cifar100_fine_names();
     groups.group_names = cifar100_superclass_names();
     groups.group_of_class = cifar100_coarse_of_fine();
-    groups.source = "CIFAR-100 superclasses: the coarse label stored with each fine label in the CIFAR-100 "
-                    "files (Krizhevsky 2009, the dataset's 20 superclasses)";
+    groups.source =
+        "CIFAR-100 superclasses: the coarse label stored with each fine label in the CIFAR-100 "
+        "files (Krizhevsky 2009, the dataset's 20 superclasses)";
     return groups;
   }
   if (dataset == "cifar10") {
     groups.class_names = kCifar10Names;
     groups.group_names = {"vehicles", "animals"};
     groups.group_of_class = {0, 0, 1, 1, 1, 1, 1, 1, 0, 0};
-    groups.source = "CIFAR-10: vehicles (airplane, automobile, ship, truck) and animals (bird, cat, deer, dog, "
-                    "frog, horse)";
+    groups.source =
+        "CIFAR-10: vehicles (airplane, automobile, ship, truck) and animals (bird, cat, deer, dog, "
+        "frog, horse)";
     return groups;
   }
   if (dataset == "fashion_mnist") {
     groups.class_names = kFashionMnistNames;
     groups.group_names = {"tops", "footwear", "trouser", "dress", "bag"};
     groups.group_of_class = {0, 2, 0, 3, 0, 1, 0, 1, 4, 1};
-    groups.source = "Fashion-MNIST: tops (T-shirt/top, pullover, coat, shirt), footwear (sandal, sneaker, ankle "
-                    "boot); trouser, dress and bag are each a group of their own";
+    groups.source =
+        "Fashion-MNIST: tops (T-shirt/top, pullover, coat, shirt), footwear (sandal, sneaker, ankle "
+        "boot); trouser, dress and bag are each a group of their own";
     return groups;
   }
   return std::nullopt;
@@ -495,16 +504,16 @@ CoherencePairs analyse_pairs(Store& store, const std::string& db_path, const std
       const auto stored =
           load_feature(*dir, "e", probe_file_stem(*protocol, text(Feature::Sem), pair.tau_d_text), device);
       if (stored.weight.shape[1] != pair.L * pair.V) {
-        throw std::runtime_error(fmt::format("the SEM probe has {} inputs, not L*V = {}", stored.weight.shape[1],
-                                             pair.L * pair.V));
+        throw std::runtime_error(
+            fmt::format("the SEM probe has {} inputs, not L*V = {}", stored.weight.shape[1], pair.L * pair.V));
       }
       pair.n_train = stored.train_x.size(0);
       pair.n_test = stored.test_x.size(0);
       const auto seed = static_cast<uint64_t>(run->seed);
-      pair.sem = analyse_probe(stored, downstream_feature(stored.train_x, pair.L, pair.V, *tau_d),
-                               downstream_feature(stored.test_x, pair.L, pair.V, *tau_d), group_of_class, pair.L,
-                               pair.V, top_k, selected_probe(*run, results, *protocol, text(Feature::Sem), *tau_d),
-                               seed);
+      pair.sem =
+          analyse_probe(stored, downstream_feature(stored.train_x, pair.L, pair.V, *tau_d),
+                        downstream_feature(stored.test_x, pair.L, pair.V, *tau_d), group_of_class, pair.L, pair.V,
+                        top_k, selected_probe(*run, results, *protocol, text(Feature::Sem), *tau_d), seed);
       const auto base = baseline_of.find(baseline_key(*run));
       if (base != baseline_of.end()) {
         const RunRecord* baseline_run = base->second;
@@ -515,19 +524,20 @@ CoherencePairs analyse_pairs(Store& store, const std::string& db_path, const std
           if (base_dir && base_protocol) {
             const auto base_stored =
                 load_feature(*base_dir, "h", probe_file_stem(*base_protocol, text(Feature::Backbone)), device);
-            cached = baseline_cache
-                         .emplace(baseline_run->run_id,
-                                  analyse_probe(base_stored, base_stored.train_x, base_stored.test_x, group_of_class, 0,
-                                                0, top_k,
-                                                selected_probe(*baseline_run, results, *base_protocol,
-                                                               text(Feature::Backbone), std::nullopt),
-                                                static_cast<uint64_t>(baseline_run->seed)))
-                         .first;
+            cached =
+                baseline_cache
+                    .emplace(baseline_run->run_id, analyse_probe(base_stored, base_stored.train_x, base_stored.test_x,
+                                                                 group_of_class, 0, 0, top_k,
+                                                                 selected_probe(*baseline_run, results, *base_protocol,
+                                                                                text(Feature::Backbone), std::nullopt),
+                                                                 static_cast<uint64_t>(baseline_run->seed)))
+                    .first;
           } else if (base_dir) {
-            skipped.push_back(fmt::format("{} (baseline of {}: no linear-probe results)", baseline_run->run_id,
-                                          run->run_id));
+            skipped.push_back(
+                fmt::format("{} (baseline of {}: no linear-probe results)", baseline_run->run_id, run->run_id));
           } else {
-            skipped.push_back(fmt::format("{} (baseline of {}: no stored features)", baseline_run->run_id, run->run_id));
+            skipped.push_back(
+                fmt::format("{} (baseline of {}: no stored features)", baseline_run->run_id, run->run_id));
           }
         }
         if (cached != baseline_cache.end()) {
@@ -598,14 +608,21 @@ std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs
   ReportTable sharing;
   sharing.id = "coherence_sharing_" + grid;
   sharing.title = fmt::format("Shared top-{} probe features (mean ± std over seeds)", top_k);
-  sharing.header = {"configuration", "seeds", "tau_d", "SEM shared features", "SEM within-group %",
-                    "SEM within-group % (simplices)", "baseline shared features", "baseline within-group %",
+  sharing.header = {"configuration",
+                    "seeds",
+                    "tau_d",
+                    "SEM shared features",
+                    "SEM within-group %",
+                    "SEM within-group % (simplices)",
+                    "baseline shared features",
+                    "baseline within-group %",
                     "chance %"};
   ReportTable masked;
   masked.id = "coherence_masked_" + grid;
   masked.title = "Probes retrained on masked features: test top-1 % (mean ± std over seeds)";
-  masked.header = {"configuration", "SEM kept dims", "SEM all", "SEM top-K mask", "SEM random mask",
-                   "baseline kept dims", "baseline all", "baseline top-K mask", "baseline random mask"};
+  masked.header = {"configuration",  "SEM kept dims",       "SEM all",
+                   "SEM top-K mask", "SEM random mask",     "baseline kept dims",
+                   "baseline all",   "baseline top-K mask", "baseline random mask"};
   for (const auto& label : order) {
     const auto& group = by_label.at(label);
     std::vector<double> sem_shared, sem_within, sem_within_simplex, base_shared, base_within, chance;
@@ -617,7 +634,8 @@ std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs
       sem_dim = pair->sem.dim;
       sem_shared.push_back(static_cast<double>(pair->sem.features.shared_units));
       if (auto f = pair->sem.features.within_group_fraction(); f && pair->groups) sem_within.push_back(100 * *f);
-      if (auto f = pair->sem.simplices->within_group_fraction(); f && pair->groups) sem_within_simplex.push_back(100 * *f);
+      if (auto f = pair->sem.simplices->within_group_fraction(); f && pair->groups)
+        sem_within_simplex.push_back(100 * *f);
       if (pair->groups) chance.push_back(100 * chance_within_group_fraction(pair->groups->group_of_class));
       sem_kept.push_back(static_cast<double>(pair->sem.kept_dims));
       sem_full.push_back(pair->sem.full_top1);
@@ -626,7 +644,8 @@ std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs
       if (pair->baseline) {
         base_dim = pair->baseline->dim;
         base_shared.push_back(static_cast<double>(pair->baseline->features.shared_units));
-        if (auto f = pair->baseline->features.within_group_fraction(); f && pair->groups) base_within.push_back(100 * *f);
+        if (auto f = pair->baseline->features.within_group_fraction(); f && pair->groups)
+          base_within.push_back(100 * *f);
         base_kept.push_back(static_cast<double>(pair->baseline->kept_dims));
         base_full.push_back(pair->baseline->full_top1);
         base_masked.push_back(pair->baseline->masked_top1);
@@ -635,9 +654,8 @@ std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs
     }
     sharing.rows.push_back({text_cell(label), text_cell(std::to_string(group.size())),
                             text_cell(fmt::format("{}", fmt::join(taus, ", "))), number_cell(sem_shared, 1),
-                            number_cell(sem_within, 1), number_cell(sem_within_simplex, 1),
-                            number_cell(base_shared, 1), number_cell(base_within, 1),
-                            number_cell(chance, 1, false)});
+                            number_cell(sem_within, 1), number_cell(sem_within_simplex, 1), number_cell(base_shared, 1),
+                            number_cell(base_within, 1), number_cell(chance, 1, false)});
     const auto kept_cell = [](const std::vector<double>& kept, int64_t dim) {
       if (kept.empty()) return text_cell("-");
       const double mean = mean_of(kept);
@@ -660,7 +678,6 @@ std::vector<ReportTable> seed_mean_tables(const std::vector<PairAnalysis>& pairs
   out.push_back(std::move(sharing));
   out.push_back(std::move(masked));
   return out;
-
 }
 
 // The section's verdict: within-group sharing of SEM against the baseline, and what the masks keep.
@@ -694,21 +711,28 @@ std::string verdict_text(const std::vector<PairAnalysis>& pairs, int64_t top_k) 
   if (!first.groups) {
     verdict = "No semantic groups for this dataset: the within-group comparison does not apply. ";
   } else if (sem_fraction.empty() || base_fraction.empty()) {
-    verdict = fmt::format("Too few shared top-{} features to compare within-group fractions ({} SEM and {} baseline "
-                          "runs with shared features). ", top_k, sem_fraction.size(), base_fraction.size());
+    verdict = fmt::format(
+        "Too few shared top-{} features to compare within-group fractions ({} SEM and {} baseline "
+        "runs with shared features). ",
+        top_k, sem_fraction.size(), base_fraction.size());
   } else {
     const double sem_mean = mean_of(sem_fraction), base_mean = mean_of(base_fraction);
     verdict = fmt::format(
         "Shared top-{} features stay within a semantic group {} for SEM than for the baseline: {:.1f}% of shared "
         "pairs for SEM against {:.1f}% for the baseline (chance {:.1f}%), SEM higher in {} of {} paired runs. ",
-        top_k, sem_mean > base_mean ? "more often" : sem_mean < base_mean ? "less often" : "as often", sem_mean,
-        base_mean, chance, sem_higher, paired);
+        top_k,
+        sem_mean > base_mean   ? "more often"
+        : sem_mean < base_mean ? "less often"
+                               : "as often",
+        sem_mean, base_mean, chance, sem_higher, paired);
   }
-  verdict += fmt::format("Masked probes keep {:.1f}% of the all-feature accuracy for SEM (random mask of the same size: "
-                         "{:.1f}%)", mean_of(sem_keep), mean_of(sem_random_keep));
+  verdict += fmt::format(
+      "Masked probes keep {:.1f}% of the all-feature accuracy for SEM (random mask of the same size: "
+      "{:.1f}%)",
+      mean_of(sem_keep), mean_of(sem_random_keep));
   if (!base_keep.empty()) {
-    verdict += fmt::format(" and {:.1f}% for the baseline (random: {:.1f}%)", mean_of(base_keep),
-                           mean_of(base_random_keep));
+    verdict +=
+        fmt::format(" and {:.1f}% for the baseline (random: {:.1f}%)", mean_of(base_keep), mean_of(base_random_keep));
   }
   verdict += fmt::format(", over {} SEM runs. ", pairs.size());
   if (pairs.size() < 3) verdict += "Few runs: read these numbers as indicative, not as a test. ";

@@ -22,10 +22,10 @@ namespace semharness {
 // The semantic groups of a dataset's classes. Every class is in exactly one group; a class related to no
 // other is a group of its own, so "same group" means "semantically related".
 struct ClassGroups {
-  std::vector<std::string> class_names;   // by label
+  std::vector<std::string> class_names;  // by label
   std::vector<std::string> group_names;
-  std::vector<int64_t> group_of_class;    // by label: index into group_names
-  std::string source;                     // where the grouping comes from
+  std::vector<int64_t> group_of_class;  // by label: index into group_names
+  std::string source;                   // where the grouping comes from
 };
 // cifar100 (the 20 superclasses), cifar10 (animals, vehicles), fashion_mnist (tops, footwear, and trouser,
 // dress, bag alone); nullopt for synthetic data and any other dataset, whose classes have no semantic groups.

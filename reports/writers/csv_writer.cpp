@@ -31,7 +31,8 @@ std::string render_csv(const ReportDocument& document) {
         for (size_t c = label_columns; c < row.size(); ++c) {
           const ReportCell& cell = row[c];
           const std::string column = c < table.header.size() ? table.header[c] : "column " + std::to_string(c);
-          if (cell.value) out += csv_record({section.id, table.id, row_name, column, format_exact(*cell.value), cell.text});
+          if (cell.value)
+            out += csv_record({section.id, table.id, row_name, column, format_exact(*cell.value), cell.text});
           for (const auto& [name, value] : cell.details) {
             out += csv_record({section.id, table.id, row_name, column + ":" + name, format_exact(value), cell.text});
           }

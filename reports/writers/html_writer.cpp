@@ -48,7 +48,8 @@ std::string table_html(const ReportTable& table) {
   std::string out = fmt::format("<div class=\"table-block\" id=\"{}\">\n", anchor("table-" + table.id));
   if (!table.title.empty()) out += "<div class=\"table-title\">" + escape_markup(table.title) + "</div>\n";
   out += "<div class=\"table-scroll\"><table>\n<thead>\n<tr>";
-  for (size_t c = 0; c < table.header.size(); ++c) out += fmt::format("<th{}>{}</th>", cls(c), escape_markup(table.header[c]));
+  for (size_t c = 0; c < table.header.size(); ++c)
+    out += fmt::format("<th{}>{}</th>", cls(c), escape_markup(table.header[c]));
   out += "</tr>\n";
   if (!table.subheader.empty()) {
     out += "<tr class=\"sub\">";
@@ -63,7 +64,8 @@ std::string table_html(const ReportTable& table) {
     for (size_t c = 0; c < row.size(); ++c) {
       std::string classes = c < label_columns ? "label" : "";
       if (row[c].best) classes += classes.empty() ? "best" : " best";
-      out += fmt::format("<td{}>{}</td>", classes.empty() ? "" : " class=\"" + classes + "\"", escape_markup(row[c].text));
+      out +=
+          fmt::format("<td{}>{}</td>", classes.empty() ? "" : " class=\"" + classes + "\"", escape_markup(row[c].text));
     }
     out += "</tr>\n";
   }
@@ -79,8 +81,9 @@ std::string table_html(const ReportTable& table) {
 }  // namespace
 
 std::string render_html(const ReportDocument& document) {
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<title>" + escape_markup(document.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
   out += "<h1>" + escape_markup(document.title) + "</h1>\n";
   if (document.sections.size() > 1) {

@@ -13,11 +13,16 @@ namespace {
 // The UTF-8 characters the harness's texts use, in LaTeX; any other non-ASCII character becomes "?" (pdflatex
 // stops on characters it has no definition for).
 const std::vector<std::pair<std::string, std::string>>& unicode_replacements() {
-  static const std::vector<std::pair<std::string, std::string>> table = {
-      {"±", "$\\pm$"}, {"Δ", "$\\Delta$"}, {"−", "$-$"}, {"–", "--"}, {"—", "---"}, {"τ", "$\\tau$"},
-      {"×", "$\\times$"}, {"≥", "$\\geq$"}, {"≤", "$\\leq$"}, {"…", "\\ldots{}"}, {"§", "\\S{}"},
-      {"µ", "$\\mu$"}, {"μ", "$\\mu$"}, {"→", "$\\rightarrow$"}, {"²", "$^2$"}, {"·", "$\\cdot$"},
-      {"“", "``"}, {"”", "''"}, {"‘", "`"}, {"’", "'"}};
+  static const std::vector<std::pair<std::string, std::string>> table = {{"±", "$\\pm$"},    {"Δ", "$\\Delta$"},
+                                                                         {"−", "$-$"},       {"–", "--"},
+                                                                         {"—", "---"},       {"τ", "$\\tau$"},
+                                                                         {"×", "$\\times$"}, {"≥", "$\\geq$"},
+                                                                         {"≤", "$\\leq$"},   {"…", "\\ldots{}"},
+                                                                         {"§", "\\S{}"},     {"µ", "$\\mu$"},
+                                                                         {"μ", "$\\mu$"},    {"→", "$\\rightarrow$"},
+                                                                         {"²", "$^2$"},      {"·", "$\\cdot$"},
+                                                                         {"“", "``"},        {"”", "''"},
+                                                                         {"‘", "`"},         {"’", "'"}};
   return table;
 }
 
@@ -131,7 +136,8 @@ std::string plot_latex(const LinePlot& plot) {
     out += "};\n\\addlegendentry{" + escape_latex(series.label) + "}\n";
   }
   out += fmt::format("\\end{{{}}}\n\\end{{tikzpicture}}\n\\end{{center}}\n", axis);
-  out += "\\else\n\\emph{(" + escape_latex(plot.title) + ": pgfplots is not installed, the plot is left out.)}\\par\n\\fi\n\n";
+  out += "\\else\n\\emph{(" + escape_latex(plot.title) +
+         ": pgfplots is not installed, the plot is left out.)}\\par\n\\fi\n\n";
   return out;
 }
 

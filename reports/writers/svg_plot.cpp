@@ -101,8 +101,7 @@ std::pair<double, double> padded(double lo, double hi, double fraction, double e
 std::string marker(int kind, double x, double y, const char* colour) {
   const double r = 4.2;
   switch (kind % 4) {
-    case 0:
-      return fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>", px(x), px(y), px(r), colour);
+    case 0: return fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>", px(x), px(y), px(r), colour);
     case 1:
       return fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", px(x - r), px(y - r),
                          px(2 * r), px(2 * r), colour);
@@ -188,9 +187,10 @@ std::string render_svg_plot(const LinePlot& plot) {
       "font-family=\"system-ui, 'DejaVu Sans', sans-serif\" role=\"img\" aria-label=\"{2}\">\n",
       px(width), px(height), escape_markup(plot.title));
   out += fmt::format("<rect width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", px(width), px(height));
-  out += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"600\" "
-                     "fill=\"#1a1a1a\">{}</text>\n",
-                     px(left + axes_width / 2), escape_markup(plot.title));
+  out += fmt::format(
+      "<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"600\" "
+      "fill=\"#1a1a1a\">{}</text>\n",
+      px(left + axes_width / 2), escape_markup(plot.title));
   // Grid lines and ticks.
   out += "<g font-size=\"12\" fill=\"#333333\">\n";
   for (const auto& tick : y_ticks) {
@@ -214,14 +214,15 @@ std::string render_svg_plot(const LinePlot& plot) {
   }
   out += "</g>\n";
   // Axes frame and labels.
-  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333333\"/>\n", px(left),
-                     px(top), px(axes_width), px(axes_height));
+  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333333\"/>\n",
+                     px(left), px(top), px(axes_width), px(axes_height));
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\" fill=\"#1a1a1a\">{}{}</text>\n",
                      px(left + axes_width / 2), px(top + axes_height + 44), escape_markup(plot.x_label),
                      plot.log_x ? " (log scale)" : "");
-  out += fmt::format("<text transform=\"translate({},{}) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\" "
-                     "fill=\"#1a1a1a\">{}</text>\n",
-                     px(18), px(top + axes_height / 2), escape_markup(plot.y_label));
+  out += fmt::format(
+      "<text transform=\"translate({},{}) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\" "
+      "fill=\"#1a1a1a\">{}</text>\n",
+      px(18), px(top + axes_height / 2), escape_markup(plot.y_label));
   // Series: error bars, line, markers.
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
@@ -230,29 +231,32 @@ std::string render_svg_plot(const LinePlot& plot) {
     for (size_t i = 0; i < s.points.size(); ++i) {
       if (s.errors[i] <= 0) continue;
       const double x = x_axis.pixel(s.points[i].first);
-      const double y1 = y_axis.pixel(s.points[i].second - s.errors[i]), y2 = y_axis.pixel(s.points[i].second + s.errors[i]);
-      out += fmt::format("<path d=\"M{0},{1}V{2}M{3},{1}H{4}M{3},{2}H{4}\" stroke-width=\"1.2\" fill=\"none\"/>\n", px(x),
-                         px(y1), px(y2), px(x - 4), px(x + 4));
+      const double y1 = y_axis.pixel(s.points[i].second - s.errors[i]),
+                   y2 = y_axis.pixel(s.points[i].second + s.errors[i]);
+      out += fmt::format("<path d=\"M{0},{1}V{2}M{3},{1}H{4}M{3},{2}H{4}\" stroke-width=\"1.2\" fill=\"none\"/>\n",
+                         px(x), px(y1), px(y2), px(x - 4), px(x + 4));
     }
     std::string points;
     for (const auto& [x, y] : s.points) points += px(x_axis.pixel(x)) + "," + px(y_axis.pixel(y)) + " ";
     out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke-width=\"2\"/>\n", points);
-    for (const auto& [x, y] : s.points) out += marker(static_cast<int>(k), x_axis.pixel(x), y_axis.pixel(y), colour) + "\n";
+    for (const auto& [x, y] : s.points)
+      out += marker(static_cast<int>(k), x_axis.pixel(x), y_axis.pixel(y), colour) + "\n";
     out += "</g>\n";
   }
   // Legend.
   if (!series.empty()) {
     const double lx = left + axes_width + right_of_axes, ly = top + 4;
-    out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" stroke=\"#cccccc\" rx=\"3\"/>\n",
-                       px(lx), px(ly), px(legend_width - 6), px(12 + 20.0 * static_cast<double>(series.size())));
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" stroke=\"#cccccc\" rx=\"3\"/>\n", px(lx),
+        px(ly), px(legend_width - 6), px(12 + 20.0 * static_cast<double>(series.size())));
     for (size_t k = 0; k < series.size(); ++k) {
       const char* colour = kColours[k % kColourCount];
       const double y = ly + 16 + 20.0 * static_cast<double>(k);
-      out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n", px(lx + 8),
-                         px(y), px(lx + 32), px(y), colour);
+      out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n",
+                         px(lx + 8), px(y), px(lx + 32), px(y), colour);
       out += marker(static_cast<int>(k), lx + 20, y, colour) + "\n";
-      out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#1a1a1a\">{}</text>\n", px(lx + 38), px(y + 4),
-                         escape_markup(series[k].label));
+      out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#1a1a1a\">{}</text>\n", px(lx + 38),
+                         px(y + 4), escape_markup(series[k].label));
     }
   }
   return out + "</svg>\n";

@@ -12,7 +12,9 @@ namespace {
 constexpr size_t kTextWidth = 110;
 
 // Word-wraps plain text at kTextWidth characters, later lines indented by `indent`.
-std::string wrap(const std::string& text, const std::string& indent = "") { return wrap_text(text, kTextWidth, "", indent); }
+std::string wrap(const std::string& text, const std::string& indent = "") {
+  return wrap_text(text, kTextWidth, "", indent);
+}
 
 std::string underline(const std::string& title, char c) {
   return title + "\n" + std::string(display_width(title), c) + "\n";

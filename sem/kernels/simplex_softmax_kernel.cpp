@@ -41,8 +41,7 @@
 // max/select (it changes no value, only FP-exception flags).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define SEMK_CLONES \
-  __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default"), optimize("no-trapping-math")))
+#define SEMK_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default"), optimize("no-trapping-math")))
 #endif
 #endif
 #ifndef SEMK_CLONES
@@ -67,8 +66,9 @@ constexpr int64_t kStreamBytes = 16 << 20;
 // exp(z) in float32 for z <= 0 (or NaN), branch-free so that loops over it vectorize: z = n ln2 + r with
 // |r| <= ln2 / 2 (Cody-Waite, ln2 split in two), exp(r) = 1 + r + r^2 P(r) with the degree-5 P of Cephes'
 // expf, 2^n written into the exponent bits. Within 1.01 ulp of the double exp on 4M points of [-87.3, 0]
-// (checked offline for each of the three ISA clones). z is clamped at -88, where n = -127 makes the exponent field 0: exp of anything below about
-// -87.7 is exactly 0 (no subnormals, no compare). NaN stays NaN (the clamp is a max that keeps NaN).
+// (checked offline for each of the three ISA clones). z is clamped at -88, where n = -127 makes the exponent field 0:
+// exp of anything below about -87.7 is exactly 0 (no subnormals, no compare). NaN stays NaN (the clamp is a max that
+// keeps NaN).
 struct ExpF32 {
   SEMK_INLINE float operator()(float z) const {
     constexpr float kLo = -88.0f;
@@ -283,8 +283,7 @@ SEMK_INLINE T reduce_sum(T* a) {  // destroys a
 }
 
 template <typename T, typename Exp>
-SEMK_INLINE void forward_rows(const T* __restrict x, T* __restrict y, int64_t V, int64_t nrows, T invtau,
-                              Exp exp_fn) {
+SEMK_INLINE void forward_rows(const T* __restrict x, T* __restrict y, int64_t V, int64_t nrows, T invtau, Exp exp_fn) {
   const int64_t full = V / kW * kW;
   for (int64_t r = 0; r < nrows; ++r, x += V, y += V) {
     T acc[kW];
@@ -493,11 +492,11 @@ void check_args(const at::Tensor& e, int64_t L, int64_t V, double tau, const cha
 at::Tensor forward_kernel(const at::Tensor& x, int64_t L, int64_t V, double tau, bool vertex_major) {
   auto y = at::empty(x.sizes(), x.options());
   if (x.scalar_type() == at::kFloat) {
-    run_simplices<float>(ForwardOp<float>{static_cast<float>(1.0 / tau)}, {x.data_ptr<float>()},
-                         y.data_ptr<float>(), x.size(0), L, V, vertex_major);
+    run_simplices<float>(ForwardOp<float>{static_cast<float>(1.0 / tau)}, {x.data_ptr<float>()}, y.data_ptr<float>(),
+                         x.size(0), L, V, vertex_major);
   } else {
-    run_simplices<double>(ForwardOp<double>{1.0 / tau}, {x.data_ptr<double>()},
-                          y.data_ptr<double>(), x.size(0), L, V, vertex_major);
+    run_simplices<double>(ForwardOp<double>{1.0 / tau}, {x.data_ptr<double>()}, y.data_ptr<double>(), x.size(0), L, V,
+                          vertex_major);
   }
   return y;
 }
@@ -506,9 +505,8 @@ at::Tensor backward_kernel(const at::Tensor& y, const at::Tensor& dy, int64_t L,
                            bool vertex_major) {
   auto dx = at::empty(y.sizes(), y.options());
   if (y.scalar_type() == at::kFloat) {
-    run_simplices<float>(BackwardOp<float>{static_cast<float>(1.0 / tau)},
-                         {y.data_ptr<float>(), dy.data_ptr<float>()}, dx.data_ptr<float>(),
-                         y.size(0), L, V, vertex_major);
+    run_simplices<float>(BackwardOp<float>{static_cast<float>(1.0 / tau)}, {y.data_ptr<float>(), dy.data_ptr<float>()},
+                         dx.data_ptr<float>(), y.size(0), L, V, vertex_major);
   } else {
     run_simplices<double>(BackwardOp<double>{1.0 / tau}, {y.data_ptr<double>(), dy.data_ptr<double>()},
                           dx.data_ptr<double>(), y.size(0), L, V, vertex_major);

@@ -6,7 +6,8 @@
 //   memory/copy/MB:..                      a parallel tensor copy: its bytes_per_second is the bandwidth
 // Counters read by `semharness bench`: floor_bytes (bytes a fused forward + backward must move per
 // iteration: read x, write y; read y and dy, write dx = 5 N floats), bytes_per_second (copy: bytes read and
-// written; sem rows: floor_bytes per second), items_per_second (batch rows B per second). The tiny sizes (B:8, MB:1) exist so that a smoke filter finds every family.
+// written; sem rows: floor_bytes per second), items_per_second (batch rows B per second). The tiny sizes (B:8, MB:1)
+// exist so that a smoke filter finds every family.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <torch/torch.h>

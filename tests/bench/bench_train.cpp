@@ -17,11 +17,12 @@
 namespace semharness {
 namespace {
 
-void train_step(benchmark::State& state, const std::string& backbone, const std::string& method, const std::string& sem) {
+void train_step(benchmark::State& state, const std::string& backbone, const std::string& method,
+                const std::string& sem) {
   const c10::Device device = bench_context().device;
-  StepWorkload workload({{"backbone", backbone}, {"method", method}, {"sem", sem},
-                         {"batch_size", std::to_string(state.range(0))}},
-                        device);
+  StepWorkload workload(
+      {{"backbone", backbone}, {"method", method}, {"sem", sem}, {"batch_size", std::to_string(state.range(0))}},
+      device);
   workload.step();  // first-touch allocations and oneDNN primitive creation stay out of the timing
   time_iterations(state, device, [&] { workload.step(); });
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -87,16 +88,25 @@ const bool registered = [] {
   }
   for (const std::string backbone : {"convnet", "resnet18"}) {
     for (const bool channels_last : {false, true}) {
-      benchmark::RegisterBenchmark(("backbone/" + backbone + (channels_last ? "/channels_last" : "/contiguous")).c_str(),
-                                   [=](benchmark::State& s) { backbone_step(s, backbone, channels_last); })
-          ->ArgName("B")->Arg(8)->Arg(backbone == "convnet" ? 256 : 64)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(
+          ("backbone/" + backbone + (channels_last ? "/channels_last" : "/contiguous")).c_str(),
+          [=](benchmark::State& s) { backbone_step(s, backbone, channels_last); })
+          ->ArgName("B")
+          ->Arg(8)
+          ->Arg(backbone == "convnet" ? 256 : 64)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
   for (const std::string dataset : {"fashion_mnist", "cifar"}) {
     for (const std::string method : {"simclr", "byol"}) {
       benchmark::RegisterBenchmark(("augment/" + dataset + "/" + method).c_str(),
                                    [=](benchmark::State& s) { augment_views(s, dataset, method); })
-          ->ArgName("B")->Arg(8)->Arg(256)->UseManualTime()->Unit(benchmark::kMillisecond);
+          ->ArgName("B")
+          ->Arg(8)
+          ->Arg(256)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
   benchmark::RegisterBenchmark("probe/epoch", probe_epoch)

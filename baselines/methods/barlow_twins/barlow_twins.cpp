@@ -31,7 +31,9 @@ torch::Tensor barlow_twins_loss(const torch::Tensor& z1, const torch::Tensor& z2
 StepOutput BarlowTwinsImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto out2 = online->forward(view2, tau_target());
-  return {barlow_twins_loss(out1.z, out2.z, options.get<BarlowTwinsOptions>().lambda(), options.get<BarlowTwinsOptions>().scale()), out1.h};
+  return {barlow_twins_loss(out1.z, out2.z, options.get<BarlowTwinsOptions>().lambda(),
+                            options.get<BarlowTwinsOptions>().scale()),
+          out1.h};
 }
 
 }  // namespace semharness

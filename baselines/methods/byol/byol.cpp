@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-
 namespace semharness {
 
 torch::Tensor byol_loss(const torch::Tensor& p, const torch::Tensor& z) {

@@ -4,7 +4,6 @@
 
 #include <torch/torch.h>
 
-
 namespace semharness {
 
 namespace F = torch::nn::functional;
@@ -56,7 +55,8 @@ DINOImpl::DINOImpl(const MethodOptions& options_)
 
 StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
-  const auto student = torch::cat({last_layer->forward(out1.z), last_layer->forward(online->forward(view2, tau_online()).z)});
+  const auto student =
+      torch::cat({last_layer->forward(out1.z), last_layer->forward(online->forward(view2, tau_online()).z)});
   torch::Tensor teacher_logits;
   {
     torch::NoGradGuard no_grad;
@@ -64,7 +64,8 @@ StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tens
                                  teacher_last_layer->forward(teacher->forward(view2, tau_target()).z)});
     pending_teacher_mean_ = teacher_logits.mean(0, /*keepdim=*/true);
   }
-  const auto loss = dino_loss(student, teacher_logits, center, options.get<DINOOptions>().student_temperature(), teacher_temperature_);
+  const auto loss = dino_loss(student, teacher_logits, center, options.get<DINOOptions>().student_temperature(),
+                              teacher_temperature_);
   return {loss, out1.h};
 }
 

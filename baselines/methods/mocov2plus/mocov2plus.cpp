@@ -4,7 +4,6 @@
 
 #include <torch/torch.h>
 
-
 namespace semharness {
 namespace {
 
@@ -36,8 +35,9 @@ MoCoV2PlusImpl::MoCoV2PlusImpl(const MethodOptions& options_)
   TORCH_CHECK(options.get<MoCoV2PlusOptions>().queue_size() >= 1, "MoCo v2+: queue_size must be at least 1");
   target = register_target("target", Encoder(options.encoder()), online);
   const int64_t dim = options.encoder().projector().out_features();
-  queue = register_buffer("queue", torch::nn::functional::normalize(torch::randn({2, dim, options.get<MoCoV2PlusOptions>().queue_size()}),
-                                                                    torch::nn::functional::NormalizeFuncOptions().dim(1)));
+  queue = register_buffer(
+      "queue", torch::nn::functional::normalize(torch::randn({2, dim, options.get<MoCoV2PlusOptions>().queue_size()}),
+                                                torch::nn::functional::NormalizeFuncOptions().dim(1)));
   queue_ptr = register_buffer("queue_ptr", torch::zeros({1}, torch::kLong));
 }
 
@@ -71,8 +71,7 @@ void MoCoV2PlusImpl::enqueue(const torch::Tensor& keys) {
   const int64_t size = queue.size(2);
   const int64_t kept = std::min(batch, size);
   // Columns are computed on the device from the device-side pointer: no host synchronisation.
-  const auto columns =
-      (torch::arange(kept, queue_ptr.options()) + queue_ptr + (batch - kept)).remainder_(size);
+  const auto columns = (torch::arange(kept, queue_ptr.options()) + queue_ptr + (batch - kept)).remainder_(size);
   queue.index_copy_(2, columns, keys.slice(1, batch - kept, batch).permute({0, 2, 1}).to(queue.scalar_type()));
   queue_ptr.add_(batch).remainder_(size);
 }

@@ -12,7 +12,8 @@ std::shared_ptr<SSLMethodImpl> SimCLROptions::make(const MethodOptions& options)
 
 torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, double temperature) {
   const int64_t n = z1.size(0);
-  const auto z = torch::nn::functional::normalize(torch::cat({z1, z2}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto z =
+      torch::nn::functional::normalize(torch::cat({z1, z2}), torch::nn::functional::NormalizeFuncOptions().dim(1));
   auto logits = torch::mm(z, z.t()) / temperature;
   const auto self = torch::eye(2 * n, torch::TensorOptions().dtype(torch::kBool).device(z.device()));
   logits = logits.masked_fill(self, -std::numeric_limits<float>::infinity());

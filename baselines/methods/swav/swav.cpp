@@ -41,8 +41,8 @@ SwAVImpl::SwAVImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
   TORCH_CHECK(swav.prototypes() >= 1, "SwAV needs at least one prototype");
   TORCH_CHECK(swav.queue_size() >= 0, "SwAV queue_size must be >= 0");
   const int64_t out = options.encoder().projector().out_features();
-  prototypes = register_module("prototypes",
-                               torch::nn::Linear(torch::nn::LinearOptions(out, swav.prototypes()).bias(false)));
+  prototypes =
+      register_module("prototypes", torch::nn::Linear(torch::nn::LinearOptions(out, swav.prototypes()).bias(false)));
   normalize_prototypes();
   if (swav.queue_size() > 0) queue = register_buffer("queue", torch::zeros({2, swav.queue_size(), out}));
 }
@@ -67,7 +67,8 @@ torch::Tensor SwAVImpl::assignments(const torch::Tensor& scores, int64_t view) {
   if (queue.defined() && epoch_ >= options.get<SwAVOptions>().queue_start_epoch()) {
     all_scores = torch::cat({all_scores, prototypes->forward(queue[view]).to(all_scores.scalar_type())});
   }
-  const auto q = sinkhorn_knopp(all_scores, options.get<SwAVOptions>().sinkhorn_iterations(), options.get<SwAVOptions>().epsilon());
+  const auto q = sinkhorn_knopp(all_scores, options.get<SwAVOptions>().sinkhorn_iterations(),
+                                options.get<SwAVOptions>().epsilon());
   return q.narrow(0, 0, scores.size(0));
 }
 

@@ -24,8 +24,8 @@ struct SwAVOptions {
 
   SEMHARNESS_ARG(int64_t, prototypes) = 3000;
   SEMHARNESS_ARG(double, temperature) = 0.1;
-  SEMHARNESS_ARG(int64_t, queue_size) = 3840;         // 0: no queue
-  SEMHARNESS_ARG(int64_t, queue_start_epoch) = 50;    // the queue is used from this epoch (0-based) on
+  SEMHARNESS_ARG(int64_t, queue_size) = 3840;       // 0: no queue
+  SEMHARNESS_ARG(int64_t, queue_start_epoch) = 50;  // the queue is used from this epoch (0-based) on
   SEMHARNESS_ARG(int64_t, freeze_prototypes_epochs) = 2;
   SEMHARNESS_ARG(int64_t, sinkhorn_iterations) = 3;
   SEMHARNESS_ARG(double, epsilon) = 0.05;

@@ -37,8 +37,8 @@ torch::Tensor vicreg_covariance_loss(const torch::Tensor& z1, const torch::Tenso
 
 torch::Tensor vicreg_loss(const torch::Tensor& z1, const torch::Tensor& z2, double sim_weight, double var_weight,
                           double cov_weight) {
-  TORCH_CHECK(z1.dim() == 2 && z1.sizes() == z2.sizes(), "vicreg_loss: expected two [N, D] tensors, got ",
-              z1.sizes(), " and ", z2.sizes());
+  TORCH_CHECK(z1.dim() == 2 && z1.sizes() == z2.sizes(), "vicreg_loss: expected two [N, D] tensors, got ", z1.sizes(),
+              " and ", z2.sizes());
   return sim_weight * vicreg_invariance_loss(z1, z2) + var_weight * vicreg_variance_loss(z1, z2) +
          cov_weight * vicreg_covariance_loss(z1, z2);
 }

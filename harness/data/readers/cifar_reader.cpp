@@ -21,7 +21,7 @@ constexpr int kCifar100Superclasses = 20;
 struct RecordLayout {
   int64_t label_bytes;  // CIFAR-10: the label; CIFAR-100: coarse, then fine
   int num_classes;
-  std::string format;   // "CIFAR-10" / "CIFAR-100", for messages
+  std::string format;  // "CIFAR-10" / "CIFAR-100", for messages
 
   int64_t record_bytes() const { return label_bytes + kCifarPixelBytes; }
 };
@@ -42,8 +42,7 @@ uint64_t file_size_or_throw(const std::string& path, const RecordLayout& layout)
 
 ImageSet read_cifar_binary(const std::vector<std::string>& files, int num_classes) {
   if (num_classes != 10 && num_classes != 100) {
-    throw std::invalid_argument("read_cifar_binary: num_classes must be 10 or 100, got " +
-                                std::to_string(num_classes));
+    throw std::invalid_argument("read_cifar_binary: num_classes must be 10 or 100, got " + std::to_string(num_classes));
   }
   const RecordLayout layout = num_classes == 10 ? RecordLayout{1, 10, "CIFAR-10"} : RecordLayout{2, 100, "CIFAR-100"};
   const auto record_bytes = static_cast<uint64_t>(layout.record_bytes());
@@ -86,9 +85,8 @@ ImageSet read_cifar_binary(const std::vector<std::string>& files, int num_classe
     for (uint64_t record = 0; record < records; ++record) {
       const uint8_t* bytes = buffer.data() + record * record_bytes;
       if (layout.label_bytes == 2 && bytes[0] >= kCifar100Superclasses) {
-        throw InputError(path + ": record " + std::to_string(record) + " has coarse label " +
-                         std::to_string(bytes[0]) + " (expected < " + std::to_string(kCifar100Superclasses) +
-                         " for CIFAR-100)");
+        throw InputError(path + ": record " + std::to_string(record) + " has coarse label " + std::to_string(bytes[0]) +
+                         " (expected < " + std::to_string(kCifar100Superclasses) + " for CIFAR-100)");
       }
       const uint8_t label = bytes[layout.label_bytes - 1];
       if (label >= layout.num_classes) {
@@ -105,21 +103,21 @@ ImageSet read_cifar_binary(const std::vector<std::string>& files, int num_classe
 
 const std::vector<std::string>& cifar100_fine_names() {
   static const std::vector<std::string> names = {
-      "apple",       "aquarium_fish", "baby",         "bear",       "beaver",      "bed",         "bee",
-      "beetle",      "bicycle",       "bottle",       "bowl",       "boy",         "bridge",      "bus",
-      "butterfly",   "camel",         "can",          "castle",     "caterpillar", "cattle",      "chair",
-      "chimpanzee",  "clock",         "cloud",        "cockroach",  "couch",       "crab",        "crocodile",
-      "cup",         "dinosaur",      "dolphin",      "elephant",   "flatfish",    "forest",      "fox",
-      "girl",        "hamster",       "house",        "kangaroo",   "keyboard",    "lamp",        "lawn_mower",
-      "leopard",     "lion",          "lizard",       "lobster",    "man",         "maple_tree",  "motorcycle",
-      "mountain",    "mouse",         "mushroom",     "oak_tree",   "orange",      "orchid",      "otter",
-      "palm_tree",   "pear",          "pickup_truck", "pine_tree",  "plain",       "plate",       "poppy",
-      "porcupine",   "possum",        "rabbit",       "raccoon",    "ray",         "road",        "rocket",
-      "rose",        "sea",           "seal",         "shark",      "shrew",       "skunk",       "skyscraper",
-      "snail",       "snake",         "spider",       "squirrel",   "streetcar",   "sunflower",   "sweet_pepper",
-      "table",       "tank",          "telephone",    "television", "tiger",       "tractor",     "train",
-      "trout",       "tulip",         "turtle",       "wardrobe",   "whale",       "willow_tree", "wolf",
-      "woman",       "worm",
+      "apple",      "aquarium_fish", "baby",         "bear",       "beaver",      "bed",         "bee",
+      "beetle",     "bicycle",       "bottle",       "bowl",       "boy",         "bridge",      "bus",
+      "butterfly",  "camel",         "can",          "castle",     "caterpillar", "cattle",      "chair",
+      "chimpanzee", "clock",         "cloud",        "cockroach",  "couch",       "crab",        "crocodile",
+      "cup",        "dinosaur",      "dolphin",      "elephant",   "flatfish",    "forest",      "fox",
+      "girl",       "hamster",       "house",        "kangaroo",   "keyboard",    "lamp",        "lawn_mower",
+      "leopard",    "lion",          "lizard",       "lobster",    "man",         "maple_tree",  "motorcycle",
+      "mountain",   "mouse",         "mushroom",     "oak_tree",   "orange",      "orchid",      "otter",
+      "palm_tree",  "pear",          "pickup_truck", "pine_tree",  "plain",       "plate",       "poppy",
+      "porcupine",  "possum",        "rabbit",       "raccoon",    "ray",         "road",        "rocket",
+      "rose",       "sea",           "seal",         "shark",      "shrew",       "skunk",       "skyscraper",
+      "snail",      "snake",         "spider",       "squirrel",   "streetcar",   "sunflower",   "sweet_pepper",
+      "table",      "tank",          "telephone",    "television", "tiger",       "tractor",     "train",
+      "trout",      "tulip",         "turtle",       "wardrobe",   "whale",       "willow_tree", "wolf",
+      "woman",      "worm",
   };
   return names;
 }
@@ -152,11 +150,10 @@ const std::vector<std::string>& cifar100_superclass_names() {
 
 std::vector<int64_t> cifar100_coarse_of_fine() {
   // Indexed by fine label; the coarse labels stored alongside each fine label in the CIFAR-100 files.
-  return {4,  1,  14, 8,  0,  6,  7,  7,  18, 3,  3,  14, 9,  18, 7,  11, 3,  9,  7,  11,
-          6,  11, 5,  10, 7,  6,  13, 15, 3,  15, 0,  11, 1,  10, 12, 14, 16, 9,  11, 5,
-          5,  19, 8,  8,  15, 13, 14, 17, 18, 10, 16, 4,  17, 4,  2,  0,  17, 4,  18, 17,
-          10, 3,  2,  12, 12, 16, 12, 1,  9,  19, 2,  10, 0,  1,  16, 12, 9,  13, 15, 13,
-          16, 19, 2,  4,  6,  19, 5,  5,  8,  19, 18, 1,  2,  15, 6,  0,  17, 8,  14, 13};
+  return {4,  1,  14, 8,  0,  6,  7,  7, 18, 3,  3,  14, 9, 18, 7,  11, 3,  9, 7,  11, 6,  11, 5,  10, 7,
+          6,  13, 15, 3,  15, 0,  11, 1, 10, 12, 14, 16, 9, 11, 5,  5,  19, 8, 8,  15, 13, 14, 17, 18, 10,
+          16, 4,  17, 4,  2,  0,  17, 4, 18, 17, 10, 3,  2, 12, 12, 16, 12, 1, 9,  19, 2,  10, 0,  1,  16,
+          12, 9,  13, 15, 13, 16, 19, 2, 4,  6,  19, 5,  5, 8,  19, 18, 1,  2, 15, 6,  0,  17, 8,  14, 13};
 }
 
 }  // namespace semharness

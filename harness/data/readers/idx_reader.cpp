@@ -113,8 +113,8 @@ std::vector<uint8_t> read_header(GzReader& reader, size_t header_bytes, uint32_t
                      hex32(magic) + " for " + kind + ")");
   }
   if (got < header.size()) {
-    throw InputError(reader.path() + ": truncated: expected a " + std::to_string(header_bytes) + "-byte IDX " +
-                     kind + " header, got " + std::to_string(got) + " bytes");
+    throw InputError(reader.path() + ": truncated: expected a " + std::to_string(header_bytes) + "-byte IDX " + kind +
+                     " header, got " + std::to_string(got) + " bytes");
   }
   return header;
 }
@@ -128,21 +128,21 @@ ImageSet read_idx(const std::string& images_path, const std::string& labels_path
   const uint32_t rows = big_endian_u32(&images_header[8]);
   const uint32_t cols = big_endian_u32(&images_header[12]);
   if (rows == 0 || cols == 0) {
-    throw InputError(images_path + ": bad IDX header: images are " + std::to_string(rows) + "x" +
-                     std::to_string(cols) + " (expected both sides > 0)");
+    throw InputError(images_path + ": bad IDX header: images are " + std::to_string(rows) + "x" + std::to_string(cols) +
+                     " (expected both sides > 0)");
   }
   const uint64_t image_bytes = uint64_t{rows} * cols;
   if (count > std::numeric_limits<uint64_t>::max() / image_bytes) {
-    throw InputError(images_path + ": bad IDX header: " + std::to_string(count) + " images of " +
-                     std::to_string(rows) + "x" + std::to_string(cols) + " is too large");
+    throw InputError(images_path + ": bad IDX header: " + std::to_string(count) + " images of " + std::to_string(rows) +
+                     "x" + std::to_string(cols) + " is too large");
   }
 
   GzReader labels(labels_path);
   const std::vector<uint8_t> labels_header = read_header(labels, 8, kLabelsMagic, "labels");
   const uint32_t label_count = big_endian_u32(&labels_header[4]);
   if (label_count != count) {
-    throw InputError(labels_path + ": has " + std::to_string(label_count) + " labels but " + images_path +
-                     " has " + std::to_string(count) + " images");
+    throw InputError(labels_path + ": has " + std::to_string(label_count) + " labels but " + images_path + " has " +
+                     std::to_string(count) + " images");
   }
 
   ImageSet set;

@@ -17,8 +17,8 @@ namespace {
 constexpr int64_t kChannels = 3;
 constexpr int64_t kSide = 16;
 constexpr int64_t kClasses = 10;
-constexpr int64_t kGridSide = 5;        // template control points per side, bilinearly upsampled to kSide
-constexpr double kTemplateLow = 30.0;   // template values stay inside [low, high] so noise rarely clips
+constexpr int64_t kGridSide = 5;       // template control points per side, bilinearly upsampled to kSide
+constexpr double kTemplateLow = 30.0;  // template values stay inside [low, high] so noise rarely clips
 constexpr double kTemplateHigh = 225.0;
 constexpr double kNoiseStd = 25.0;
 constexpr int64_t kMaxShift = 2;
@@ -113,8 +113,8 @@ ImageSet make_images(int64_t n, const std::vector<Template>& templates, Random& 
 
 Dataset make_synthetic(int64_t n_train, int64_t n_test, uint64_t seed) {
   if (n_train < 1 || n_test < 0) {
-    throw std::invalid_argument("make_synthetic: needs n_train >= 1 and n_test >= 0, got " +
-                                std::to_string(n_train) + " and " + std::to_string(n_test));
+    throw std::invalid_argument("make_synthetic: needs n_train >= 1 and n_test >= 0, got " + std::to_string(n_train) +
+                                " and " + std::to_string(n_test));
   }
   Random random(seed);
   std::vector<Template> templates;
