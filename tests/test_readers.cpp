@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cifar100_superclasses.h"
 #include "harness/config/errors.h"
 #include "harness/data/image_set.h"
 
@@ -469,29 +470,7 @@ TEST_F(ReadersTest, Cifar100CoarseMapping) {
   }
   for (int k = 0; k < 20; ++k) EXPECT_EQ(members[k], 5) << coarse_names[k];
 
-  // The superclass table from the CIFAR-100 description, by name.
-  const std::map<std::string, std::set<std::string>> superclasses = {
-      {"aquatic_mammals", {"beaver", "dolphin", "otter", "seal", "whale"}},
-      {"fish", {"aquarium_fish", "flatfish", "ray", "shark", "trout"}},
-      {"flowers", {"orchid", "poppy", "rose", "sunflower", "tulip"}},
-      {"food_containers", {"bottle", "bowl", "can", "cup", "plate"}},
-      {"fruit_and_vegetables", {"apple", "mushroom", "orange", "pear", "sweet_pepper"}},
-      {"household_electrical_devices", {"clock", "keyboard", "lamp", "telephone", "television"}},
-      {"household_furniture", {"bed", "chair", "couch", "table", "wardrobe"}},
-      {"insects", {"bee", "beetle", "butterfly", "caterpillar", "cockroach"}},
-      {"large_carnivores", {"bear", "leopard", "lion", "tiger", "wolf"}},
-      {"large_man-made_outdoor_things", {"bridge", "castle", "house", "road", "skyscraper"}},
-      {"large_natural_outdoor_scenes", {"cloud", "forest", "mountain", "plain", "sea"}},
-      {"large_omnivores_and_herbivores", {"camel", "cattle", "chimpanzee", "elephant", "kangaroo"}},
-      {"medium_mammals", {"fox", "porcupine", "possum", "raccoon", "skunk"}},
-      {"non-insect_invertebrates", {"crab", "lobster", "snail", "spider", "worm"}},
-      {"people", {"baby", "boy", "girl", "man", "woman"}},
-      {"reptiles", {"crocodile", "dinosaur", "lizard", "snake", "turtle"}},
-      {"small_mammals", {"hamster", "mouse", "rabbit", "shrew", "squirrel"}},
-      {"trees", {"maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"}},
-      {"vehicles_1", {"bicycle", "bus", "motorcycle", "pickup_truck", "train"}},
-      {"vehicles_2", {"lawn_mower", "rocket", "streetcar", "tank", "tractor"}},
-  };
+  const auto& superclasses = cifar100_superclasses();
   for (size_t fine = 0; fine < 100; ++fine) {
     const std::string& superclass = coarse_names[coarse[fine]];
     ASSERT_EQ(superclasses.count(superclass), 1u) << superclass;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cifar100_superclasses.h"
 #include "cli_support.h"
 #include "harness/config/grid.h"
 #include "harness/store/npy.h"
@@ -49,29 +50,8 @@ TEST(SemanticCoherenceTest, Cifar100SuperclassesMatchThePublishedListing) {
   EXPECT_EQ(groups->group_names[4], "fruit_and_vegetables");
   EXPECT_EQ(groups->group_of_class[1], 1);  // aquarium_fish -> fish
   EXPECT_EQ(groups->group_names[1], "fish");
-  // Every superclass with its five classes, as listed on https://www.cs.toronto.edu/~kriz/cifar.html.
-  const std::map<std::string, std::set<std::string>> listing = {
-      {"aquatic_mammals", {"beaver", "dolphin", "otter", "seal", "whale"}},
-      {"fish", {"aquarium_fish", "flatfish", "ray", "shark", "trout"}},
-      {"flowers", {"orchid", "poppy", "rose", "sunflower", "tulip"}},
-      {"food_containers", {"bottle", "bowl", "can", "cup", "plate"}},
-      {"fruit_and_vegetables", {"apple", "mushroom", "orange", "pear", "sweet_pepper"}},
-      {"household_electrical_devices", {"clock", "keyboard", "lamp", "telephone", "television"}},
-      {"household_furniture", {"bed", "chair", "couch", "table", "wardrobe"}},
-      {"insects", {"bee", "beetle", "butterfly", "caterpillar", "cockroach"}},
-      {"large_carnivores", {"bear", "leopard", "lion", "tiger", "wolf"}},
-      {"large_man-made_outdoor_things", {"bridge", "castle", "house", "road", "skyscraper"}},
-      {"large_natural_outdoor_scenes", {"cloud", "forest", "mountain", "plain", "sea"}},
-      {"large_omnivores_and_herbivores", {"camel", "cattle", "chimpanzee", "elephant", "kangaroo"}},
-      {"medium_mammals", {"fox", "porcupine", "possum", "raccoon", "skunk"}},
-      {"non-insect_invertebrates", {"crab", "lobster", "snail", "spider", "worm"}},
-      {"people", {"baby", "boy", "girl", "man", "woman"}},
-      {"reptiles", {"crocodile", "dinosaur", "lizard", "snake", "turtle"}},
-      {"small_mammals", {"hamster", "mouse", "rabbit", "shrew", "squirrel"}},
-      {"trees", {"maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"}},
-      {"vehicles_1", {"bicycle", "bus", "motorcycle", "pickup_truck", "train"}},
-      {"vehicles_2", {"lawn_mower", "rocket", "streetcar", "tank", "tractor"}},
-  };
+  // Every superclass with its five classes, as listed with the dataset.
+  const auto& listing = cifar100_superclasses();
   for (const auto& [superclass, members] : listing) {
     for (const auto& member : members) EXPECT_EQ(group_of(*groups, member), superclass) << member;
   }
