@@ -549,7 +549,9 @@ TEST_F(GridTest, PaperAndMethodGridsLoad) {
       EXPECT_EQ(run.str("optimizer"), "sgd");
       EXPECT_EQ(run.str("sem.tau_target"), "0.01");
     }
-    if (run.str("method") == "swav") EXPECT_EQ(run.str("sem.tau_target"), "1.5");
+    if (run.str("method") == "swav") {
+      EXPECT_EQ(run.str("sem.tau_target"), "1.5");
+    }
   }
   EXPECT_EQ(load_grid(dir + "fmnist_methods.ini").runs.size(), 14u);
   EXPECT_EQ(load_grid(dir + "quick.ini").runs.size(), 6u);
