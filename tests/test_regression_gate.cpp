@@ -249,7 +249,7 @@ TEST_F(RegressionGateTest, AProtocolOnlyOneSideStoresIsNotAFailure) {
   const auto added = check({"--db", both, "--baseline", sgd_only});
   EXPECT_EQ(added.exit_code, 0) << added.output;
   EXPECT_EQ(added.non_empty_lines(),
-            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database; 4 probe protocols of shared cells "
                                      "stored by one database only, not compared"});
   // The candidate drops one of two: the other is compared, and passes.
@@ -282,7 +282,7 @@ TEST_F(RegressionGateTest, SeedNoisePasses) {
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.non_empty_lines(),
-            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database"});
   const auto every_metric = check({"--db", current, "--baseline", baseline, "--metric", "probe.backbone,knn",
                                    "--metric", "online_linear", "--metric", "probe.sem,probe.embedding"});
@@ -342,7 +342,7 @@ TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
   const auto result = check({"--db", current, "--baseline", baseline});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.non_empty_lines(),
-            std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
+            std::vector<std::string>{"check: 4 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 2 only in one database"});
 }
 
