@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -111,37 +112,23 @@ struct PythonRun {
 PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, const std::string& mode, bool count_flops,
                       const RaceOptions& options) {
   const ImageShape shape = benchmark_image_shape(c.backbone);
-  std::vector<std::string> words = {options.python,
-                                    options.script,
-                                    "--backbone",
-                                    c.backbone,
-                                    "--method",
-                                    "simclr",
-                                    "--sem",
-                                    "on",
-                                    "--L",
-                                    std::to_string(c.L),
-                                    "--V",
-                                    std::to_string(c.V),
-                                    "--batch",
-                                    std::to_string(c.batch),
-                                    "--image",
-                                    fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width),
-                                    "--steps",
-                                    std::to_string(options.steps),
-                                    "--warmup",
-                                    std::to_string(options.warmup),
-                                    "--threads",
-                                    std::to_string(options.threads),
-                                    "--mode",
-                                    mode,
-                                    "--json",
-                                    "--optimizer",
-                                    optimizer.name(),
-                                    "--lr",
-                                    format_float(optimizer.lr()),
-                                    "--wd",
-                                    format_float(optimizer.weight_decay())};
+  // The script's options as flag-value pairs, in the order the command line has always had them.
+  const std::vector<std::pair<std::string, std::string>> flags = {
+      {"--backbone", c.backbone},
+      {"--method", "simclr"},
+      {"--sem", "on"},
+      {"--L", std::to_string(c.L)},
+      {"--V", std::to_string(c.V)},
+      {"--batch", std::to_string(c.batch)},
+      {"--image", fmt::format("{}x{}x{}", shape.channels, shape.height, shape.width)},
+      {"--steps", std::to_string(options.steps)},
+      {"--warmup", std::to_string(options.warmup)},
+      {"--threads", std::to_string(options.threads)},
+      {"--mode", mode}};
+  std::vector<std::string> words = {options.python, options.script};
+  for (const auto& [flag, value] : flags) words.insert(words.end(), {flag, value});
+  words.insert(words.end(), {"--json", "--optimizer", optimizer.name(), "--lr", format_float(optimizer.lr()), "--wd",
+                             format_float(optimizer.weight_decay())});
   if (count_flops) words.push_back("--count-flops");
   const CommandOutput result = capture(shell_join(words));
   PythonRun run;
