@@ -1,5 +1,6 @@
 #include "baselines/ema.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -35,12 +36,21 @@ void ema_update(torch::nn::Module& target, const torch::nn::Module& online, doub
   for (size_t i = 0; i < buffers.target.size(); ++i) buffers.target[i].copy_(buffers.online[i]);
 }
 
-void copy_weights(torch::nn::Module& target, const torch::nn::Module& online) {
+void copy_weights(torch::nn::Module& target, const torch::nn::Module& online, const std::vector<std::string>& kept) {
   torch::NoGradGuard no_grad;
-  const auto params = matched(target.named_parameters(), online.named_parameters());
-  for (size_t i = 0; i < params.target.size(); ++i) params.target[i].copy_(params.online[i]);
-  const auto buffers = matched(target.named_buffers(), online.named_buffers());
-  for (size_t i = 0; i < buffers.target.size(); ++i) buffers.target[i].copy_(buffers.online[i]);
+  const auto is_kept = [&](const std::string& name) {
+    return std::any_of(kept.begin(), kept.end(),
+                       [&](const std::string& module) { return name.rfind(module + ".", 0) == 0; });
+  };
+  const auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& to,
+                        const torch::OrderedDict<std::string, torch::Tensor>& from) {
+    TORCH_CHECK(to.size() == from.size(), "copy_weights: modules differ in structure");
+    for (const auto& item : to) {
+      if (!is_kept(item.key())) item.value().copy_(from[item.key()]);
+    }
+  };
+  copy(target.named_parameters(), online.named_parameters());
+  copy(target.named_buffers(), online.named_buffers());
 }
 
 double cosine_momentum(double base, double final_value, int64_t step, int64_t total) {

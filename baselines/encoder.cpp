@@ -12,6 +12,9 @@ EncoderImpl::EncoderImpl(const EncoderOptions& options_) : options(options_) {
     sem_options.in_features(backbone->output_dim());
     sem = register_module("sem", SEM(sem_options));
     projector_in = sem->output_dim();
+    if (!options.train_embedder()) {
+      for (auto& p : sem->parameters()) p.set_requires_grad(false);
+    }
   }
   MLPHeadOptions projector_options = options.projector();
   projector_options.in_features(projector_in);

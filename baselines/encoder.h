@@ -21,6 +21,10 @@ struct EncoderOptions {
   TORCH_ARG(MLPHeadOptions, projector);
   // in_features is filled from the backbone; L, V and the temperatures are used.
   TORCH_ARG(std::optional<SEMOptions>, sem) = std::nullopt;
+  // false: the embedder's parameters (Linear, BN affine) are not trained and keep their initial values; BN's
+  // running statistics still move. The authors' SimCLR, SwAV and Barlow Twins leave the embedder out of the
+  // optimizer (SPEC §7).
+  TORCH_ARG(bool, train_embedder) = true;
 };
 
 struct EncoderOutput {

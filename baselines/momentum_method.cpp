@@ -9,9 +9,9 @@ namespace semharness {
 MomentumMethodImpl::MomentumMethodImpl(const MethodOptions& options_, double ema_base, double ema_final)
     : SSLMethodImpl(options_), ema_base_(ema_base), ema_final_(ema_final) {}
 
-void MomentumMethodImpl::add_pair(std::shared_ptr<torch::nn::Module> target,
-                                  std::shared_ptr<torch::nn::Module> online) {
-  copy_weights(*target, *online);
+void MomentumMethodImpl::add_pair(std::shared_ptr<torch::nn::Module> target, std::shared_ptr<torch::nn::Module> online,
+                                  const std::vector<std::string>& own_init) {
+  copy_weights(*target, *online, own_init);
   for (auto& p : target->parameters()) p.set_requires_grad(false);
   pairs_.emplace_back(std::move(target), std::move(online));
 }

@@ -21,18 +21,21 @@ class MomentumMethodImpl : public SSLMethodImpl {
 
  protected:
   // Registers `target` under `name` as the momentum copy of `online`: online's weights and buffers copied
-  // into it, its parameters frozen. Returns the target.
+  // into it (except those of the submodules named in `own_init`, which keep the target's own random
+  // initialisation), its parameters frozen. Returns the target.
   template <typename Holder>
-  Holder register_target(const std::string& name, Holder target, const Holder& online) {
+  Holder register_target(const std::string& name, Holder target, const Holder& online,
+                         const std::vector<std::string>& own_init = {}) {
     target = register_module(name, std::move(target));
-    add_pair(target.ptr(), online.ptr());
+    add_pair(target.ptr(), online.ptr(), own_init);
     return target;
   }
   // What the method does after its targets moved (MoCo's queue, DINO's centre).
   virtual void after_momentum_update() {}
 
  private:
-  void add_pair(std::shared_ptr<torch::nn::Module> target, std::shared_ptr<torch::nn::Module> online);
+  void add_pair(std::shared_ptr<torch::nn::Module> target, std::shared_ptr<torch::nn::Module> online,
+                const std::vector<std::string>& own_init);
 
   double ema_base_, ema_final_;
   std::vector<std::pair<std::shared_ptr<torch::nn::Module>, std::shared_ptr<torch::nn::Module>>> pairs_;

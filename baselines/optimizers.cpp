@@ -18,9 +18,22 @@ at::Tensor lars_factor(const at::Tensor& weight, const at::Tensor& grad, double 
 }
 
 PretrainOptimizer::PretrainOptimizer(std::vector<at::Tensor> parameters, const OptimizerOptions& options)
-    : parameters_(std::move(parameters)), buffers_(parameters_.size()), options_(options) {
+    : parameters_(std::move(parameters)),
+      buffers_(parameters_.size()),
+      lr_scales_(parameters_.size(), 1.0),
+      weight_decays_(parameters_.size(), options.weight_decay()),
+      options_(options) {
   if (options_.name() != "sgd" && options_.name() != "lars") {
     throw std::invalid_argument("unknown optimizer '" + options_.name() + "' (expected sgd or lars)");
+  }
+}
+
+void PretrainOptimizer::add_group(const std::vector<at::Tensor>& parameters, double lr_scale, double weight_decay) {
+  for (const auto& p : parameters) {
+    parameters_.push_back(p);
+    buffers_.emplace_back();
+    lr_scales_.push_back(lr_scale);
+    weight_decays_.push_back(weight_decay);
   }
 }
 
@@ -33,8 +46,8 @@ void PretrainOptimizer::zero_grad() {
 void PretrainOptimizer::step() {
   torch::NoGradGuard no_grad;
   const bool lars = options_.name() == "lars";
-  const double lr = options_.lr(), wd = options_.weight_decay();
   for (size_t i = 0; i < parameters_.size(); ++i) {
+    const double lr = options_.lr() * lr_scales_[i], wd = weight_decays_[i];
     auto& p = parameters_[i];
     if (!p.grad().defined()) continue;
     auto d_p = p.grad();

@@ -20,6 +20,9 @@ at::Tensor lars_factor(const at::Tensor& weight, const at::Tensor& grad, double 
 class PretrainOptimizer {
  public:
   PretrainOptimizer(std::vector<at::Tensor> parameters, const OptimizerOptions& options);
+  // A further parameter group (solo-learn's online classifier): learning rate lr_scale * lr(), its own weight
+  // decay; LARS adapts it as it adapts the first group.
+  void add_group(const std::vector<at::Tensor>& parameters, double lr_scale, double weight_decay);
   void set_lr(double lr) { options_.lr(lr); }
   double lr() const { return options_.lr(); }
   void zero_grad();
@@ -29,6 +32,7 @@ class PretrainOptimizer {
 
  private:
   std::vector<at::Tensor> parameters_, buffers_;
+  std::vector<double> lr_scales_, weight_decays_;  // per parameter
   OptimizerOptions options_;
 };
 

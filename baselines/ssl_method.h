@@ -13,8 +13,8 @@
 namespace semharness {
 
 struct StepOutput {
-  torch::Tensor loss;  // the SSL loss of the batch
-  torch::Tensor h1;    // backbone feature of view 1 (the online classifier reads it, detached)
+  torch::Tensor loss;    // the SSL loss of the batch
+  torch::Tensor h1, h2;  // backbone features of the two views (the online classifier reads them, detached)
 };
 
 class SSLMethodImpl : public torch::nn::Module {

@@ -13,6 +13,7 @@
 #include "harness/results/vocabulary.h"
 #include "reports/comparison_table.h"
 #include "reports/probe_scores.h"
+#include "reports/run_labels.h"
 
 namespace semharness {
 namespace {
@@ -21,25 +22,33 @@ struct AxisSpec {
   std::string key;  // the config key, or "probe.tau_d"
   std::string id;   // table and plot ids: "ablation_" + id
   std::string x_label;
-  bool temperature;             // log x axis
-  std::set<std::string> modes;  // sem modes the key means something for
+  bool temperature;              // log x axis
+  std::set<EmbedderMode> modes;  // sem modes the key means something for
 };
 
 const std::vector<AxisSpec>& axis_specs() {
   static const std::vector<AxisSpec> specs = {
-      {"sem.L", "L", "sem.L (simplices)", false, {"on", "gumbel", "linear"}},
-      {"sem.V", "V", "sem.V (vertices per simplex)", false, {"on", "gumbel", "linear"}},
+      {"sem.L", "L", "sem.L (simplices)", false, {EmbedderMode::Softmax, EmbedderMode::Gumbel, EmbedderMode::Linear}},
+      {"sem.V",
+       "V",
+       "sem.V (vertices per simplex)",
+       false,
+       {EmbedderMode::Softmax, EmbedderMode::Gumbel, EmbedderMode::Linear}},
       {"sem.tau_online",
        "tau_online",
        "sem.tau_online (pretraining temperature, online branch / view 1)",
        true,
-       {"on", "gumbel"}},
+       {EmbedderMode::Softmax, EmbedderMode::Gumbel}},
       {"sem.tau_target",
        "tau_target",
        "sem.tau_target (pretraining temperature, target branch / view 2)",
        true,
-       {"on", "gumbel"}},
-      {"probe.tau_d", "tau_d", "probe.tau_d (downstream temperature)", true, {"on", "gumbel"}},
+       {EmbedderMode::Softmax, EmbedderMode::Gumbel}},
+      {"probe.tau_d",
+       "tau_d",
+       "probe.tau_d (downstream temperature)",
+       true,
+       {EmbedderMode::Softmax, EmbedderMode::Gumbel}},
   };
   return specs;
 }
@@ -118,7 +127,8 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
   for (const auto& key : kept) {
     const RunRecord& first = *groups[key].front()->run;
     std::string label = first.config.at("method");
-    if (first.config.at("sem") != "on") label += " sem=" + first.config.at("sem");
+    if (const EmbedderMode mode = stored_sem_mode(first); mode != EmbedderMode::Softmax)
+      label += std::string(" sem=") + text(mode);
     for (size_t i = 1; i < label_keys.size(); ++i)
       label += fmt::format(" {}={}", label_keys[i], first.config.at(label_keys[i]));
     // x -> seed -> values (one per seed unless the store holds duplicates)
@@ -204,7 +214,7 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
   for (const auto& axis : axis_specs()) {
     std::vector<Point> points;
     for (const auto& run : runs) {
-      if (run.status != text(RunStatus::Finished) || !axis.modes.count(run.config.at("sem"))) continue;
+      if (run.status != text(RunStatus::Finished) || !axis.modes.count(stored_sem_mode(run))) continue;
       if (axis.key == "probe.tau_d") {
         const auto it = test_by_tau.find(run.run_id);
         if (it == test_by_tau.end()) continue;
@@ -214,7 +224,7 @@ std::vector<ReportSection> ablation_report(const std::vector<RunRecord>& runs, c
       const auto score = scores.find(run.run_id);
       const auto x = parse_double(run.config.at(axis.key));
       if (score == scores.end() || !x) continue;
-      if (const auto y = headline_accuracy(score->second, run.config.at("sem"))) points.push_back({&run, *x, *y});
+      if (const auto y = headline_accuracy(score->second, stored_sem_mode(run))) points.push_back({&run, *x, *y});
     }
     if (auto section = ablation_of(axis, points, protocol, protocol_note)) sections.push_back(std::move(*section));
   }

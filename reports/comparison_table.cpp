@@ -20,8 +20,6 @@
 namespace semharness {
 namespace {
 
-const char* const kModes[] = {"off", "on", "linear", "gumbel"};
-
 bool is_sem_key(const std::string& key) { return key == "sem" || key.rfind("sem.", 0) == 0; }
 
 // The keys that identify a row: identity keys other than the SEM ones.
@@ -46,19 +44,19 @@ std::vector<std::string> sem_setting_keys() {
 std::map<std::string, double> headline_validation(const std::vector<ResultRow>& results,
                                                   const std::vector<RunRecord>& runs, std::string_view protocol) {
   const auto best_tau = best_sem_tau_d(results, protocol);
-  std::map<std::string, std::string> mode;
-  for (const auto& run : runs) mode[run.run_id] = run.config.at("sem");
+  std::map<std::string, EmbedderMode> mode;
+  for (const auto& run : runs) mode[run.run_id] = stored_sem_mode(run);
   std::map<std::string, double> val;
   for (const auto& r : results) {
     if (r.protocol != protocol || r.metric != kTop1Metric || r.split != text(Split::Val)) continue;
     const auto it = mode.find(r.run_id);
     if (it == mode.end()) continue;
-    const std::string& m = it->second;
+    const EmbedderMode m = it->second;
     const auto feature = parse_feature(r.feature);
-    const bool wanted = (m == "off" && feature == Feature::Backbone) ||
-                        (m == "linear" && feature == Feature::Embedding) ||
-                        ((m == "on" || m == "gumbel") && feature == Feature::Sem && r.tau_d &&
-                         best_tau.count(r.run_id) && best_tau.at(r.run_id) == *r.tau_d);
+    const bool wanted = (m == EmbedderMode::Off && feature == Feature::Backbone) ||
+                        (m == EmbedderMode::Linear && feature == Feature::Embedding) ||
+                        ((m == EmbedderMode::Softmax || m == EmbedderMode::Gumbel) && feature == Feature::Sem &&
+                         r.tau_d && best_tau.count(r.run_id) && best_tau.at(r.run_id) == *r.tau_d);
     if (wanted) val[r.run_id] = r.value;
   }
   return val;
@@ -91,8 +89,6 @@ ReportCell stats_cell(const std::optional<SeedStats>& s) {
 }
 
 std::string signed_2(double v) { return fmt::format("{:+.2f}", v); }
-
-bool is_untrained(const RunRecord& run) { return run.config.at("epochs") == "0"; }
 
 // Where the 95% interval of +SEM - baseline puts a row.
 enum class Verdict { Above, Below, Undecided, NoInterval, Missing };
@@ -159,23 +155,166 @@ std::string convergence_note(const std::vector<ComparisonRow>& rows, const std::
       unconverged.size(), probes, protocol, listed);
 }
 
-// The comparison section of rows of one protocol.
-ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references,
-                               const std::string& protocol) {
-  const auto any = [&](auto has) { return std::any_of(rows.begin(), rows.end(), has); };
-  const bool any_linear = any([](const ComparisonRow& r) { return r.linear.has_value(); });
-  const bool any_gumbel = any([](const ComparisonRow& r) { return r.gumbel.has_value(); });
-  const bool any_online = any([](const ComparisonRow& r) { return r.baseline_online.has_value(); });
-  const auto reference_of = [&](const ComparisonRow& row) -> const ReferenceNumber* {
+// Which optional columns a table of rows has, and the published number of a row.
+struct ComparisonColumns {
+  bool linear = false, gumbel = false, online = false, reference = false;
+  const std::vector<ReferenceNumber>* references = nullptr;
+
+  ComparisonColumns(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& refs)
+      : references(&refs) {
+    for (const auto& row : rows) {
+      linear |= row.linear.has_value();
+      gumbel |= row.gumbel.has_value();
+      online |= row.baseline_online.has_value();
+      reference |= reference_of(row) != nullptr;
+    }
+  }
+
+  const ReferenceNumber* reference_of(const ComparisonRow& row) const {
     if (row.untrained) return nullptr;  // published numbers are of trained backbones
     const auto key = [&](const char* k) {
       const auto it = row.keys.find(k);
       return it == row.keys.end() ? std::string() : it->second;
     };
-    return find_reference(references, key("method"), key("dataset"), key("backbone"));
-  };
-  const bool any_reference = any([&](const ComparisonRow& r) { return reference_of(r) != nullptr; });
+    return find_reference(*references, key("method"), key("dataset"), key("backbone"));
+  }
 
+  // The columns holding the row's own accuracies of the protocol (baseline, +SEM, the controls).
+  std::vector<size_t> accuracy_columns() const {
+    std::vector<size_t> columns = {1, 2};
+    if (linear) columns.push_back(4);
+    if (gumbel) columns.push_back(linear ? 5 : 4);
+    return columns;
+  }
+};
+
+// How the +SEM - baseline intervals of a table's trained rows fall, for the claim's verdict.
+struct VerdictCounts {
+  int above = 0, below = 0, undecided = 0, without_interval = 0, untrained_rows = 0;
+
+  void add(const ComparisonRow& row, Verdict verdict) {
+    // The floor is no evidence for or against the claim, which is about trained backbones.
+    if (row.untrained) {
+      ++untrained_rows;
+      return;
+    }
+    switch (verdict) {
+      case Verdict::Above: ++above; break;
+      case Verdict::Below: ++below; break;
+      case Verdict::Undecided: ++undecided; break;
+      case Verdict::NoInterval: ++without_interval; break;
+      case Verdict::Missing: break;
+    }
+  }
+
+  std::string paragraph(const std::string& protocol) const {
+    const int with_interval = above + below + undecided;
+    if (with_interval + without_interval == 0)
+      return "No row of a trained backbone has both a baseline and a +SEM number yet.";
+    std::string verdict = fmt::format(
+        "Claim 1, SEM raises linear-probe top-1 ({}): +SEM is above the baseline with 95% confidence in {} of {} rows "
+        "with an interval, below in {}, undecided in {}",
+        protocol, above, with_interval, below, undecided);
+    if (without_interval > 0)
+      verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
+    if (untrained_rows > 0) verdict += "; untrained-backbone rows are not counted";
+    return verdict + ".";
+  }
+};
+
+// What the notes under a table say beyond its columns: the published numbers' sources, the rows whose epochs
+// differ from their reference's, the SEM settings chosen on validation.
+struct TableFacts {
+  std::set<std::string> reference_sources;
+  std::vector<std::string> epoch_mismatches;
+  std::vector<std::string> chosen_settings;
+};
+
+ReportCell reference_cell(const ComparisonRow& row, const ComparisonColumns& columns, TableFacts& facts) {
+  const ReferenceNumber* reference = columns.reference_of(row);
+  if (!reference) return {"-", std::nullopt};
+  ReportCell cell{fmt::format("{:.2f}", reference->top1), reference->top1};
+  const auto epochs = row.keys.find("epochs");
+  if (epochs != row.keys.end() && epochs->second != std::to_string(reference->epochs)) {
+    cell.text += fmt::format(" ({} ep)", reference->epochs);
+    facts.epoch_mismatches.push_back(row.label);
+  }
+  facts.reference_sources.insert(fmt::format("{} ({}, {}, {} epochs)", reference->source, reference->protocol,
+                                             reference->backbone, reference->epochs));
+  return cell;
+}
+
+// A row's cells, the best of its own accuracies marked.
+std::vector<ReportCell> row_cells(const ComparisonRow& row, const DifferenceCell& delta,
+                                  const ComparisonColumns& columns, TableFacts& facts) {
+  std::vector<ReportCell> cells = {{row.label, std::nullopt}, stats_cell(row.baseline), stats_cell(row.sem)};
+  cells.push_back(delta.cell);
+  if (columns.linear) cells.push_back(stats_cell(row.linear));
+  if (columns.gumbel) cells.push_back(stats_cell(row.gumbel));
+  double best = -std::numeric_limits<double>::infinity();
+  int with_value = 0;
+  for (size_t c : columns.accuracy_columns()) {
+    if (cells[c].value) best = std::max(best, *cells[c].value);
+    with_value += cells[c].value.has_value();
+  }
+  for (size_t c : columns.accuracy_columns())
+    cells[c].best = with_value > 1 && cells[c].value && *cells[c].value == best;
+  if (columns.online) cells.push_back(stats_cell(row.baseline_online));
+  if (columns.reference) cells.push_back(reference_cell(row, columns, facts));
+  for (const auto& [mode, arm] : row.arms) {
+    if (!arm.setting.empty())
+      facts.chosen_settings.push_back(fmt::format("{} sem={}: {}", row.label, text(mode), arm.setting));
+  }
+  return cells;
+}
+
+std::vector<std::string> table_notes(const std::vector<ComparisonRow>& rows, const std::string& protocol,
+                                     const ComparisonColumns& columns, const TableFacts& facts, bool untrained_rows) {
+  std::vector<std::string> notes;
+  notes.push_back(fmt::format("Top-1 % on the test split, mean ± std over seeds (n = seeds). Protocol {}: {}.",
+                              protocol, probe_protocol_description(protocol)));
+  if (const std::string note = convergence_note(rows, protocol); !note.empty()) notes.push_back(note);
+  std::string names =
+      "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
+      "best on validation";
+  if (columns.linear) names += "; +linear = embedder output of sem=linear runs (no softmax)";
+  if (columns.gumbel) names += "; +gumbel = sem=gumbel runs, like +SEM";
+  notes.push_back(names + ". Bold: the best of a row's " + protocol + " columns.");
+  notes.push_back(
+      "+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
+      "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
+  if (untrained_rows) {
+    notes.push_back(
+        "untrained backbone: runs with epochs = 0, the probe on a randomly initialised network: the "
+        "floor that pretraining should beat.");
+  }
+  if (columns.online) {
+    notes.push_back(
+        "baseline online: protocol online_linear, the classifier trained on detached backbone "
+        "features during pretraining (solo-learn's protocol), test split.");
+  }
+  if (columns.reference) {
+    std::string sources;
+    for (const auto& s : facts.reference_sources) sources += (sources.empty() ? "" : "; ") + s;
+    notes.push_back("reference: published top-1, " + sources +
+                    "; shown only where method, dataset and backbone match the row. Its protocol is "
+                    "online_linear: compare it with the baseline online column, not with " +
+                    protocol + ".");
+  }
+  if (!facts.epoch_mismatches.empty())
+    notes.push_back("(N ep): the reference trained N epochs, these runs another number (see the row's epochs).");
+  if (!facts.chosen_settings.empty()) {
+    std::string text = "Several SEM settings in a row: the one with the best mean validation top-1 is reported (";
+    for (size_t i = 0; i < facts.chosen_settings.size(); ++i) text += (i ? "; " : "") + facts.chosen_settings[i];
+    notes.push_back(text + "); the ablation sections show them all.");
+  }
+  return notes;
+}
+
+// The comparison section of rows of one protocol.
+ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std::vector<ReferenceNumber>& references,
+                               const std::string& protocol) {
+  const ComparisonColumns columns(rows, references);
   ReportTable table;
   table.id = table_id(protocol);
   table.title = "Test top-1 (%): baseline vs +SEM, " + protocol;
@@ -188,122 +327,24 @@ ReportSection protocol_section(const std::vector<ComparisonRow>& rows, const std
   add_column("baseline", protocol);
   add_column("+SEM", protocol);
   add_column("+SEM - baseline (95% CI)", protocol);
-  if (any_linear) add_column("+linear", protocol);
-  if (any_gumbel) add_column("+gumbel", protocol);
-  if (any_online) add_column("baseline online", std::string(kOnlineLinearProtocol));
-  if (any_reference) add_column("reference", std::string(kOnlineLinearProtocol) + " (published)");
-  std::set<std::string> reference_sources;
-  std::vector<std::string> epoch_mismatches;
+  if (columns.linear) add_column("+linear", protocol);
+  if (columns.gumbel) add_column("+gumbel", protocol);
+  if (columns.online) add_column("baseline online", std::string(kOnlineLinearProtocol));
+  if (columns.reference) add_column("reference", std::string(kOnlineLinearProtocol) + " (published)");
 
-  int above = 0, below = 0, undecided = 0, without_interval = 0, untrained_rows = 0;
-  std::vector<std::string> chosen_settings;
+  VerdictCounts counts;
+  TableFacts facts;
   for (const auto& row : rows) {
-    std::vector<ReportCell> cells = {{row.label, std::nullopt}, stats_cell(row.baseline), stats_cell(row.sem)};
     const DifferenceCell delta = difference_cell(row);
-    cells.push_back(delta.cell);
-    // The floor is no evidence for or against the claim, which is about trained backbones.
-    if (row.untrained) {
-      untrained_rows += 1;
-    } else {
-      switch (delta.verdict) {
-        case Verdict::Above: ++above; break;
-        case Verdict::Below: ++below; break;
-        case Verdict::Undecided: ++undecided; break;
-        case Verdict::NoInterval: ++without_interval; break;
-        case Verdict::Missing: break;
-      }
-    }
-    if (any_linear) cells.push_back(stats_cell(row.linear));
-    if (any_gumbel) cells.push_back(stats_cell(row.gumbel));
-    // Best of the row's own accuracies of this protocol.
-    double best = -std::numeric_limits<double>::infinity();
-    std::vector<size_t> accuracy_columns = {1, 2};
-    if (any_linear) accuracy_columns.push_back(4);
-    if (any_gumbel) accuracy_columns.push_back(any_linear ? 5 : 4);
-    for (size_t c : accuracy_columns) {
-      if (cells[c].value) best = std::max(best, *cells[c].value);
-    }
-    int with_value = 0;
-    for (size_t c : accuracy_columns) with_value += cells[c].value.has_value();
-    for (size_t c : accuracy_columns) cells[c].best = with_value > 1 && cells[c].value && *cells[c].value == best;
-    if (any_online) cells.push_back(stats_cell(row.baseline_online));
-    if (any_reference) {
-      const ReferenceNumber* reference = reference_of(row);
-      if (reference) {
-        ReportCell cell{fmt::format("{:.2f}", reference->top1), reference->top1};
-        const auto epochs = row.keys.find("epochs");
-        if (epochs != row.keys.end() && epochs->second != std::to_string(reference->epochs)) {
-          cell.text += fmt::format(" ({} ep)", reference->epochs);
-          epoch_mismatches.push_back(row.label);
-        }
-        reference_sources.insert(fmt::format("{} ({}, {}, {} epochs)", reference->source, reference->protocol,
-                                             reference->backbone, reference->epochs));
-        cells.push_back(cell);
-      } else {
-        cells.push_back({"-", std::nullopt});
-      }
-    }
-    for (const auto& [mode, arm] : row.arms) {
-      if (!arm.setting.empty()) chosen_settings.push_back(fmt::format("{} sem={}: {}", row.label, mode, arm.setting));
-    }
-    table.rows.push_back(cells);
+    counts.add(row, delta.verdict);
+    table.rows.push_back(row_cells(row, delta, columns, facts));
   }
-
-  table.notes.push_back(fmt::format("Top-1 % on the test split, mean ± std over seeds (n = seeds). Protocol {}: {}.",
-                                    protocol, probe_protocol_description(protocol)));
-  if (const std::string note = convergence_note(rows, protocol); !note.empty()) table.notes.push_back(note);
-  std::string columns =
-      "baseline = backbone feature of sem=off runs; +SEM = SEM feature of sem=on runs at the tau_d "
-      "best on validation";
-  if (any_linear) columns += "; +linear = embedder output of sem=linear runs (no softmax)";
-  if (any_gumbel) columns += "; +gumbel = sem=gumbel runs, like +SEM";
-  table.notes.push_back(columns + ". Bold: the best of a row's " + protocol + " columns.");
-  table.notes.push_back(
-      "+SEM - baseline: difference of the means with a 95% confidence interval: a paired t-interval "
-      "on the per-seed differences when both columns hold the same seeds, Welch's interval otherwise.");
-  if (untrained_rows > 0) {
-    table.notes.push_back(
-        "untrained backbone: runs with epochs = 0, the probe on a randomly initialised network: the "
-        "floor that pretraining should beat.");
-  }
-  if (any_online) {
-    table.notes.push_back(
-        "baseline online: protocol online_linear, the classifier trained on detached backbone "
-        "features during pretraining (solo-learn's protocol), test split.");
-  }
-  if (any_reference) {
-    std::string sources;
-    for (const auto& s : reference_sources) sources += (sources.empty() ? "" : "; ") + s;
-    table.notes.push_back("reference: published top-1, " + sources +
-                          "; shown only where method, dataset and backbone match the row. Its protocol is "
-                          "online_linear: compare it with the baseline online column, not with " +
-                          protocol + ".");
-  }
-  if (!epoch_mismatches.empty()) {
-    table.notes.push_back("(N ep): the reference trained N epochs, these runs another number (see the row's epochs).");
-  }
-  if (!chosen_settings.empty()) {
-    std::string text = "Several SEM settings in a row: the one with the best mean validation top-1 is reported (";
-    for (size_t i = 0; i < chosen_settings.size(); ++i) text += (i ? "; " : "") + chosen_settings[i];
-    table.notes.push_back(text + "); the ablation sections show them all.");
-  }
+  table.notes = table_notes(rows, protocol, columns, facts, counts.untrained_rows > 0);
 
   ReportSection section;
   section.id = table.id;
   section.title = "Baseline vs +SEM (SPEC §4.1), " + protocol;
-  const int with_interval = above + below + undecided;
-  if (with_interval + without_interval > 0) {
-    std::string verdict = fmt::format(
-        "Claim 1, SEM raises linear-probe top-1 ({}): +SEM is above the baseline with 95% confidence in {} of {} rows "
-        "with an interval, below in {}, undecided in {}",
-        protocol, above, with_interval, below, undecided);
-    if (without_interval > 0)
-      verdict += fmt::format("; {} rows have a single seed on a side and no interval", without_interval);
-    if (untrained_rows > 0) verdict += "; untrained-backbone rows are not counted";
-    section.paragraphs.push_back(verdict + ".");
-  } else {
-    section.paragraphs.push_back("No row of a trained backbone has both a baseline and a +SEM number yet.");
-  }
+  section.paragraphs.push_back(counts.paragraph(protocol));
   section.tables.push_back(table);
   return section;
 }
@@ -410,11 +451,12 @@ SeedStats ComparisonArm::stats() const {
   return seed_stats(values);
 }
 
-std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results,
-                                            std::string_view protocol) {
-  const auto keys = row_keys();
-  const auto setting_keys = sem_setting_keys();
-  const auto scores = probe_scores_by_run(results, protocol);
+namespace {
+
+// The finished runs a table of `protocol` counts: those storing its rows, and those storing no linear-probe row
+// at all (a run of probe.protocols = sgd has no place in the lbfgs_probe table).
+std::vector<const RunRecord*> finished_runs_of(const std::vector<RunRecord>& runs,
+                                               const std::vector<ResultRow>& results, std::string_view protocol) {
   std::set<std::string> with_protocol, with_probe;
   for (const auto& r : results) {
     if (!is_linear_probe_protocol(r.protocol)) continue;
@@ -427,165 +469,216 @@ std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, 
       finished.push_back(&run);
     }
   }
-  const auto validation = headline_validation(results, runs, protocol);
-  std::map<std::string, double> online;  // run -> its online linear classifier's test top-1
+  return finished;
+}
+
+// run -> its online linear classifier's test top-1.
+std::map<std::string, double> online_top1_by_run(const std::vector<ResultRow>& results) {
+  std::map<std::string, double> online;
   for (const auto& r : results) {
     if (r.protocol == kOnlineLinearProtocol && r.metric == kTop1Metric && r.split == text(Split::Test) &&
         r.feature == text(Feature::Backbone)) {
       online[r.run_id] = r.value;
     }
   }
-  // The method first (always), then "key=value" for the other keys telling finished runs apart, SEM's own
-  // keys aside (they make the columns).
-  std::vector<std::string> varying;
-  for (const auto& key : distinguishing_keys(finished, true)) {
-    if (!is_sem_key(key)) varying.push_back(key);
+  return online;
+}
+
+// A row's name: the method first (always), then "key=value" for the other keys telling the finished runs apart,
+// SEM's own keys aside (they make the columns). Untrained runs are labelled as such rather than by "epochs=0";
+// when the trained runs share one epochs value, that leaves nothing for the key to tell apart.
+class RowLabels {
+ public:
+  explicit RowLabels(const std::vector<const RunRecord*>& finished) {
+    std::set<std::string> trained_epochs;
+    for (const auto* run : finished) {
+      if (!is_untrained(*run)) trained_epochs.insert(run->config.at("epochs"));
+    }
+    for (const auto& key : distinguishing_keys(finished, true)) {
+      if (is_sem_key(key)) continue;
+      if (key != "epochs" || trained_epochs.size() > 1) label_keys_.push_back(key);
+      if (key != "epochs") identity_keys_.push_back(key);
+    }
+    std::set<std::string> identities;
+    for (const auto* run : finished) identities.insert(row_label(*run, identity_keys_));
+    several_identities_ = identities.size() > 1;
   }
-  // Untrained runs are labelled as such rather than by "epochs=0"; when the trained runs share one epochs
-  // value, that leaves nothing for the key to tell apart.
-  std::set<std::string> trained_epochs;
-  for (const auto* run : finished) {
-    if (!is_untrained(*run)) trained_epochs.insert(run->config.at("epochs"));
+
+  std::string operator()(const RunRecord& run) const {
+    if (!is_untrained(run)) return row_label(run, label_keys_);
+    return several_identities_ ? "untrained backbone (" + row_label(run, identity_keys_) + ")"
+                               : std::string("untrained backbone");
   }
-  std::vector<std::string> label_keys, identity_keys;
-  for (const auto& key : varying) {
-    if (key != "epochs" || trained_epochs.size() > 1) label_keys.push_back(key);
-    if (key != "epochs") identity_keys.push_back(key);
-  }
-  std::set<std::string> identities;
-  for (const auto* run : finished) identities.insert(row_label(*run, identity_keys));
-  const auto label_of = [&](const RunRecord& run) {
-    if (!is_untrained(run)) return row_label(run, label_keys);
-    return identities.size() > 1 ? "untrained backbone (" + row_label(run, identity_keys) + ")"
-                                 : std::string("untrained backbone");
-  };
-  std::vector<std::string> order;
-  std::map<std::string, ComparisonRow> rows_by_label;
+
+ private:
+  std::vector<std::string> label_keys_, identity_keys_;
+  bool several_identities_ = false;
+};
+
+// One row's runs before its columns are computed.
+struct RowRuns {
+  ComparisonRow row;  // label, protocol, untrained and keys set
+  // sem mode -> SEM setting ("sem.L=8 sem.V=4 ...") -> values per seed; the settings in first-seen order.
+  std::map<EmbedderMode, std::map<std::string, SettingValues>> by_setting;
+  std::map<EmbedderMode, std::vector<std::string>> setting_order;
+  std::map<int64_t, std::vector<double>> online;  // the sem=off runs' online top-1 per seed
+};
+
+struct TableRuns {
+  std::vector<std::string> order;  // row labels in the order of their first run
+  std::map<std::string, RowRuns> rows;
   std::map<std::string, std::string> label_of_run;
-  // label -> sem mode -> SEM setting -> values per seed
-  std::map<std::string, std::map<std::string, std::map<std::string, SettingValues>>> cells;
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> setting_order;
-  std::map<std::string, std::map<int64_t, std::vector<double>>> online_by_label;
+};
+
+// The finished runs grouped into rows, each run's numbers under its sem mode and SEM setting.
+TableRuns group_into_rows(const std::vector<const RunRecord*>& finished, const std::vector<RunRecord>& runs,
+                          const std::vector<ResultRow>& results, std::string_view protocol) {
+  const auto keys = row_keys();
+  const auto setting_keys = sem_setting_keys();
+  const auto scores = probe_scores_by_run(results, protocol);
+  const auto validation = headline_validation(results, runs, protocol);
+  const auto online = online_top1_by_run(results);
+  const RowLabels label_of(finished);
+  TableRuns table;
   for (const auto* run : finished) {
     const std::string label = label_of(*run);
-    label_of_run[run->run_id] = label;
-    if (!rows_by_label.count(label)) {
-      order.push_back(label);
-      ComparisonRow& row = rows_by_label[label];
+    table.label_of_run[run->run_id] = label;
+    if (!table.rows.count(label)) {
+      table.order.push_back(label);
+      ComparisonRow& row = table.rows[label].row;
       row.label = label;
       row.protocol = std::string(protocol);
       row.untrained = is_untrained(*run);
       for (const auto& key : keys) row.keys[key] = run->config.at(key);
     }
-    const std::string& mode = run->config.at("sem");
+    RowRuns& row_runs = table.rows.at(label);
+    const EmbedderMode mode = stored_sem_mode(*run);
     std::string setting;
     for (const auto& key : setting_keys)
       setting += fmt::format("{}{}={}", setting.empty() ? "" : " ", key, run->config.at(key));
-    auto& by_setting = cells[label][mode];
-    if (!by_setting.count(setting)) setting_order[label][mode].push_back(setting);
+    auto& by_setting = row_runs.by_setting[mode];
+    if (!by_setting.count(setting)) row_runs.setting_order[mode].push_back(setting);
     SettingValues& values = by_setting[setting];
-    const auto score = scores.find(run->run_id);
-    if (score != scores.end()) {
+    if (const auto score = scores.find(run->run_id); score != scores.end()) {
       if (const auto test = headline_accuracy(score->second, mode)) values.test[run->seed].push_back(*test);
     }
     if (const auto val = validation.find(run->run_id); val != validation.end())
       values.val[run->seed].push_back(val->second);
-    if (mode == "off") {
+    if (mode == EmbedderMode::Off) {
       if (const auto it = online.find(run->run_id); it != online.end())
-        online_by_label[label][run->seed].push_back(it->second);
+        row_runs.online[run->seed].push_back(it->second);
     }
   }
-  if (is_lbfgs_protocol(protocol)) {
-    const auto run_names = run_labels(runs);
-    using ProbeKey = std::tuple<std::string, std::string, std::optional<double>>;  // run, feature, tau_d
-    std::map<ProbeKey, double> grad_norm;
-    for (const auto& r : results) {
-      if (r.protocol == protocol && r.split == text(Split::Train) && r.metric == kProbeGradNormMetric) {
-        grad_norm[{r.run_id, r.feature, r.tau_d}] = r.value;
-      }
-    }
-    for (const auto& r : results) {
-      if (r.protocol != protocol || r.split != text(Split::Train) || r.metric != kProbeConvergedMetric) continue;
-      const auto label = label_of_run.find(r.run_id);
-      if (label == label_of_run.end()) continue;
-      ComparisonRow& row = rows_by_label.at(label->second);
-      ++row.probes_with_convergence;
-      if (r.value != 0) continue;
-      UnconvergedProbe probe{run_names.at(r.run_id), r.feature, r.tau_d, std::nullopt};
-      if (const auto norm = grad_norm.find({r.run_id, r.feature, r.tau_d}); norm != grad_norm.end()) {
-        probe.grad_norm = norm->second;
-      }
-      row.unconverged.push_back(probe);
-    }
-  }
+  return table;
+}
 
-  std::vector<ComparisonRow> rows;
-  for (const auto& label : order) {
-    ComparisonRow row = rows_by_label.at(label);
-    for (const char* mode : kModes) {
-      const auto mode_cells = cells[label].find(mode);
-      if (mode_cells == cells[label].end()) continue;
-      const auto& settings = setting_order[label][mode];
-      ComparisonArm arm;
-      if (std::string(mode) == "off" || settings.size() == 1) {
-        // The baseline ignores the SEM settings: runs of one seed that differ only in them are one computation.
-        std::map<int64_t, std::vector<double>> merged;
-        for (const auto& setting : settings) {
-          for (const auto& [seed, v] : mode_cells->second.at(setting).test)
-            merged[seed].insert(merged[seed].end(), v.begin(), v.end());
-        }
-        arm.by_seed = per_seed_mean(merged);
-      } else {
-        // Several SEM settings: the one with the best mean validation top-1 (the first of tied ones).
-        const std::string* chosen = nullptr;
-        double chosen_val = -std::numeric_limits<double>::infinity();
-        for (const auto& setting : settings) {
-          const auto& values = mode_cells->second.at(setting);
-          if (per_seed_mean(values.test).empty()) continue;
-          std::vector<double> val;
-          for (const auto& [seed, v] : per_seed_mean(values.val)) val.push_back(v);
-          const double mean_val = val.empty() ? -std::numeric_limits<double>::infinity() : mean_of(val);
-          if (!chosen || mean_val > chosen_val) {
-            chosen = &setting;
-            chosen_val = mean_val;
-          }
-        }
-        if (chosen) {
-          arm.by_seed = per_seed_mean(mode_cells->second.at(*chosen).test);
-          // Name only the settings that differ between the candidates.
-          for (const auto& key : setting_keys) {
-            std::set<std::string> values;
-            for (const auto& setting : settings) {
-              const auto at = setting.find(key + "=");
-              values.insert(setting.substr(at, setting.find(' ', at) - at));
-            }
-            if (values.size() > 1) {
-              const auto at = chosen->find(key + "=");
-              arm.setting += (arm.setting.empty() ? "" : " ") + chosen->substr(at, chosen->find(' ', at) - at);
-            }
-          }
-        }
-      }
-      if (arm.by_seed.empty()) continue;
-      row.arms[mode] = arm;
+// L-BFGS protocols: each row counts its runs' probe_converged records and lists the probes at 0.
+void add_convergence(TableRuns& table, const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results,
+                     std::string_view protocol) {
+  const auto run_names = run_labels(runs);
+  using ProbeKey = std::tuple<std::string, std::string, std::optional<double>>;  // run, feature, tau_d
+  std::map<ProbeKey, double> grad_norm;
+  for (const auto& r : results) {
+    if (r.protocol == protocol && r.split == text(Split::Train) && r.metric == kProbeGradNormMetric) {
+      grad_norm[{r.run_id, r.feature, r.tau_d}] = r.value;
     }
-    const auto stats = [&](const char* mode) {
-      const auto it = row.arms.find(mode);
-      return it == row.arms.end() ? std::nullopt : std::optional<SeedStats>(it->second.stats());
-    };
-    row.baseline = stats("off");
-    row.sem = stats("on");
-    row.linear = stats("linear");
-    row.gumbel = stats("gumbel");
-    if (row.baseline && row.sem)
-      row.sem_minus_baseline = difference_interval(row.arms.at("off").by_seed, row.arms.at("on").by_seed);
-    if (const auto it = online_by_label.find(label); it != online_by_label.end()) {
-      std::vector<double> values;
-      for (const auto& [seed, v] : per_seed_mean(it->second)) values.push_back(v);
-      row.baseline_online = seed_stats(values);
-    }
-    rows.push_back(row);
   }
+  for (const auto& r : results) {
+    if (r.protocol != protocol || r.split != text(Split::Train) || r.metric != kProbeConvergedMetric) continue;
+    const auto label = table.label_of_run.find(r.run_id);
+    if (label == table.label_of_run.end()) continue;
+    ComparisonRow& row = table.rows.at(label->second).row;
+    ++row.probes_with_convergence;
+    if (r.value != 0) continue;
+    UnconvergedProbe probe{run_names.at(r.run_id), r.feature, r.tau_d, std::nullopt};
+    if (const auto norm = grad_norm.find({r.run_id, r.feature, r.tau_d}); norm != grad_norm.end()) {
+      probe.grad_norm = norm->second;
+    }
+    row.unconverged.push_back(probe);
+  }
+}
+
+// The value of `key` in a setting text "sem.L=8 sem.V=4": "sem.L=8".
+std::string setting_item(const std::string& setting, const std::string& key) {
+  const auto at = setting.find(key + "=");
+  return setting.substr(at, setting.find(' ', at) - at);
+}
+
+// One column of a row. The baseline ignores the SEM settings: runs of one seed that differ only in them are
+// one computation, averaged. Another mode with several settings reports the one with the best mean validation
+// top-1 (the first of tied ones), named by the keys that differ between the candidates.
+ComparisonArm column_of(EmbedderMode mode, const std::vector<std::string>& settings,
+                        const std::map<std::string, SettingValues>& by_setting) {
+  ComparisonArm arm;
+  if (mode == EmbedderMode::Off || settings.size() == 1) {
+    std::map<int64_t, std::vector<double>> merged;
+    for (const auto& setting : settings) {
+      for (const auto& [seed, v] : by_setting.at(setting).test)
+        merged[seed].insert(merged[seed].end(), v.begin(), v.end());
+    }
+    arm.by_seed = per_seed_mean(merged);
+    return arm;
+  }
+  const std::string* chosen = nullptr;
+  double chosen_val = -std::numeric_limits<double>::infinity();
+  for (const auto& setting : settings) {
+    const auto& values = by_setting.at(setting);
+    if (per_seed_mean(values.test).empty()) continue;
+    std::vector<double> val;
+    for (const auto& [seed, v] : per_seed_mean(values.val)) val.push_back(v);
+    const double mean_val = val.empty() ? -std::numeric_limits<double>::infinity() : mean_of(val);
+    if (!chosen || mean_val > chosen_val) {
+      chosen = &setting;
+      chosen_val = mean_val;
+    }
+  }
+  if (!chosen) return arm;
+  arm.by_seed = per_seed_mean(by_setting.at(*chosen).test);
+  for (const auto& key : sem_setting_keys()) {
+    std::set<std::string> values;
+    for (const auto& setting : settings) values.insert(setting_item(setting, key));
+    if (values.size() > 1) arm.setting += (arm.setting.empty() ? "" : " ") + setting_item(*chosen, key);
+  }
+  return arm;
+}
+
+// A row's columns, their statistics and the +SEM - baseline interval.
+ComparisonRow finish_row(const RowRuns& runs) {
+  ComparisonRow row = runs.row;
+  for (const EmbedderMode mode : kEmbedderModes) {
+    const auto by_setting = runs.by_setting.find(mode);
+    if (by_setting == runs.by_setting.end()) continue;
+    ComparisonArm arm = column_of(mode, runs.setting_order.at(mode), by_setting->second);
+    if (!arm.by_seed.empty()) row.arms[mode] = std::move(arm);
+  }
+  const auto stats = [&](EmbedderMode mode) {
+    const auto it = row.arms.find(mode);
+    return it == row.arms.end() ? std::nullopt : std::optional<SeedStats>(it->second.stats());
+  };
+  row.baseline = stats(EmbedderMode::Off);
+  row.sem = stats(EmbedderMode::Softmax);
+  row.linear = stats(EmbedderMode::Linear);
+  row.gumbel = stats(EmbedderMode::Gumbel);
+  if (row.baseline && row.sem) {
+    row.sem_minus_baseline =
+        difference_interval(row.arms.at(EmbedderMode::Off).by_seed, row.arms.at(EmbedderMode::Softmax).by_seed);
+  }
+  if (!runs.online.empty()) {
+    std::vector<double> values;
+    for (const auto& [seed, v] : per_seed_mean(runs.online)) values.push_back(v);
+    row.baseline_online = seed_stats(values);
+  }
+  return row;
+}
+
+}  // namespace
+
+std::vector<ComparisonRow> comparison_table(const std::vector<RunRecord>& runs, const std::vector<ResultRow>& results,
+                                            std::string_view protocol) {
+  TableRuns table = group_into_rows(finished_runs_of(runs, results, protocol), runs, results, protocol);
+  if (is_lbfgs_protocol(protocol)) add_convergence(table, runs, results, protocol);
+  std::vector<ComparisonRow> rows;
+  for (const auto& label : table.order) rows.push_back(finish_row(table.rows.at(label)));
   std::stable_partition(rows.begin(), rows.end(), [](const ComparisonRow& row) { return !row.untrained; });
   return rows;
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/config/run_spec.h"
 #include "harness/results/probe_protocols.h"
 #include "harness/store/store.h"
 #include "reports/document.h"
@@ -73,7 +74,7 @@ struct ComparisonRow {
   // Added for the full report: the row's non-SEM identity keys (method, dataset, backbone, epochs, ...),
   // the per-seed values of each column, the +SEM - baseline interval, the baseline's online linear top-1.
   std::map<std::string, std::string> keys;
-  std::map<std::string, ComparisonArm> arms;  // by sem mode: "off", "on", "linear", "gumbel"
+  std::map<EmbedderMode, ComparisonArm> arms;  // by sem mode
   std::optional<DifferenceInterval> sem_minus_baseline;
   std::optional<SeedStats> baseline_online;
   // L-BFGS protocols: how many probes of the row's runs stored probe_converged, and those at 0.

@@ -27,10 +27,14 @@ std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultR
   return scores;
 }
 
-std::optional<double> headline_accuracy(const ProbeScores& scores, const std::string& sem_mode) {
-  if (sem_mode == "off") return scores.backbone_test;
-  if (sem_mode == "linear") return scores.embedding_test;
-  return scores.sem_test;
+std::optional<double> headline_accuracy(const ProbeScores& scores, EmbedderMode sem_mode) {
+  switch (sem_mode) {
+    case EmbedderMode::Off: return scores.backbone_test;
+    case EmbedderMode::Linear: return scores.embedding_test;
+    case EmbedderMode::Softmax:
+    case EmbedderMode::Gumbel: return scores.sem_test;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> probe_protocols_present(const std::vector<ResultRow>& results) {

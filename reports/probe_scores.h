@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/config/run_spec.h"
 #include "harness/results/probe_protocols.h"
 #include "harness/store/store.h"
 
@@ -26,9 +27,9 @@ struct ProbeScores {
 std::map<std::string, ProbeScores> probe_scores_by_run(const std::vector<ResultRow>& results,
                                                        std::string_view protocol);
 
-// The comparison table's number for a run whose `sem` key is sem_mode: the backbone feature for off, the
+// The comparison table's number for a run of the given sem mode: the backbone feature for off, the
 // embedder output for linear (it has no softmax), the SEM feature at the validation-best tau_d otherwise.
-std::optional<double> headline_accuracy(const ProbeScores& scores, const std::string& sem_mode);
+std::optional<double> headline_accuracy(const ProbeScores& scores, EmbedderMode sem_mode);
 
 // The linear-probe protocols that the rows store (any run, split or metric), in linear_probe_protocols()
 // order: the converged probe first.

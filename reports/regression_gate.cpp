@@ -12,6 +12,7 @@
 #include "harness/results/probe_protocols.h"
 #include "harness/results/vocabulary.h"
 #include "reports/probe_scores.h"
+#include "reports/run_labels.h"
 #include "reports/text_table.h"
 
 namespace semharness {
@@ -127,7 +128,7 @@ std::optional<double> run_metric(const std::string& metric, const RunRecord& run
   const auto by_run = probe_scores_by_run(run_results, probe_protocol);
   const auto found = by_run.find(run.run_id);
   const ProbeScores scores = found == by_run.end() ? ProbeScores{} : found->second;
-  if (metric == "headline") return headline_accuracy(scores, run.config.at("sem"));
+  if (metric == "headline") return headline_accuracy(scores, stored_sem_mode(run));
   if (metric == "probe.backbone") return scores.backbone_test;
   if (metric == "probe.embedding") return scores.embedding_test;
   if (metric == "probe.sem") return scores.sem_test;

@@ -56,6 +56,12 @@ RunSpec stored_run_spec(const RunRecord& run) {
   return RunSpec::parse(config);
 }
 
+EmbedderMode stored_sem_mode(const RunRecord& run) {
+  return parse_embedder_mode(run.config.at("sem"), "run " + run.run_id);
+}
+
+bool is_untrained(const RunRecord& run) { return run.config.at("epochs") == "0"; }
+
 std::string row_label(const RunRecord& run, const std::vector<std::string>& keys) {
   std::string label;
   for (const auto& key : keys)

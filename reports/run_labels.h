@@ -23,6 +23,11 @@ std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs
 // takes its default. Throws InputError when a stored value does not parse.
 RunSpec stored_run_spec(const RunRecord& run);
 
+// A stored run's sem mode and whether it is the untrained-backbone floor (epochs = 0): the two settings the
+// reports group runs by, read without parsing the rest.
+EmbedderMode stored_sem_mode(const RunRecord& run);
+bool is_untrained(const RunRecord& run);
+
 // "byol backbone=resnet18": the value of the first key, then key=value for the others (rows of a table whose
 // first key is the method).
 std::string row_label(const RunRecord& run, const std::vector<std::string>& keys);

@@ -13,8 +13,8 @@ namespace {
 
 // The phases of a run in the order they happen; other names (kernels) follow alphabetically.
 int phase_rank(const std::string& name) {
-  static const std::vector<std::string> phases = {"data",      "data_wait",  "augment", "forward", "backward",
-                                                  "optimizer", "checkpoint", "probe",   "run"};
+  static const std::vector<std::string> phases = {"data",      "data_wait",  "augment",     "forward", "backward",
+                                                  "optimizer", "checkpoint", "online_eval", "probe",   "run"};
   const auto it = std::find(phases.begin(), phases.end(), name);
   return it == phases.end() ? static_cast<int>(phases.size()) : static_cast<int>(it - phases.begin());
 }
@@ -32,6 +32,14 @@ ReportTable timing_table(const std::string& id, const std::string& title, std::v
   table.header = {"name", "device"};
   if (with_runs) table.header.push_back("runs");
   for (const char* column : {"count", "total (s)", "mean (ms)"}) table.header.push_back(column);
+  // The probes' time against pretraining's: run minus probe, per device (grid tables only).
+  std::map<std::string, double> run_ms, probe_ms;
+  for (const auto& t : totals) {
+    if (t.name == "run") run_ms[t.device] += t.total_ms;
+    if (t.name == "probe") probe_ms[t.device] += t.total_ms;
+  }
+  const bool with_share = with_runs && !run_ms.empty();
+  if (with_share) table.header.push_back("x pretraining");
   for (const auto& t : totals) {
     std::vector<ReportCell> row = {{t.name, std::nullopt}, {t.device, std::nullopt}};
     if (with_runs) row.push_back({std::to_string(t.runs), static_cast<double>(t.runs)});
@@ -39,6 +47,14 @@ ReportTable timing_table(const std::string& id, const std::string& title, std::v
     row.push_back({std::to_string(t.count), static_cast<double>(t.count)});
     row.push_back({fmt::format("{:.2f}", t.total_ms / 1000), t.total_ms / 1000});
     row.push_back({fmt::format("{:.3f}", mean_ms), mean_ms});
+    if (with_share) {
+      const double pretraining = run_ms[t.device] - probe_ms[t.device];
+      if (t.name.rfind("probe", 0) == 0 && pretraining > 0) {
+        row.push_back({fmt::format("{:.2f}", t.total_ms / pretraining), t.total_ms / pretraining});
+      } else {
+        row.push_back({"", std::nullopt});
+      }
+    }
     table.rows.push_back(row);
   }
   return table;
@@ -57,7 +73,9 @@ ReportSection timings_section(Store& store, const std::string& grid) {
     ReportTable table = timing_table("timings_" + grid_name, "Grid '" + grid_name + "': time per phase", totals, true);
     table.notes.push_back(
         "Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
-        "count. Device work is timed with synchronisation at the phase boundaries.");
+        "count; x pretraining = a probe phase's total over pretraining's (run minus probe: the pretraining loop "
+        "with its online-classifier evaluation). Device work is timed with synchronisation at the phase "
+        "boundaries.");
     section.tables.push_back(table);
   }
 

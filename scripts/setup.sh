@@ -36,6 +36,14 @@ if ! .venv/bin/python -c "import sklearn" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check scikit-learn
 fi
 
+# torchvision and Pillow only for the augmentation cross-check (tests/test_augment_ops.cpp runs
+# tests/crosscheck/torchvision_augment.py): torchvision's own tensor ops are the reference. --no-deps keeps the
+# pinned torch; only torchvision's pure-tensor transforms are used, which need none of its compiled ops.
+if ! .venv/bin/python -W ignore -c "import torchvision.transforms" 2>/dev/null; then
+  echo "setup: installing torchvision into .venv (the augmentation cross-check of tests/crosscheck)"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps torchvision==0.29.2 pillow
+fi
+
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
   rm -f build-configure.log

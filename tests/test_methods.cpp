@@ -159,17 +159,22 @@ TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
   struct Collect {
     std::string prefix;
     std::map<std::string, double> defaults;
+    std::map<std::string, std::string> texts;  // choice options
     void operator()(const int64_t& value, const char* name, const Bounds&, const char*) {
       defaults[prefix + "." + name] = static_cast<double>(value);
     }
     void operator()(const double& value, const char* name, const Bounds&, const char*) {
       defaults[prefix + "." + name] = value;
     }
+    void operator()(const std::string& value, const char* name, const std::vector<std::string>&, const char*) {
+      texts[prefix + "." + name] = value;
+    }
     void ordered(const char*, const char*) {}
+    void added_later(const char*) {}
   };
   std::set<std::string> option_keys;
   for_each_method([&](auto options) {
-    Collect collect{options.kKeyPrefix, {}};
+    Collect collect{options.kKeyPrefix, {}, {}};
     options.fields(collect);
     RunConfig config = RunConfig::defaults({{"method", options.kName}});
     for (const auto& [key, value] : collect.defaults) {
@@ -180,12 +185,21 @@ TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
       // A value other than the default (integers and unit-interval values stay in bounds).
       config.values[key] = spec->max == 1 ? "0.5" : spec->type == KeyType::Int ? "7" : "0.25";
     }
+    for (const auto& [key, value] : collect.texts) {
+      option_keys.insert(key);
+      const KeySpec* spec = find_key(key);
+      ASSERT_NE(spec, nullptr) << key;
+      EXPECT_EQ(spec->default_value, value) << key;
+      ASSERT_GE(spec->choices.size(), 2u) << key;
+      config.values[key] = spec->choices.back() == value ? spec->choices.front() : spec->choices.back();
+    }
     const MethodOptions built = method_options(RunSpec::parse(config), 3);
     ASSERT_EQ(built.name(), options.kName);
-    Collect read{options.kKeyPrefix, {}};
+    Collect read{options.kKeyPrefix, {}, {}};
     auto copy = built.get<decltype(options)>();
     copy.fields(read);
     for (const auto& [key, value] : read.defaults) EXPECT_EQ(value, std::stod(config.values.at(key))) << key;
+    for (const auto& [key, value] : read.texts) EXPECT_EQ(value, config.values.at(key)) << key;
   });
   for (const KeySpec& spec : config_keys()) {
     const std::string prefix = spec.name.substr(0, spec.name.find('.'));

@@ -154,7 +154,7 @@ TEST_F(HandmadeReportTest, ComparisonNumbersMatchHandComputation) {
   EXPECT_NEAR(simclr.sem->mean, 65.0, 1e-12);
   EXPECT_NEAR(simclr.sem->std, std::sqrt(3.0), 1e-12);
   EXPECT_EQ(simclr.sem->n, 3);
-  EXPECT_EQ(simclr.arms.at("on").setting, "sem.L=8");
+  EXPECT_EQ(simclr.arms.at(EmbedderMode::Softmax).setting, "sem.L=8");
   ASSERT_TRUE(simclr.sem_minus_baseline);
   EXPECT_TRUE(simclr.sem_minus_baseline->paired);
   EXPECT_NEAR(simclr.sem_minus_baseline->difference, 3.0, 1e-12);

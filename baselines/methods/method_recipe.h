@@ -1,6 +1,8 @@
 #pragma once
 // What a method prescribes beyond its loss, torch-free: the shape of its projector and the augmentation of
 // each of its two views (SPEC §3). Each method's options struct returns its own recipe.
+#include <initializer_list>
+
 namespace semharness {
 
 // The projector's shape; widths come from the grid (proj.hidden, proj.out).
@@ -32,6 +34,17 @@ struct AugmentRecipe {
 inline AugmentRecipe solarized_second_view() {
   AugmentRecipe recipe;
   recipe.view2.solarize_p = 0.2;
+  return recipe;
+}
+
+// SimCLR's strong colour jitter (brightness, contrast, saturation 0.8, hue 0.2) on both views; the authors'
+// SwAV script uses it too (SPEC §7).
+inline AugmentRecipe strong_jitter() {
+  AugmentRecipe recipe;
+  for (ViewAugmentOptions* view : {&recipe.view1, &recipe.view2}) {
+    view->brightness = view->contrast = view->saturation = 0.8;
+    view->hue = 0.2;
+  }
   return recipe;
 }
 

@@ -16,6 +16,8 @@
 //   v(text, key, choices, help)             a std::string that is one of `choices`
 //   v(flag, key, help)                      a bool, written on/off in a grid
 //   v.ordered(lower_key, upper_key)         two options whose values must satisfy lower <= upper
+//   v.added_later(key)                      an option added after runs were stored: part of a run's identity
+//                                           only away from its default, so stored runs keep their ids
 // One visitor reads the defaults into grid keys (harness/config/option_keys.h), another writes a run's values
 // into the struct. A method's keys are "prefix.key"; the optimizer's are written whole.
 #include <cstdint>

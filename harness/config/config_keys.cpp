@@ -86,6 +86,12 @@ KeySpec not_identity(KeySpec spec) {
   return spec;
 }
 
+// Keys added after runs were stored: part of a run's identity only away from their default.
+KeySpec added_later(KeySpec spec) {
+  spec.identity_at_default = false;
+  return spec;
+}
+
 struct KeyTable {
   std::vector<KeySpec> keys;
   std::vector<KeyOrder> orders;
@@ -121,6 +127,9 @@ std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
                               "augment the next batch on a thread of its own while the current step trains")),
       choice_key("precision", {"fp32", "bf16", "fp16"}, "bf16", "autocast precision on CUDA (the CPU runs fp32)"),
       positive_float_key("online.lr", "0.1", "learning rate of the online linear classifier"),
+      added_later(choice_key("online.classifier", {"separate", "solo_learn"}, "separate",
+                             "online linear classifier: separate (view 1, an SGD of its own) or solo_learn (both "
+                             "views, a parameter group of the main optimizer, LARS included; the authors')")),
       int_key("train_subset", "0", 0, "training images used for pretraining; 0: all"),
       not_identity(
           int_key("checkpoint_every", "1", 0, "save a resumable checkpoint every N pretraining epochs; 0: never")),
@@ -134,13 +143,18 @@ std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
       int_key("sem.V", "8", 1, "vertices per simplex"),
       positive_float_key("sem.tau_online", "1", "softmax temperature of the online branch / view 1"),
       positive_float_key("sem.tau_target", "1", "softmax temperature of the target branch / view 2"),
+      added_later(choice_key("sem.train_embedder", {"on", "off"}, "on",
+                             "train the embedder (Linear + BN affine); off: they keep their initial values and only "
+                             "BN's running statistics move, as in the authors' SimCLR, SwAV and Barlow Twins files")),
       int_key("proj.hidden", "512", 1, "projector hidden width"),
       int_key("proj.out", "128", 1, "projector output width"),
       as_run_list(positive_float_key("probe.tau_d", "0.01,0.1,1", "downstream SEM temperatures probed")),
-      as_run_list(choice_key("probe.protocols", {"lbfgs", "sgd"}, "lbfgs",
+      as_run_list(choice_key("probe.protocols", {"lbfgs", "sgd", "sgd_augmented"}, "lbfgs",
                              "linear probes trained on every frozen feature, each stored under its own protocol: "
                              "lbfgs (full-batch L-BFGS to convergence: lbfgs_probe), sgd (the authors' SGD "
-                             "probe, SPEC §2: linear_probe)")),
+                             "probe, SPEC §2, on fixed features: linear_probe), sgd_augmented (the same probe on "
+                             "features recomputed from augmented images each batch, as the authors' code runs it: "
+                             "linear_probe_augmented)")),
       choice_key("probe.standardize", {"on", "off"}, "on",
                  "L-BFGS probe: standardise each feature dimension with training-split mean and std (folded "
                  "into the stored weights); off: raw features, stored as lbfgs_probe_raw"),

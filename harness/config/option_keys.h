@@ -40,6 +40,11 @@ struct OptionKeys {
     keys.push_back(option_key(key(name), KeyType::Choice, value ? "on" : "off", {}, {"on", "off"}, help));
   }
   void ordered(const char* lower, const char* upper) { orders.push_back({key(lower), key(upper)}); }
+  void added_later(const char* name) {
+    for (KeySpec& spec : keys) {
+      if (spec.name == key(name)) spec.identity_at_default = false;
+    }
+  }
 };
 
 // Writes each option of an options struct from the run's value of its key.
@@ -55,6 +60,7 @@ struct OptionsFromConfig {
   }
   void operator()(bool& value, const char* name, const char*) { value = config.str(key(name)) == "on"; }
   void ordered(const char*, const char*) {}
+  void added_later(const char*) {}
 };
 
 // The keys of `defaults` (an options struct), in the order its fields() lists them.

@@ -240,7 +240,9 @@ std::string RunConfig::canonical() const {
   std::vector<std::string> lines;
   for (const auto& [key, value] : values) {
     const KeySpec* spec = find_key(key);
-    if (spec && spec->identity) lines.push_back(key + "=" + value + "\n");
+    if (!spec || !spec->identity) continue;
+    if (!spec->identity_at_default && value == spec->default_value) continue;
+    lines.push_back(key + "=" + value + "\n");
   }
   std::sort(lines.begin(), lines.end());
   std::string text;

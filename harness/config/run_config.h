@@ -23,6 +23,9 @@ struct KeySpec {
   bool max_exclusive = false;  // true: value must be < max (probe.val_fraction < 1)
   bool run_list = false;       // a comma list that one run uses whole (probe.tau_d), not a grid axis
   bool identity = true;        // part of cell_id (false for name, data_dir)
+  // false for a key added after runs were stored: it is part of the identity only when it differs from its
+  // default, so that the runs stored before it keep their ids (and resume) while it sits at the default.
+  bool identity_at_default = true;
 };
 
 // The table of every key, in the order the README documents them.

@@ -2,21 +2,34 @@
 
 #include <variant>
 
+#include <fmt/format.h>
+
+#include "harness/config/errors.h"
 #include "harness/config/option_keys.h"
 
 namespace semharness {
 namespace {
 
-EmbedderMode embedder_mode(const std::string& text) {
-  if (text == "on") return EmbedderMode::Softmax;
-  if (text == "linear") return EmbedderMode::Linear;
-  if (text == "gumbel") return EmbedderMode::Gumbel;
-  return EmbedderMode::Off;  // the key's choices are checked when the configuration is made
-}
-
 bool on(const RunConfig& c, const std::string& key) { return c.str(key) == "on"; }
 
 }  // namespace
+
+const char* text(EmbedderMode mode) {
+  switch (mode) {
+    case EmbedderMode::Off: return "off";
+    case EmbedderMode::Softmax: return "on";
+    case EmbedderMode::Linear: return "linear";
+    case EmbedderMode::Gumbel: return "gumbel";
+  }
+  return "";
+}
+
+EmbedderMode parse_embedder_mode(const std::string& value, const std::string& what) {
+  for (const EmbedderMode mode : kEmbedderModes) {
+    if (value == text(mode)) return mode;
+  }
+  throw InputError(fmt::format("{}: sem = '{}': expected one of off, on, linear, gumbel", what, value));
+}
 
 RunSpec RunSpec::parse(const RunConfig& c) {
   RunSpec spec;
@@ -29,11 +42,12 @@ RunSpec RunSpec::parse(const RunConfig& c) {
 
   auto& embedder = spec.embedder;
   embedder.mode_text = c.str("sem");
-  embedder.mode = embedder_mode(embedder.mode_text);
+  embedder.mode = parse_embedder_mode(embedder.mode_text, "run " + spec.run_id);
   embedder.L = c.i("sem.L");
   embedder.V = c.i("sem.V");
   embedder.tau_online = c.f("sem.tau_online");
   embedder.tau_target = c.f("sem.tau_target");
+  embedder.trained = on(c, "sem.train_embedder");
 
   spec.method = default_method_options(c.str("method"));
   std::visit([&](auto& options) { read_options(options, c, options.kKeyPrefix); }, spec.method);
@@ -46,6 +60,8 @@ RunSpec RunSpec::parse(const RunConfig& c) {
   pretrain.train_subset = c.i("train_subset");
   pretrain.lr = c.f("lr");
   pretrain.online_lr = c.f("online.lr");
+  pretrain.online_classifier =
+      c.str("online.classifier") == "solo_learn" ? OnlineClassifier::SoloLearn : OnlineClassifier::Separate;
   pretrain.grad_clip = c.f("grad_clip");
   pretrain.precision = c.str("precision");
   pretrain.prefetch = on(c, "prefetch");

@@ -28,11 +28,20 @@ struct BackboneSpec {
 
 enum class EmbedderMode { Off, Softmax, Linear, Gumbel };  // key sem: off, on, linear, gumbel
 
+// Every mode, in the order tables list them: the baseline, SEM, then the controls.
+constexpr EmbedderMode kEmbedderModes[] = {EmbedderMode::Off, EmbedderMode::Softmax, EmbedderMode::Linear,
+                                           EmbedderMode::Gumbel};
+// The key's text of a mode ("off", "on", "linear", "gumbel"), and back; parse throws InputError naming `what`
+// for any other text.
+const char* text(EmbedderMode mode);
+EmbedderMode parse_embedder_mode(const std::string& text, const std::string& what);
+
 struct EmbedderSpec {
   EmbedderMode mode = EmbedderMode::Off;
   std::string mode_text;  // as the key wrote it, for meta.json and labels
   int64_t L = 0, V = 0;
   double tau_online = 0, tau_target = 0;
+  bool trained = true;  // sem.train_embedder
 
   bool present() const { return mode != EmbedderMode::Off; }
   // SEM proper or its Gumbel variant: the probed features include softmax(e / tau_d).
@@ -43,10 +52,17 @@ struct ProjectorSpec {
   int64_t hidden = 0, out = 0;
 };
 
+// How the online linear classifier trains (key online.classifier).
+enum class OnlineClassifier {
+  Separate,   // "separate": on view 1, by an SGD of its own
+  SoloLearn,  // "solo_learn": on both views, a parameter group of the main optimizer (the authors')
+};
+
 struct PretrainSpec {
   int64_t epochs = 0, batch_size = 0, warmup_epochs = 0;
   int64_t train_subset = 0;  // 0: all training images
   double lr = 0, online_lr = 0, grad_clip = 0;
+  OnlineClassifier online_classifier = OnlineClassifier::Separate;
   std::string precision;  // fp32, bf16, fp16 (autocast on CUDA)
   bool prefetch = false;
   int64_t checkpoint_every = 0;  // 0: never

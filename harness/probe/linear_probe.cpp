@@ -27,23 +27,32 @@ std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const a
   return {correct.to(torch::kDouble) * (100.0 / n), loss / n};
 }
 
-ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
-                                int64_t num_classes, const SgdProbeSpec& spec) {
-  std::vector<double> lrs, wd1s;
+SgdProbeGrid::SgdProbeGrid(const SgdProbeSpec& spec) {
   for (double lr : spec.lrs) {
     for (double wd1 : spec.wd1s) {
       lrs.push_back(lr);
       wd1s.push_back(wd1);
     }
   }
-  const int64_t g = static_cast<int64_t>(lrs.size()), d = train.x.size(1), n = train.x.size(0);
-  const auto options = train.x.options();
-  auto weight = torch::zeros({g, d, num_classes}, options).requires_grad_(true);
-  auto bias = torch::zeros({g, 1, num_classes}, options).requires_grad_(true);
-  const auto lr = torch::tensor(lrs, torch::kDouble).to(options);
-  const auto wd1 = torch::tensor(wd1s, torch::kDouble).to(options);
+}
+
+std::vector<ProbeWeights> train_sgd_probes(const TrainBatches& batches, const at::Tensor& labels,
+                                           const std::vector<int64_t>& dims, int64_t num_classes,
+                                           const SgdProbeSpec& spec, const at::TensorOptions& options) {
+  const SgdProbeGrid grid(spec);
+  const int64_t g = static_cast<int64_t>(grid.lrs.size()), n = labels.size(0);
+  std::vector<ProbeWeights> probes;
+  std::vector<at::Tensor> parameters;
+  for (const int64_t d : dims) {
+    probes.push_back({torch::zeros({g, d, num_classes}, options).requires_grad_(true),
+                      torch::zeros({g, 1, num_classes}, options).requires_grad_(true)});
+    parameters.push_back(probes.back().weight);
+    parameters.push_back(probes.back().bias);
+  }
+  const auto lr = torch::tensor(grid.lrs, torch::kDouble).to(options);
+  const auto wd1 = torch::tensor(grid.wd1s, torch::kDouble).to(options);
   // The per-probe learning rate multiplies its loss, so one SGD with lr 1 trains all of them.
-  torch::optim::SGD sgd({weight, bias}, torch::optim::SGDOptions(1.0).momentum(0.9));
+  torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(1.0).momentum(0.9));
   const int64_t batch = std::min(spec.batch_size, n);
   const int64_t steps = std::max<int64_t>(1, n / batch);
   for (int64_t epoch = 0; epoch < spec.epochs; ++epoch) {
@@ -52,29 +61,45 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
     const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kLong).device(options.device()));
     for (int64_t step = 0; step < steps; ++step) {
       const auto index = order.slice(0, step * batch, (step + 1) * batch);
-      const auto x = train.x.index_select(0, index);
-      const auto y = train.y.index_select(0, index);
-      const auto logits = torch::baddbmm(bias, x.unsqueeze(0).expand({g, -1, -1}), weight);  // [G, B, C]
-      const auto ce =
-          torch::nn::functional::cross_entropy(logits.reshape({-1, num_classes}), y.repeat({g}),
-                                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-              .view({g, -1})
-              .mean(1);
-      auto penalty = wd1 * weight.abs().sum({1, 2});
-      if (spec.wd2 > 0) penalty = penalty + spec.wd2 * weight.pow(2).sum({1, 2});
-      const auto loss = (lr * (ce + penalty)).sum();
+      const auto xs = batches(index);
+      const auto y = labels.index_select(0, index);
+      at::Tensor loss;
+      for (size_t k = 0; k < probes.size(); ++k) {
+        const auto& [weight, bias] = probes[k];
+        const auto logits = torch::baddbmm(bias, xs[k].unsqueeze(0).expand({g, -1, -1}), weight);  // [G, B, C]
+        const auto ce = torch::nn::functional::cross_entropy(
+                            logits.reshape({-1, num_classes}), y.repeat({g}),
+                            torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                            .view({g, -1})
+                            .mean(1);
+        auto penalty = wd1 * weight.abs().sum({1, 2});
+        if (spec.wd2 > 0) penalty = penalty + spec.wd2 * weight.pow(2).sum({1, 2});
+        const auto feature_loss = (lr * (ce + penalty)).sum();
+        loss = loss.defined() ? loss + feature_loss : feature_loss;
+      }
       sgd.zero_grad();
       loss.backward();
       sgd.step();
     }
   }
-  const auto [train_top1, train_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), train);
-  const auto [val_top1, val_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), val);
-  const auto [test_top1, test_loss] = score_probes(weight.detach(), bias.detach().squeeze(1), test);
+  for (auto& probe : probes) {
+    probe.weight = probe.weight.detach();
+    probe.bias = probe.bias.detach();
+  }
+  return probes;
+}
+
+ProbeResult select_sgd_probe(const ProbeWeights& probes, const SgdProbeGrid& grid, const LabeledFeatures& train,
+                             const LabeledFeatures& val, const LabeledFeatures& test) {
+  const int64_t g = probes.weight.size(0);
+  const auto bias = probes.bias.squeeze(1);
+  const auto [train_top1, train_loss] = score_probes(probes.weight, bias, train);
+  const auto [val_top1, val_loss] = score_probes(probes.weight, bias, val);
+  const auto [test_top1, test_loss] = score_probes(probes.weight, bias, test);
   // Selection on validation: best top-1, ties broken by lower loss. One host read for everything.
   const auto table =
-      torch::stack(
-          {train_top1, train_loss, val_top1, val_loss, test_top1, test_loss, weight.detach().abs().sum({1, 2})}, 1)
+      torch::stack({train_top1, train_loss, val_top1, val_loss, test_top1, test_loss, probes.weight.abs().sum({1, 2})},
+                   1)
           .to(torch::kCPU, torch::kDouble);
   const auto t = table.accessor<double, 2>();
   int64_t best = 0;
@@ -85,12 +110,21 @@ ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatu
   result.train = {t[best][0], t[best][1]};
   result.val = {t[best][2], t[best][3]};
   result.test = {t[best][4], t[best][5]};
-  result.lr = lrs[best];
-  result.wd1 = wd1s[best];
+  result.lr = grid.lrs[best];
+  result.wd1 = grid.wd1s[best];
   result.weight_l1 = t[best][6];
-  result.weight = weight.detach()[best].t().contiguous();
-  result.bias = bias.detach()[best].squeeze(0).contiguous();
+  result.weight = probes.weight[best].t().contiguous();
+  result.bias = probes.bias[best].squeeze(0).contiguous();
   return result;
+}
+
+ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
+                                int64_t num_classes, const SgdProbeSpec& spec) {
+  const TrainBatches rows = [&](const at::Tensor& index) {
+    return std::vector<at::Tensor>{train.x.index_select(0, index)};
+  };
+  const auto probes = train_sgd_probes(rows, train.y, {train.x.size(1)}, num_classes, spec, train.x.options());
+  return select_sgd_probe(probes.front(), SgdProbeGrid(spec), train, val, test);
 }
 
 double knn_top1(const LabeledFeatures& bank, const LabeledFeatures& queries, int64_t num_classes, int64_t k,

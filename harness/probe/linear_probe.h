@@ -3,11 +3,13 @@
 // epochs, loss = lr * (cross-entropy + wd1 * sum|W| + wd2 * sum W^2). Every (lr, wd1) of the grid is a
 // separate probe; all of them train at once on the same batches as one batched matrix product. The probe
 // with the best validation top-1 is selected; the test split is never used for selection.
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/TensorOptions.h>
 
 #include "harness/probe/probe_spec.h"
 
@@ -45,7 +47,33 @@ struct ProbeResult {
 std::pair<at::Tensor, at::Tensor> score_probes(const at::Tensor& weight, const at::Tensor& bias,
                                                const LabeledFeatures& data);
 
-// Batches are drawn from the device's default generator (seeded by the run).
+// The (lr, wd1) pairs of the SGD probe grid, in the order the probes are stacked: lr outer, wd1 inner.
+struct SgdProbeGrid {
+  explicit SgdProbeGrid(const SgdProbeSpec& spec);
+  std::vector<double> lrs, wd1s;
+};
+
+// The G = |lr| x |wd1| probes of one feature: weight [G, D, C], bias [G, 1, C].
+struct ProbeWeights {
+  at::Tensor weight, bias;
+};
+
+// A batch's training rows of each probed feature, [B, D_k] each, given the batch's indices into the training
+// split: rows of fixed features, or features recomputed from augmented images.
+using TrainBatches = std::function<std::vector<at::Tensor>(const at::Tensor& index)>;
+
+// The SGD probes of several features trained side by side on the same batches (all of them at once, SPEC §2):
+// `labels` [N] are the training split's, dims[k] is feature k's width. The batch order is drawn from the
+// device's default generator (seeded by the run).
+std::vector<ProbeWeights> train_sgd_probes(const TrainBatches& batches, const at::Tensor& labels,
+                                           const std::vector<int64_t>& dims, int64_t num_classes,
+                                           const SgdProbeSpec& spec, const at::TensorOptions& options);
+
+// The probe of the grid with the best validation top-1 (ties: the lower validation loss), scored on each split.
+ProbeResult select_sgd_probe(const ProbeWeights& probes, const SgdProbeGrid& grid, const LabeledFeatures& train,
+                             const LabeledFeatures& val, const LabeledFeatures& test);
+
+// The SGD probe on fixed features: train_sgd_probes on rows of train, then select_sgd_probe.
 ProbeResult train_linear_probes(const LabeledFeatures& train, const LabeledFeatures& val, const LabeledFeatures& test,
                                 int64_t num_classes, const SgdProbeSpec& spec);
 

@@ -15,6 +15,7 @@ namespace semharness {
 // The values of the grid key probe.protocols.
 inline constexpr std::string_view kSgdProtocolKey = "sgd";
 inline constexpr std::string_view kLbfgsProtocolKey = "lbfgs";
+inline constexpr std::string_view kSgdAugmentedProtocolKey = "sgd_augmented";
 
 // The stored protocol of a probe.protocols item ("sgd", "lbfgs") under probe.standardize; throws
 // std::invalid_argument for another item.
@@ -24,6 +25,8 @@ std::string stored_probe_protocol(std::string_view item, bool standardize);
 const std::vector<std::string>& linear_probe_protocols();
 bool is_linear_probe_protocol(std::string_view stored);
 bool is_lbfgs_protocol(std::string_view stored);
+// The SGD probes: on fixed features or on augmented batches.
+bool is_sgd_protocol(std::string_view stored);
 
 // One sentence on what the protocol is, for report notes ("" for an unknown name).
 std::string_view probe_protocol_description(std::string_view stored);

@@ -97,6 +97,9 @@ constexpr bool is_done(RunStatus status) { return status == RunStatus::Finished 
 // results.protocol. The linear probes (what each is: harness/results/probe_protocols.h):
 // the authors' probe (SPEC §2): SGD with momentum on raw frozen features, (lr, wd1) selected on validation.
 inline constexpr std::string_view kSgdProbe = "linear_probe";
+// The same SGD probe as the authors' code runs it (SPEC §7): each batch's features recomputed by the frozen
+// encoder from augmented training images (random resized crop and flip).
+inline constexpr std::string_view kSgdAugmentedProbe = "linear_probe_augmented";
 // The converged probe: full-batch L-BFGS on the L2-penalised multinomial logistic loss, the penalty selected
 // on validation, on features standardised with training-split statistics (folded into the stored weights).
 inline constexpr std::string_view kLbfgsProbe = "lbfgs_probe";

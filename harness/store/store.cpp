@@ -20,6 +20,11 @@ namespace semharness {
 
 namespace {
 
+// runs.status as stored.
+void bind_status(SQLite::Statement& statement, int index, RunStatus status) {
+  statement.bind(index, std::string(text(status)));
+}
+
 namespace fs = std::filesystem;
 
 constexpr const char* kSchema = "semharness/1";
@@ -260,7 +265,7 @@ int Store::register_runs(const Grid& grid) {
     insert.bind(1, run.run_id());
     insert.bind(2, run.cell_id());
     insert.bind(3, grid.name);
-    insert.bind(4, std::string(text(RunStatus::Pending)));
+    bind_status(insert, 4, RunStatus::Pending);
     insert.bind(5, run.seed);
     insert.bind(6, created_at);
     int index = 7;
@@ -283,7 +288,7 @@ std::string Store::status(const std::string& run_id) {
 
 void Store::mark_running(const std::string& run_id) {
   SQLite::Statement update(*db_, "UPDATE runs SET status = ?, started_at = ?, error = NULL WHERE run_id = ?");
-  update.bind(1, std::string(text(RunStatus::Running)));
+  bind_status(update, 1, RunStatus::Running);
   update.bind(2, utc_now());
   update.bind(3, run_id);
   require_updated(update.exec(), run_id, path_);
@@ -314,7 +319,7 @@ std::optional<std::string> Store::claim_next(const std::vector<std::string>& run
                              "UPDATE runs SET status = ?, worker = ?, started_at = ?, heartbeat_at = ?, "
                              "error = NULL, attempts = COALESCE(attempts, 0) + 1 WHERE run_id = ?");
     const std::string now = utc_now();
-    update.bind(1, std::string(text(RunStatus::Running)));
+    bind_status(update, 1, RunStatus::Running);
     update.bind(2, worker);
     update.bind(3, now);
     update.bind(4, now);
@@ -334,7 +339,7 @@ void HeartbeatConnection::beat(const std::string& run_id) {
   SQLite::Statement update(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = ?");
   update.bind(1, utc_now());
   update.bind(2, run_id);
-  update.bind(3, std::string(text(RunStatus::Running)));
+  bind_status(update, 3, RunStatus::Running);
   update.exec();
 }
 
@@ -465,7 +470,7 @@ void Store::add_benchmark_rows(const std::string& session, const std::vector<Ben
 
 void Store::mark_failed(const std::string& run_id, const std::string& error) {
   SQLite::Statement update(*db_, "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?");
-  update.bind(1, std::string(text(RunStatus::Failed)));
+  bind_status(update, 1, RunStatus::Failed);
   update.bind(2, error);
   update.bind(3, utc_now());
   update.bind(4, run_id);

@@ -16,6 +16,7 @@
 #include "harness/config/errors.h"
 #include "harness/executors/worker_identity.h"
 #include "harness/results/probe_protocols.h"
+#include "harness/results/vocabulary.h"
 #include "harness/train/artifacts.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/provenance.h"
@@ -27,10 +28,14 @@ namespace {
 // Test top-1 of the backbone probe and, with SEM, of the SEM probe at the tau_d best on validation, under the
 // first linear-probe protocol the run stored (the converged probe when there is one).
 std::string headline(const RunOutcome& outcome) {
+  const auto top1 = [](const ResultRow& r, std::string_view protocol, Feature feature, Split split) {
+    return r.protocol == protocol && r.metric == kTop1Metric && r.feature == text(feature) && r.split == text(split);
+  };
   std::string protocol;
   for (const auto& candidate : linear_probe_protocols()) {
-    const bool stored = std::any_of(outcome.results.begin(), outcome.results.end(),
-                                    [&](const ResultRow& r) { return r.protocol == candidate && r.metric == "top1"; });
+    const bool stored = std::any_of(outcome.results.begin(), outcome.results.end(), [&](const ResultRow& r) {
+      return r.protocol == candidate && r.metric == kTop1Metric;
+    });
     if (stored) {
       protocol = candidate;
       break;
@@ -40,19 +45,18 @@ std::string headline(const RunOutcome& outcome) {
   double backbone = -1, sem = -1, best_val = -1;
   std::map<double, double> sem_test;
   for (const auto& r : outcome.results) {
-    if (r.protocol != protocol || r.metric != "top1") continue;
-    if (r.feature == "backbone" && r.split == "test") backbone = r.value;
-    if (r.feature == "sem" && r.split == "test") sem_test[*r.tau_d] = r.value;
+    if (top1(r, protocol, Feature::Backbone, Split::Test)) backbone = r.value;
+    if (top1(r, protocol, Feature::Sem, Split::Test)) sem_test[*r.tau_d] = r.value;
   }
   for (const auto& r : outcome.results) {
-    if (r.protocol == protocol && r.feature == "sem" && r.split == "val" && r.metric == "top1" && r.value > best_val) {
+    if (top1(r, protocol, Feature::Sem, Split::Val) && r.value > best_val) {
       best_val = r.value;
       sem = sem_test[*r.tau_d];
     }
   }
-  std::string text = fmt::format("probe top-1 ({}) backbone {:.2f}", protocol, backbone);
-  if (sem >= 0) text += fmt::format(", sem {:.2f}", sem);
-  return text;
+  std::string line = fmt::format("probe top-1 ({}) backbone {:.2f}", protocol, backbone);
+  if (sem >= 0) line += fmt::format(", sem {:.2f}", sem);
+  return line;
 }
 
 // Refreshes the heartbeat of the run in flight from a thread of its own (an epoch can take longer than the
@@ -121,118 +125,175 @@ Grid worker_share(const Grid& grid, const std::optional<int64_t>& task_index) {
   return share;
 }
 
-GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device, std::ostream& log,
-                        const WorkerOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  const Grid grid = worker_share(whole_grid, options.task_index);
-  std::map<std::pair<std::string, std::string>, DeviceDataset> datasets;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One dataset per (dataset, data_dir) the runs name, on the device.
+using Datasets = std::map<std::pair<std::string, std::string>, DeviceDataset>;
+
+Datasets load_datasets(const Grid& grid, c10::Device device) {
+  Datasets datasets;
   for (const auto& run : grid.runs) {
     const DataSpec data = RunSpec::parse(run).data;
     const auto key = std::make_pair(data.dataset, data.data_dir);
     if (!datasets.count(key)) datasets.emplace(key, to_device(load_dataset(key.first, key.second), device));
   }
-  store.register_runs(grid);
+  return datasets;
+}
 
-  GridRunSummary summary;
-  summary.total = static_cast<int64_t>(grid.runs.size());
-  std::vector<std::string> run_ids;
-  std::map<std::string, size_t> index_of;  // run_id -> position in the whole grid, for progress lines
-  for (size_t i = 0; i < grid.runs.size(); ++i) {
-    const std::string run_id = grid.runs[i].run_id();
-    index_of[run_id] = options.task_index ? static_cast<size_t>(*options.task_index) : i;
-    if (is_done_status(store.status(run_id))) {
-      ++summary.skipped;
-      std::filesystem::remove(checkpoint_path(store.path(), run_id));  // left by a kill after the run was stored
-    } else {
-      run_ids.push_back(run_id);
+// Runs the claimed runs of one worker's share of a grid, one at a time, and prints a line per epoch and per run.
+class GridWorker {
+ public:
+  GridWorker(const Grid& whole_grid, const Grid& grid, Datasets datasets, Store& store, c10::Device device,
+             std::ostream& log, const WorkerOptions& options)
+      : whole_grid_(whole_grid),
+        grid_(grid),
+        datasets_(std::move(datasets)),
+        store_(store),
+        device_(device),
+        log_(log),
+        options_(options) {
+    summary_.total = static_cast<int64_t>(grid.runs.size());
+    for (size_t i = 0; i < grid.runs.size(); ++i) {
+      const std::string run_id = grid.runs[i].run_id();
+      index_of_[run_id] = options.task_index ? static_cast<size_t>(*options.task_index) : i;
+      if (is_done_status(store.status(run_id))) {
+        ++summary_.skipped;
+        std::filesystem::remove(checkpoint_path(store.path(), run_id));  // left by a kill after the run was stored
+      } else {
+        run_ids_.push_back(run_id);
+      }
     }
   }
-  if (!options.pool_member) {
-    log << fmt::format("grid '{}': {} runs, {} already done, {} to run on {} ({} threads, LibTorch {}), database {}\n",
-                       grid.name, summary.total, summary.skipped, run_ids.size(), device.str(),
-                       torch::get_num_threads(), TORCH_VERSION, store.path());
-    if (run_ids.empty())
-      log << fmt::format("nothing to run: every run of grid '{}' is finished or diverged\n", grid.name);
-    else if (!device.is_cuda())
-      log << compute_backends_line() << "\n";
+
+  GridRunSummary run() {
+    if (!options_.pool_member) print_header();
+    const std::string worker = this_worker();
+    // A task's shard database belongs to that task alone (Slurm runs one task per index): a running run in it
+    // was left by an earlier, cancelled job of the same task, possibly on another node.
+    const auto abandoned = [&](const RunRecord& run) {
+      return options_.task_index.has_value() || is_abandoned(run, options_.stale_after_seconds);
+    };
+    Heartbeat heartbeat(store_.path(), options_.heartbeat_seconds);
+    std::set<std::string> attempted;  // a run that failed here is left for the next `run`, not retried in a loop
+    started_ = Clock::now();
+    while (auto claimed = store_.claim_next(run_ids_, worker, abandoned, attempted)) {
+      attempted.insert(*claimed);
+      heartbeat.beat_for(*claimed);
+      run_one(*claimed);
+      heartbeat.beat_for("");
+    }
+    if (!options_.pool_member) print_footer();
+    return summary_;
   }
 
-  const std::string worker = this_worker();
-  // A task's shard database belongs to that task alone (Slurm runs one task per index): a running run in it
-  // was left by an earlier, cancelled job of the same task, possibly on another node.
-  const auto abandoned = [&](const RunRecord& run) {
-    return options.task_index.has_value() || is_abandoned(run, options.stale_after_seconds);
-  };
-  Heartbeat heartbeat(store.path(), options.heartbeat_seconds);
-  std::set<std::string> attempted;  // a run that failed here is left for the next `run`, not retried in a loop
-  const auto grid_started = Clock::now();
-  int64_t completed_here = 0;
-  const auto width = fmt::format("{}", whole_grid.runs.size()).size();
-  while (auto claimed = store.claim_next(run_ids, worker, abandoned, attempted)) {
-    const std::string run_id = *claimed;
-    attempted.insert(run_id);
-    const RunConfig& run = whole_grid.runs[index_of.at(run_id)];
+ private:
+  void print_header() const {
+    log_ << fmt::format("grid '{}': {} runs, {} already done, {} to run on {} ({} threads, LibTorch {}), database {}\n",
+                        grid_.name, summary_.total, summary_.skipped, run_ids_.size(), device_.str(),
+                        torch::get_num_threads(), TORCH_VERSION, store_.path());
+    if (run_ids_.empty())
+      log_ << fmt::format("nothing to run: every run of grid '{}' is finished or diverged\n", grid_.name);
+    else if (!device_.is_cuda())
+      log_ << compute_backends_line() << "\n";
+  }
+
+  // Trains, probes and stores one run; a failure is stored as such and does not stop the grid.
+  void run_one(const std::string& run_id) {
+    const RunConfig& run = whole_grid_.runs[index_of_.at(run_id)];
     const RunSpec spec = RunSpec::parse(run);
-    const std::string tag = fmt::format("[{:>{}}/{}] {}", index_of.at(run_id) + 1, width, whole_grid.runs.size(),
-                                        run.label(whole_grid.axes));
-    heartbeat.beat_for(run_id);
-    reset_peak_memory(device);
-    auto provenance = run_provenance(device);
+    const std::string tag =
+        fmt::format("[{:>{}}/{}] {}", index_of_.at(run_id) + 1, fmt::format("{}", whole_grid_.runs.size()).size(),
+                    whole_grid_.runs.size(), run.label(whole_grid_.axes));
+    reset_peak_memory(device_);
+    auto provenance = run_provenance(device_);
     provenance.emplace_back("started_at", utc_now());
-    store.set_provenance(run_id, provenance);
-    const CheckpointPolicy checkpoint{checkpoint_path(store.path(), run_id), spec.pretrain.checkpoint_every};
+    store_.set_provenance(run_id, provenance);
+    const CheckpointPolicy checkpoint{checkpoint_path(store_.path(), run_id), spec.pretrain.checkpoint_every};
     try {
       const auto outcome = execute_run(
-          spec, datasets.at({spec.data.dataset, spec.data.data_dir}), device,
+          spec, datasets_.at({spec.data.dataset, spec.data.data_dir}), device_,
           [&](const EpochProgress& p) {
-            log << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss,
-                               duration_text(p.seconds))
-                << std::flush;
+            log_ << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss,
+                                duration_text(p.seconds))
+                 << std::flush;
           },
           checkpoint);
-      save_run_artifacts(store.path(), outcome);  // first: a finished run always has its stored features
-      store.finish_run(outcome);
+      save_run_artifacts(store_.path(), outcome);  // first: a finished run always has its stored features
+      store_.finish_run(outcome);
       std::filesystem::remove(checkpoint.path);
-      if (outcome.status == "finished") {
-        ++summary.finished;
-      } else {
-        ++summary.diverged;
-      }
-      if (outcome.resumed_from_epoch) ++summary.resumed;
-      ++completed_here;
-      int64_t left = 0;
-      for (const auto& id : run_ids) left += is_done_status(store.status(id)) ? 0 : 1;
-      const double elapsed = std::chrono::duration<double>(Clock::now() - grid_started).count();
-      const double eta = elapsed / static_cast<double>(completed_here) * static_cast<double>(left) /
-                         static_cast<double>(std::max<int64_t>(1, options.workers));
-      const std::string resumed =
-          outcome.resumed_from_epoch ? fmt::format(" (resumed from epoch {})", *outcome.resumed_from_epoch) : "";
-      log << fmt::format("{}  {}{}: {}  ({} left, grid ETA {})\n", tag, outcome.status, resumed,
-                         outcome.status == "finished" ? headline(outcome) : outcome.error, left, duration_text(eta))
-          << std::flush;
+      count(outcome);
+      log_ << tag << "  " << outcome_line(outcome) << std::flush;
     } catch (const std::exception& e) {
       std::string what = e.what();
       what = what.substr(0, what.find('\n'));
-      store.mark_failed(run_id, what);
-      ++summary.failed;
-      log << fmt::format("{}  failed: {}\n", tag, what) << std::flush;
+      store_.mark_failed(run_id, what);
+      ++summary_.failed;
+      log_ << fmt::format("{}  failed: {}\n", tag, what) << std::flush;
     }
-    heartbeat.beat_for("");
-    auto ending = peak_memory(device);
+    auto ending = peak_memory(device_);
     ending.emplace_back("finished_at", utc_now());
-    store.set_provenance(run_id, ending);
+    store_.set_provenance(run_id, ending);
   }
-  if (!options.pool_member) {
+
+  void count(const RunOutcome& outcome) {
+    if (outcome.status == text(RunStatus::Finished)) {
+      ++summary_.finished;
+    } else {
+      ++summary_.diverged;
+    }
+    if (outcome.resumed_from_epoch) ++summary_.resumed;
+    ++completed_here_;
+  }
+
+  // "finished: probe top-1 ... (3 left, grid ETA 5m10s)", the ETA from this worker's pace over all workers.
+  std::string outcome_line(const RunOutcome& outcome) const {
+    int64_t left = 0;
+    for (const auto& id : run_ids_) left += is_done_status(store_.status(id)) ? 0 : 1;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
+    const double eta = elapsed / static_cast<double>(completed_here_) * static_cast<double>(left) /
+                       static_cast<double>(std::max<int64_t>(1, options_.workers));
+    const std::string resumed =
+        outcome.resumed_from_epoch ? fmt::format(" (resumed from epoch {})", *outcome.resumed_from_epoch) : "";
+    const bool finished = outcome.status == text(RunStatus::Finished);
+    return fmt::format("{}{}: {}  ({} left, grid ETA {})\n", outcome.status, resumed,
+                       finished ? headline(outcome) : outcome.error, left, duration_text(eta));
+  }
+
+  void print_footer() const {
     int64_t elsewhere = 0;
-    for (const auto& id : run_ids) elsewhere += store.status(id) == "running" ? 1 : 0;
+    for (const auto& id : run_ids_) elsewhere += store_.status(id) == text(RunStatus::Running) ? 1 : 0;
     if (elsewhere > 0)
-      log << fmt::format("{} runs still in flight in other workers (semharness status shows them)\n", elsewhere);
-    log << fmt::format(
-        "grid '{}': {} finished, {} diverged, {} failed, {} skipped, {} resumed from a checkpoint in {}\n", grid.name,
-        summary.finished, summary.diverged, summary.failed, summary.skipped, summary.resumed,
-        duration_text(std::chrono::duration<double>(Clock::now() - grid_started).count()));
+      log_ << fmt::format("{} runs still in flight in other workers (semharness status shows them)\n", elsewhere);
+    log_ << fmt::format(
+        "grid '{}': {} finished, {} diverged, {} failed, {} skipped, {} resumed from a checkpoint in {}\n", grid_.name,
+        summary_.finished, summary_.diverged, summary_.failed, summary_.skipped, summary_.resumed,
+        duration_text(std::chrono::duration<double>(Clock::now() - started_).count()));
   }
-  return summary;
+
+  const Grid& whole_grid_;
+  const Grid& grid_;
+  Datasets datasets_;
+  Store& store_;
+  c10::Device device_;
+  std::ostream& log_;
+  const WorkerOptions& options_;
+  GridRunSummary summary_;
+  std::vector<std::string> run_ids_;        // this worker's share, not done yet when it started
+  std::map<std::string, size_t> index_of_;  // run_id -> position in the whole grid, for progress lines
+  Clock::time_point started_;
+  int64_t completed_here_ = 0;
+};
+
+}  // namespace
+
+GridRunSummary run_grid(const Grid& whole_grid, Store& store, c10::Device device, std::ostream& log,
+                        const WorkerOptions& options) {
+  const Grid grid = worker_share(whole_grid, options.task_index);
+  Datasets datasets = load_datasets(grid, device);  // before the runs are registered: a bad data_dir stores nothing
+  store.register_runs(grid);
+  return GridWorker(whole_grid, grid, std::move(datasets), store, device, log, options).run();
 }
 
 }  // namespace semharness

@@ -30,7 +30,7 @@ MethodOptions method_options(const RunSpec& spec, int64_t in_channels) {
       .stem_padding(spec.backbone.stem_padding)
       .channels_last(spec.backbone.channels_last);
   EncoderOptions encoder(backbone, projector_options(spec.projector, projector_recipe(spec.method)));
-  encoder.sem(sem_options(spec.embedder));
+  encoder.sem(sem_options(spec.embedder)).train_embedder(spec.embedder.trained);
   return MethodOptions(spec.method, encoder);
 }
 

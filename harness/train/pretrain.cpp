@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <future>
+#include <optional>
 
 #include <dlfcn.h>
 
@@ -10,6 +11,7 @@
 
 #include "baselines/optimizers.h"
 #include "baselines/schedules.h"
+#include "harness/results/vocabulary.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/training_step.h"
@@ -139,8 +141,15 @@ class PretrainLoop {
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saving).count());
   }
 
-  // The online classifier's top-1 on the test split.
-  double online_classifier_test_top1() { return online_test_top1(method_, training_.classifier(), data_, augmenter_); }
+  // The online classifier's top-1 on the test split (solo-learn validates it every epoch), timed as
+  // online_eval.
+  double online_classifier_test_top1() {
+    const auto started = std::chrono::steady_clock::now();
+    const double top1 = online_test_top1(method_, training_.classifier(), data_, augmenter_);
+    timer_.add_ms("online_eval",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    return top1;
+  }
 
  private:
   // Step s's batch: its images gathered and both views augmented, from augmentation's own generators, so that
@@ -182,11 +191,16 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   PretrainLoop loop(method, data, augmenter, spec, timer);
   const int64_t first_epoch = loop.resume(checkpoint.path, out);
   method.train();
+  std::optional<double> online_test_top1;  // of the last epoch trained
   for (int64_t epoch = first_epoch; epoch <= loop.epochs(); ++epoch) {
     const auto result = loop.train_epoch(epoch);
     out.curve.push_back({epoch, "train_loss", result.mean_loss});
     out.curve.push_back({epoch, "lr", result.lr});
     out.curve.push_back({epoch, "online_train_top1", result.online_train_top1});
+    if (std::isfinite(result.mean_loss)) {
+      online_test_top1 = loop.online_classifier_test_top1();
+      out.curve.push_back({epoch, "online_test_top1", *online_test_top1});
+    }
     // Reported after the checkpoint is on disk: a worker killed after an "epoch N" line resumes after epoch N.
     const auto report = [&] {
       if (progress) {
@@ -205,8 +219,10 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     }
     report();
   }
-  out.results.push_back(
-      {"", "online_linear", "backbone", std::nullopt, "test", "top1", loop.online_classifier_test_top1()});
+  // An untrained run (epochs = 0) has no epoch's value: measured here.
+  if (!online_test_top1) online_test_top1 = loop.online_classifier_test_top1();
+  out.results.push_back({"", std::string(kOnlineLinearProtocol), std::string(text(Feature::Backbone)), std::nullopt,
+                         std::string(text(Split::Test)), std::string(kTop1Metric), *online_test_top1});
   return out;
 }
 

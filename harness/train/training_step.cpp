@@ -29,7 +29,8 @@ torch::nn::Linear make_classifier(SSLMethodImpl& method, int64_t num_classes, c1
 
 }  // namespace
 
-// The online classifier: its own SGD, the same schedule, no weight decay.
+// The online classifier: a group of the main optimizer (solo_learn) or its own SGD (separate); either way the
+// same schedule scaled to online.lr and no weight decay.
 TrainingStep::TrainingStep(SSLMethodImpl& method, const RunSpec& spec, int64_t num_classes, c10::Device device)
     : method_(method),
       parameters_(method.trainable_parameters()),
@@ -41,7 +42,15 @@ TrainingStep::TrainingStep(SSLMethodImpl& method, const RunSpec& spec, int64_t n
       precision_(spec.pretrain.precision),
       base_lr_(spec.pretrain.lr),
       online_lr_(spec.pretrain.online_lr),
-      grad_clip_(spec.pretrain.grad_clip) {}
+      grad_clip_(spec.pretrain.grad_clip),
+      solo_learn_(spec.pretrain.online_classifier == OnlineClassifier::SoloLearn),
+      scaled_parameters_(parameters_) {
+  if (solo_learn_) {
+    const auto classifier_parameters = classifier_->parameters();
+    optimizer_.add_group(classifier_parameters, online_lr_ / base_lr_, 0.0);
+    scaled_parameters_.insert(scaled_parameters_.end(), classifier_parameters.begin(), classifier_parameters.end());
+  }
+}
 
 void TrainingStep::set_lr(double lr) {
   optimizer_.set_lr(lr);
@@ -53,24 +62,34 @@ at::Tensor TrainingStep::run(const at::Tensor& view1, const at::Tensor& view2, c
   const auto [loss, online_loss] = timer.time("forward", [&] {
     AutocastScope autocast(device_, precision_);
     auto output = method_.training_step(view1, view2);
-    const auto logits = classifier_->forward(output.h1.detach());
+    const auto cross_entropy = [&](const torch::Tensor& h) {
+      const auto logits = classifier_->forward(h.detach());
+      return std::make_pair(logits, torch::nn::functional::cross_entropy(logits.to(torch::kFloat), labels));
+    };
+    const auto [logits, online_loss1] = cross_entropy(output.h1);
+    // Train top-1 counts view 1 under either protocol, so that it means the same.
     if (online_correct.defined()) online_correct += (logits.argmax(1) == labels).sum();
-    return std::make_pair(output.loss, torch::nn::functional::cross_entropy(logits.to(torch::kFloat), labels));
+    if (!solo_learn_) return std::make_pair(output.loss, online_loss1);
+    return std::make_pair(output.loss, (online_loss1 + cross_entropy(output.h2).second) / 2.0);
   });
   timer.time("backward", [&] {
     optimizer_.zero_grad();
-    classifier_sgd_.zero_grad();
-    scaler_.scale(loss).backward();
-    online_loss.backward();
+    if (solo_learn_) {
+      scaler_.scale(loss + online_loss).backward();
+    } else {
+      classifier_sgd_.zero_grad();
+      scaler_.scale(loss).backward();
+      online_loss.backward();
+    }
   });
   timer.time("optimizer", [&] {
     method_.before_optimizer_step();
-    if (scaler_.unscale(parameters_)) {
+    if (scaler_.unscale(scaled_parameters_)) {
       if (grad_clip_ > 0) clip_gradients(parameters_, grad_clip_);
       optimizer_.step();
     }
     scaler_.update();
-    classifier_sgd_.step();
+    if (!solo_learn_) classifier_sgd_.step();
     method_.after_optimizer_step(step, total_steps);
   });
   return loss.detach();

@@ -1,7 +1,10 @@
 #pragma once
 // One optimizer step of SSL pretraining, the same for a run (pretrain.h) and for the throughput benchmarks
 // (`semharness bench`): the method's loss on two views, the online linear classifier on the detached
-// backbone feature, backward, gradient clipping, the optimizer step and the method's hooks. Nothing in it
+// backbone feature, backward, gradient clipping, the optimizer step and the method's hooks. The online
+// classifier is trained either as solo-learn does (online.classifier = solo_learn: on both views, its loss added
+// to the method's, a parameter group of the main optimizer with weight decay 0) or on view 1 by an SGD of its
+// own (separate). Nothing in it
 // reads a value back to the host (except the fp16 loss scaler's one flag, as PyTorch's GradScaler does).
 #include <memory>
 #include <string>
@@ -46,6 +49,8 @@ class TrainingStep {
   c10::Device device_;
   std::string precision_;
   double base_lr_, online_lr_, grad_clip_;
+  bool solo_learn_;                            // online.classifier = solo_learn
+  std::vector<at::Tensor> scaled_parameters_;  // what the loss scaler unscales: the method's (and the classifier's)
 };
 
 }  // namespace semharness

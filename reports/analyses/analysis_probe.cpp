@@ -37,8 +37,19 @@ std::optional<double> stored_metric(const std::vector<ResultRow>& results, const
 
 }  // namespace
 
+const std::vector<std::string>& analysis_probe_protocols() {
+  static const std::vector<std::string> protocols = [] {
+    std::vector<std::string> fixed;
+    for (const auto& protocol : linear_probe_protocols()) {
+      if (protocol != kSgdAugmentedProbe) fixed.push_back(protocol);
+    }
+    return fixed;
+  }();
+  return protocols;
+}
+
 std::optional<std::string> analysis_probe_protocol(const std::vector<ResultRow>& results, const std::string& run_id) {
-  const auto& protocols = linear_probe_protocols();
+  const auto& protocols = analysis_probe_protocols();
   size_t first = protocols.size();
   for (const auto& r : results) {
     if (r.run_id != run_id) continue;
@@ -121,7 +132,7 @@ int64_t stored_probe_classes(const std::filesystem::path& dir, const std::string
 
 std::string protocols_used_text(const std::map<std::string, int64_t>& runs_per_protocol) {
   std::string text;
-  for (const auto& protocol : linear_probe_protocols()) {
+  for (const auto& protocol : analysis_probe_protocols()) {
     const auto it = runs_per_protocol.find(protocol);
     if (it == runs_per_protocol.end()) continue;
     text += fmt::format("{}{} ({}) for {} run{}", text.empty() ? "" : "; ", protocol,

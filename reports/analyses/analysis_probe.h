@@ -17,8 +17,12 @@
 
 namespace semharness {
 
-// The protocol the analyses use for the run: the first of linear_probe_protocols() with a result row of the
-// run; nullopt when it stored no linear probe.
+// The probe protocols the analyses can repeat: they retrain probes on stored fixed features, so every linear
+// probe but the augmented one (linear_probe_augmented), in linear_probe_protocols() order.
+const std::vector<std::string>& analysis_probe_protocols();
+
+// The protocol the analyses use for the run: the first of analysis_probe_protocols() with a result row of the
+// run; nullopt when it stored none of them.
 std::optional<std::string> analysis_probe_protocol(const std::vector<ResultRow>& results, const std::string& run_id);
 
 // Whether the protocol's probe was fitted on standardised features (lbfgs_probe); its stored weights have the

@@ -361,7 +361,7 @@ class GridBoundCheck {
         "probe's norm (bias excluded).",
         runs_,
         without_features > 0 ? fmt::format(" ({} of {} finished runs stored none)", without_features, finished) : "",
-        join(linear_probe_protocols(), ", "), protocols_used_text(runs_per_protocol_), fraction_list(),
+        join(analysis_probe_protocols(), ", "), protocols_used_text(runs_per_protocol_), fraction_list(),
         retraining_text(), options_.rademacher_draws));
     rank_verdicts(section);
     sem_versus_unnormalized(section);

@@ -468,12 +468,13 @@ CoherencePairs analyse_pairs(Store& store, const std::string& db_path, const std
   auto& baseline_cache = out.baselines;
   std::map<std::string, const RunRecord*> baseline_of;
   for (const auto& run : runs) {
-    if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "off") {
+    if (run.status == text(RunStatus::Finished) && stored_sem_mode(run) == EmbedderMode::Off) {
       baseline_of.emplace(baseline_key(run), &run);
     }
   }
   for (const auto& run : runs) {
-    if (run.status == text(RunStatus::Finished) && run.config.at("sem") == "on") sem_runs.push_back(&run);
+    if (run.status == text(RunStatus::Finished) && stored_sem_mode(run) == EmbedderMode::Softmax)
+      sem_runs.push_back(&run);
   }
   // Keys (other than sem itself) telling the SEM runs apart go into the row label, the method first.
   std::vector<std::string> varying;
@@ -491,7 +492,7 @@ CoherencePairs analyse_pairs(Store& store, const std::string& db_path, const std
       PairAnalysis pair;
       pair.sem_run = run;
       pair.label = row_label(*run, varying);
-      pair.groups = class_groups(run->config.at("dataset"));
+      pair.groups = class_groups(stored_run_spec(*run).data.dataset);
       const std::vector<int64_t> group_of_class = pair.groups ? pair.groups->group_of_class : std::vector<int64_t>{};
       const auto protocol = analysis_probe_protocol(results, run->run_id);
       if (!protocol) throw std::runtime_error("no linear-probe results");
@@ -566,7 +567,7 @@ std::vector<std::string> method_paragraphs(const CoherencePairs& analysed, int64
   for (const auto& pair : pairs) ++runs_per_protocol[pair.sem.protocol];
   for (const auto& [run_id, analysis] : analysed.baselines) ++runs_per_protocol[analysis.protocol];
   std::vector<std::string> protocol_order;
-  for (const auto& protocol : linear_probe_protocols()) protocol_order.push_back(protocol);
+  for (const auto& protocol : analysis_probe_protocols()) protocol_order.push_back(protocol);
   paragraphs.push_back(fmt::format(
       "Probe protocol (per run the first it stored of {}): {}. Each run's stored probe of that protocol is read, "
       "and the masked probes below are retrained with the same protocol at the hyper-parameters it selected on "
@@ -780,7 +781,7 @@ std::vector<ReportSection> coherence_sections(Store& store, const std::string& d
   for (const auto& name : grids) {
     bool has_sem = false;
     for (const auto& run : store.runs(name)) {
-      has_sem |= run.status == text(RunStatus::Finished) && run.config.at("sem") == "on";
+      has_sem |= run.status == text(RunStatus::Finished) && stored_sem_mode(run) == EmbedderMode::Softmax;
     }
     if (has_sem) sections.push_back(grid_section(store, db_path, name, top_k));
   }

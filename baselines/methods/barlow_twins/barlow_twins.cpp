@@ -33,7 +33,7 @@ StepOutput BarlowTwinsImpl::training_step(const torch::Tensor& view1, const torc
   const auto out2 = online->forward(view2, tau_target());
   return {barlow_twins_loss(out1.z, out2.z, options.get<BarlowTwinsOptions>().lambda(),
                             options.get<BarlowTwinsOptions>().scale()),
-          out1.h};
+          out1.h, out2.h};
 }
 
 }  // namespace semharness

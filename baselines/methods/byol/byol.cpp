@@ -24,14 +24,15 @@ BYOLImpl::BYOLImpl(const MethodOptions& options_)
 StepOutput BYOLImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto p1 = predictor->forward(out1.z);
-  const auto p2 = predictor->forward(online->forward(view2, tau_online()).z);
+  const auto out2 = online->forward(view2, tau_online());
+  const auto p2 = predictor->forward(out2.z);
   torch::Tensor z1, z2;
   {
     torch::NoGradGuard no_grad;
     z1 = target->forward(view1, tau_target()).z;
     z2 = target->forward(view2, tau_target()).z;
   }
-  return {byol_loss(p1, z2) + byol_loss(p2, z1), out1.h};
+  return {byol_loss(p1, z2) + byol_loss(p2, z1), out1.h, out2.h};
 }
 
 }  // namespace semharness

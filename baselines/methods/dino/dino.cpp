@@ -55,8 +55,8 @@ DINOImpl::DINOImpl(const MethodOptions& options_)
 
 StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
-  const auto student =
-      torch::cat({last_layer->forward(out1.z), last_layer->forward(online->forward(view2, tau_online()).z)});
+  const auto out2 = online->forward(view2, tau_online());
+  const auto student = torch::cat({last_layer->forward(out1.z), last_layer->forward(out2.z)});
   torch::Tensor teacher_logits;
   {
     torch::NoGradGuard no_grad;
@@ -66,7 +66,7 @@ StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tens
   }
   const auto loss = dino_loss(student, teacher_logits, center, options.get<DINOOptions>().student_temperature(),
                               teacher_temperature_);
-  return {loss, out1.h};
+  return {loss, out1.h, out2.h};
 }
 
 void DINOImpl::on_epoch_start(int64_t epoch, int64_t /*epochs*/) {

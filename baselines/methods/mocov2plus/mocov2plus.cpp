@@ -33,7 +33,9 @@ MoCoV2PlusImpl::MoCoV2PlusImpl(const MethodOptions& options_)
     : MomentumMethodImpl(options_, options_.get<MoCoV2PlusOptions>().ema_base(),
                          options_.get<MoCoV2PlusOptions>().ema_final()) {
   TORCH_CHECK(options.get<MoCoV2PlusOptions>().queue_size() >= 1, "MoCo v2+: queue_size must be at least 1");
-  target = register_target("target", Encoder(options.encoder()), online);
+  const bool own_embedder = options.get<MoCoV2PlusOptions>().target_embedder() == "own";
+  target = register_target("target", Encoder(options.encoder()), online,
+                           own_embedder ? std::vector<std::string>{"sem"} : std::vector<std::string>{});
   const int64_t dim = options.encoder().projector().out_features();
   queue = register_buffer(
       "queue", torch::nn::functional::normalize(torch::randn({2, dim, options.get<MoCoV2PlusOptions>().queue_size()}),
@@ -44,7 +46,8 @@ MoCoV2PlusImpl::MoCoV2PlusImpl(const MethodOptions& options_)
 StepOutput MoCoV2PlusImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto q1 = unit_rows(out1.z);
-  const auto q2 = unit_rows(online->forward(view2, tau_online()).z);
+  const auto out2 = online->forward(view2, tau_online());
+  const auto q2 = unit_rows(out2.z);
   torch::Tensor k1, k2;
   {
     torch::NoGradGuard no_grad;
@@ -55,7 +58,7 @@ StepOutput MoCoV2PlusImpl::training_step(const torch::Tensor& view1, const torch
   const auto loss =
       (moco_infonce_loss(q1, k2, queue[1], temperature) + moco_infonce_loss(q2, k1, queue[0], temperature)) / 2.0;
   pending_keys_ = torch::stack({k1, k2});
-  return {loss, out1.h};
+  return {loss, out1.h, out2.h};
 }
 
 void MoCoV2PlusImpl::after_momentum_update() {

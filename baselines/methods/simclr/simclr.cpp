@@ -25,7 +25,7 @@ torch::Tensor nt_xent_loss(const torch::Tensor& z1, const torch::Tensor& z2, dou
 StepOutput SimCLRImpl::training_step(const torch::Tensor& view1, const torch::Tensor& view2) {
   const auto out1 = online->forward(view1, tau_online());
   const auto out2 = online->forward(view2, tau_target());
-  return {nt_xent_loss(out1.z, out2.z, options.get<SimCLROptions>().temperature()), out1.h};
+  return {nt_xent_loss(out1.z, out2.z, options.get<SimCLROptions>().temperature()), out1.h, out2.h};
 }
 
 }  // namespace semharness

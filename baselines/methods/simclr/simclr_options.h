@@ -22,14 +22,7 @@ struct SimCLROptions {
     return recipe;
   }
   // SPEC §3: SimCLR's stronger colour jitter on both views.
-  static AugmentRecipe augment() {
-    AugmentRecipe recipe;
-    for (ViewAugmentOptions* view : {&recipe.view1, &recipe.view2}) {
-      view->brightness = view->contrast = view->saturation = 0.8;
-      view->hue = 0.2;
-    }
-    return recipe;
-  }
+  static AugmentRecipe augment() { return strong_jitter(); }
   static std::shared_ptr<SSLMethodImpl> make(const MethodOptions& options);
 
   SEMHARNESS_ARG(double, temperature) = 0.2;

@@ -43,13 +43,24 @@ SwAVImpl::SwAVImpl(const MethodOptions& options_) : SSLMethodImpl(options_) {
   const int64_t out = options.encoder().projector().out_features();
   prototypes =
       register_module("prototypes", torch::nn::Linear(torch::nn::LinearOptions(out, swav.prototypes()).bias(false)));
+  if (swav.prototype_norm() == "weight_norm") {
+    // As torch.nn.utils.weight_norm starts: the effective weight equals the initial one.
+    prototype_gain = register_parameter("prototype_gain", prototypes->weight.detach().norm(2, {1}, true).clone());
+  }
   normalize_prototypes();
   if (swav.queue_size() > 0) queue = register_buffer("queue", torch::zeros({2, swav.queue_size(), out}));
 }
 
 void SwAVImpl::normalize_prototypes() {
+  if (prototype_gain.defined()) return;
   torch::NoGradGuard no_grad;
   prototypes->weight.copy_(F::normalize(prototypes->weight, F::NormalizeFuncOptions().dim(1)));
+}
+
+torch::Tensor SwAVImpl::prototype_scores(const torch::Tensor& z) const {
+  if (!prototype_gain.defined()) return torch::nn::functional::linear(z, prototypes->weight);
+  const auto& v = prototypes->weight;
+  return torch::nn::functional::linear(z, prototype_gain * v / v.norm(2, {1}, true));
 }
 
 void SwAVImpl::on_epoch_start(int64_t epoch, int64_t /*epochs*/) { epoch_ = epoch; }
@@ -59,13 +70,14 @@ void SwAVImpl::before_optimizer_step() {
   // An undefined gradient (not a zero one) makes the optimizer skip the prototypes entirely, weight decay
   // and momentum included, as the reference's `grad = None` does.
   for (auto& p : prototypes->parameters()) p.mutable_grad().reset();
+  if (prototype_gain.defined()) prototype_gain.mutable_grad().reset();
 }
 
 torch::Tensor SwAVImpl::assignments(const torch::Tensor& scores, int64_t view) {
   torch::NoGradGuard no_grad;
   auto all_scores = scores.detach();
   if (queue.defined() && epoch_ >= options.get<SwAVOptions>().queue_start_epoch()) {
-    all_scores = torch::cat({all_scores, prototypes->forward(queue[view]).to(all_scores.scalar_type())});
+    all_scores = torch::cat({all_scores, prototype_scores(queue[view]).to(all_scores.scalar_type())});
   }
   const auto q = sinkhorn_knopp(all_scores, options.get<SwAVOptions>().sinkhorn_iterations(),
                                 options.get<SwAVOptions>().epsilon());
@@ -88,13 +100,13 @@ StepOutput SwAVImpl::training_step(const torch::Tensor& view1, const torch::Tens
   const auto normalize = F::NormalizeFuncOptions().dim(1);
   const auto z1 = F::normalize(out1.z, normalize);
   const auto z2 = F::normalize(out2.z, normalize);
-  const auto p1 = prototypes->forward(z1);
-  const auto p2 = prototypes->forward(z2);
+  const auto p1 = prototype_scores(z1);
+  const auto p2 = prototype_scores(z2);
   const auto q1 = assignments(p1, 0);
   const auto q2 = assignments(p2, 1);
   const auto loss = swav_loss(p1, p2, q1, q2, options.get<SwAVOptions>().temperature());
   if (queue.defined()) push_to_queue(z1, z2);
-  return {loss, out1.h};
+  return {loss, out1.h, out2.h};
 }
 
 }  // namespace semharness

@@ -26,10 +26,16 @@ class SwAVImpl : public SSLMethodImpl {
   // Drops the prototypes' gradients during the first freeze_prototypes_epochs epochs.
   void before_optimizer_step() override;
 
-  // Scales each prototype (row of the weight) to unit L2 norm; training_step starts with it.
+  // With prototype_norm = renormalise, scales each prototype (row of the weight) to unit L2 norm;
+  // training_step starts with it. Nothing with weight_norm.
   void normalize_prototypes();
+  // Scores [N, K] of normalised projections z [N, D] against the prototypes.
+  torch::Tensor prototype_scores(const torch::Tensor& z) const;
 
-  torch::nn::Linear prototypes{nullptr};  // projector output -> prototypes, no bias
+  // Projector output -> prototypes, no bias. With weight_norm its weight is the direction v of each
+  // prototype, and prototype_gain [K, 1] (initialised to ||v||) its length.
+  torch::nn::Linear prototypes{nullptr};
+  torch::Tensor prototype_gain;  // undefined with renormalise
   // [2, queue_size, projector output] normalized projections of past batches, newest first, one row per
   // view; undefined when queue_size is 0.
   torch::Tensor queue;

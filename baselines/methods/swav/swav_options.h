@@ -2,6 +2,8 @@
 // SwAV's options and recipe; its heads and loss are in swav.h.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "baselines/methods/method_recipe.h"
 #include "baselines/methods/option_fields.h"
@@ -19,7 +21,7 @@ struct SwAVOptions {
       "codes; queue from `swav.queue_start_epoch`";
   static constexpr const char* kSemTemperatures = "view 1 `tau_online`, view 2 `tau_target`";
   static ProjectorRecipe projector() { return {}; }
-  static AugmentRecipe augment() { return {}; }
+  static AugmentRecipe augment() { return strong_jitter(); }  // the authors' SwAV script (SPEC §7)
   static std::shared_ptr<SSLMethodImpl> make(const MethodOptions& options);
 
   SEMHARNESS_ARG(int64_t, prototypes) = 3000;
@@ -29,6 +31,10 @@ struct SwAVOptions {
   SEMHARNESS_ARG(int64_t, freeze_prototypes_epochs) = 2;
   SEMHARNESS_ARG(int64_t, sinkhorn_iterations) = 3;
   SEMHARNESS_ARG(double, epsilon) = 0.05;
+  // "renormalise": each prototype is scaled to unit norm before every step (the original SwAV);
+  // "weight_norm": prototype = g * v / ||v|| with v and the gain g both trained, never renormalised (the
+  // authors' fork; SPEC §7).
+  SEMHARNESS_ARG(std::string, prototype_norm) = "renormalise";
 
  public:
   template <typename Visitor>
@@ -41,6 +47,9 @@ struct SwAVOptions {
       "epochs during which SwAV's prototypes stay fixed");
     v(sinkhorn_iterations_, "sinkhorn_iterations", at_least(1), "Sinkhorn-Knopp iterations");
     v(epsilon_, "epsilon", positive(), "Sinkhorn-Knopp entropy regularisation");
+    v(prototype_norm_, "prototype_norm", std::vector<std::string>{"renormalise", "weight_norm"},
+      "SwAV prototypes: renormalised to unit rows every step, or weight_norm with a trained gain (the authors')");
+    v.added_later("prototype_norm");
   }
 };
 

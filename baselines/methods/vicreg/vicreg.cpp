@@ -47,7 +47,7 @@ StepOutput VICRegImpl::training_step(const torch::Tensor& view1, const torch::Te
   const auto out1 = online->forward(view1, tau_online());
   const auto out2 = online->forward(view2, tau_online());
   const auto& w = options.get<VICRegOptions>();
-  return {vicreg_loss(out1.z, out2.z, w.sim_weight(), w.var_weight(), w.cov_weight()), out1.h};
+  return {vicreg_loss(out1.z, out2.z, w.sim_weight(), w.var_weight(), w.cov_weight()), out1.h, out2.h};
 }
 
 }  // namespace semharness

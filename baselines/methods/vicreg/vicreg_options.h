@@ -21,7 +21,16 @@ struct VICRegOptions {
     recipe.layers = 3;
     return recipe;
   }
-  static AugmentRecipe augment() { return {}; }
+  // The authors' VICReg script: crops of at least 20% of the image, solarize with probability 0.1 on both
+  // views (SPEC §7).
+  static AugmentRecipe augment() {
+    AugmentRecipe recipe;
+    for (ViewAugmentOptions* view : {&recipe.view1, &recipe.view2}) {
+      view->crop_min_scale = 0.2;
+      view->solarize_p = 0.1;
+    }
+    return recipe;
+  }
   static std::shared_ptr<SSLMethodImpl> make(const MethodOptions& options);
 
   SEMHARNESS_ARG(double, sim_weight) = 25.0;  // invariance
