@@ -16,8 +16,12 @@
 #include "harness/config/grid.h"
 #include "harness/config/run_spec.h"
 #include "harness/store/snapshot.h"
+#include "harness/data/image_set.h"
+#include "harness/data/tensors.h"
+#include "harness/results/probe_protocols.h"
 #include "harness/train/method_factory.h"
 #include "harness/train/phase_timer.h"
+#include "harness/train/run.h"
 #include "harness/train/training_step.h"
 #include "test_paths.h"
 
@@ -350,4 +354,69 @@ TEST(AuthorsProtocolTest, PaperGridSetsEveryPerMethodValueOfTheSpec) {
     }
   }
   EXPECT_EQ(methods_seen.size(), per_method.size());
+}
+
+// online.classifier = solo_learn (the authors'): the classifier is a group of the main optimizer (its momentum
+// buffers sit beside the method's, its own SGD holds no state) and trains; separate (the default): its own SGD.
+TEST(AuthorsProtocolTest, OnlineClassifierInTheMainOptimizerOrItsOwn) {
+  for (const char* choice : {"solo_learn", "separate"}) {
+    SCOPED_TRACE(choice);
+    torch::manual_seed(2);
+    const RunSpec spec = tiny_spec({{"method", "simclr"}, {"online.classifier", choice}, {"optimizer", "lars"}});
+    auto method = make_method(method_options(spec, 1));
+    const c10::Device cpu(c10::kCPU);
+    TrainingStep step(*method, spec, 10, cpu);
+    PhaseTimer timer(cpu);
+    const size_t method_parameters = method->trainable_parameters().size();
+    const auto before = step.classifier()->weight.detach().clone();
+    method->train();
+    method->on_epoch_start(0, 1);
+    for (int i = 0; i < 3; ++i) {
+      const auto x = torch::rand({16, 1, 28, 28});
+      step.run(x, x.flip({3}), torch::randint(10, {16}), i, 3, timer);
+    }
+    EXPECT_FALSE(same(step.classifier()->weight, before));
+    const bool solo = std::string(choice) == "solo_learn";
+    EXPECT_EQ(step.optimizer().momentum_buffers().size(), method_parameters + (solo ? 2 : 0));
+    size_t defined = 0;
+    for (const auto& buffer : step.optimizer().momentum_buffers()) defined += buffer.defined();
+    EXPECT_EQ(defined, method_parameters + (solo ? 2 : 0));
+    EXPECT_EQ(step.classifier_optimizer().state().empty(), solo);
+  }
+}
+
+// probe.protocols = sgd_augmented (the authors' probe as their code runs it) stores linear_probe_augmented rows for
+// every feature beside the fixed-feature probe's, with other numbers (each batch's features come from augmented
+// images), the same on a second run, and leaves the fixed-feature probe's numbers as they are without it.
+TEST(AuthorsProtocolTest, AugmentedProbeRecomputesFeaturesFromAugmentedImages) {
+  const DeviceDataset data = to_device(make_synthetic(600, 200, 5), c10::Device(c10::kCPU));
+  const auto run = [&](const std::string& protocols) {
+    RunSpec spec = tiny_spec({{"dataset", "synthetic"},
+                              {"sem", "on"},
+                              {"epochs", "1"},
+                              {"batch_size", "64"},
+                              {"probe.protocols", protocols},
+                              {"probe.epochs", "4"},
+                              {"probe.tau_d", "1"},
+                              {"analysis.samples", "0"}});
+    return execute_run(spec, data, c10::Device(c10::kCPU), nullptr, CheckpointPolicy{});
+  };
+  const auto top1 = [](const RunOutcome& outcome, std::string_view protocol) {
+    std::map<std::string, double> values;  // feature -> test top-1
+    for (const auto& r : outcome.results) {
+      if (r.protocol == protocol && r.split == "test" && r.metric == "top1") values[r.feature] = r.value;
+    }
+    return values;
+  };
+  const RunOutcome fixed = run("sgd");
+  const RunOutcome both = run("sgd,sgd_augmented");
+  const RunOutcome again = run("sgd,sgd_augmented");
+  const auto augmented = top1(both, kSgdAugmentedProbe);
+  EXPECT_EQ(augmented.size(), 3u);  // backbone, embedding, sem
+  EXPECT_EQ(top1(both, kSgdProbe), top1(fixed, kSgdProbe));
+  EXPECT_NE(augmented, top1(both, kSgdProbe));
+  EXPECT_EQ(augmented, top1(again, kSgdAugmentedProbe));
+  bool timed = false;
+  for (const auto& t : both.timings) timed |= t.name == "probe:" + std::string(kSgdAugmentedProbe) && t.total_ms > 0;
+  EXPECT_TRUE(timed);
 }

@@ -1,8 +1,9 @@
 #pragma once
-// Two-view SSL augmentations as batched tensor ops on the run's device (SPEC §3): random resized crop
-// (bicubic) with horizontal flip, colour jitter in random order, grayscale, solarize, normalisation. Random
-// draws come from AugmentGenerators, a stream of their own seeded by the run: a run is reproducible, and
-// the next batch can be augmented on another thread (pretrain's prefetch) without changing any number.
+// Two-view SSL augmentations as batched tensor ops on the run's device (SPEC §3), each op as torchvision
+// defines it (augment_ops.h): random resized crop (10 tries, then the centre crop; bicubic with antialias) with
+// horizontal flip, colour jitter in an order drawn per image, grayscale, solarize, normalisation. Random draws
+// come from AugmentGenerators, a stream of their own seeded by the run: a run is reproducible, and the next
+// batch can be augmented on another thread (pretrain's prefetch) without changing any number.
 #include <string>
 #include <vector>
 
@@ -14,13 +15,12 @@
 
 namespace semharness {
 
-// Augmentation's random streams: per-sample draws on the images' device, the colour-jitter order (one small
-// draw per batch) on the host so that no device value is read back. On the CPU both are one generator.
+// Augmentation's random stream: every draw is per image, on the images' device, so no value is read back.
 struct AugmentGenerators {
-  at::Generator device, host;
-  // Fresh generators for device, seeded with seed (independent of the default generators).
+  at::Generator device;
+  // A fresh generator for device, seeded with seed (independent of the default generators).
   static AugmentGenerators seeded(c10::Device device, uint64_t seed);
-  // The default generators of device and the CPU.
+  // The default generator of device.
   static AugmentGenerators defaults(c10::Device device);
 };
 

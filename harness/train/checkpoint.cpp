@@ -36,12 +36,11 @@ std::vector<MetricRow> decode_curve(const std::string& text) {
 }
 
 // The generators whose states a checkpoint keeps: the CPU's and the run device's default generators (the
-// epoch order, method noise) and augmentation's own (one on the CPU, one per device and host elsewhere).
+// epoch order, method noise) and augmentation's own.
 std::vector<std::pair<std::string, at::Generator>> generators(const CheckpointParts& parts) {
   std::vector<std::pair<std::string, at::Generator>> out{{"rng_cpu", at::globalContext().defaultGenerator(c10::kCPU)}};
   if (!parts.device.is_cpu()) out.emplace_back("rng_device", at::globalContext().defaultGenerator(parts.device));
   out.emplace_back("rng_augment", parts.augment.device);
-  if (!parts.device.is_cpu()) out.emplace_back("rng_augment_host", parts.augment.host);
   return out;
 }
 

@@ -1,0 +1,161 @@
+#include "harness/data/augment_ops.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace semharness {
+namespace {
+
+torch::Tensor per_sample(const torch::Tensor& v) { return v.reshape({-1, 1, 1, 1}); }
+
+// torchvision's _blend for floats: (ratio * a + (1 - ratio) * b) clamped to [0, 1].
+torch::Tensor blend(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& ratio) {
+  const auto r = per_sample(ratio).to(a.scalar_type());
+  return (r * a + (1.0 - r) * b).clamp(0.0, 1.0);
+}
+
+// The antialiased bicubic filter of PyTorch's interpolate: Keys' cubic convolution with a = -0.5.
+torch::Tensor keys_cubic(const torch::Tensor& t) {
+  constexpr double a = -0.5;
+  const auto x = t.abs();
+  const auto near = ((a + 2) * x - (a + 3)) * x * x + 1;
+  const auto far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return torch::where(x < 1, near, torch::where(x < 2, far, torch::zeros_like(x)));
+}
+
+torch::Tensor rgb_to_hsv(const torch::Tensor& x) {
+  const auto r = x.select(1, 0), g = x.select(1, 1), b = x.select(1, 2);
+  const auto maxc = std::get<0>(x.max(1)), minc = std::get<0>(x.min(1));
+  const auto eqc = maxc == minc;
+  const auto cr = maxc - minc;
+  const auto ones = torch::ones_like(maxc);
+  const auto s = cr / torch::where(eqc, ones, maxc);
+  const auto divisor = torch::where(eqc, ones, cr);
+  const auto rc = (maxc - r) / divisor, gc = (maxc - g) / divisor, bc = (maxc - b) / divisor;
+  const auto hr = (maxc == r).to(x.scalar_type()) * (bc - gc);
+  const auto hg = ((maxc == g) & (maxc != r)).to(x.scalar_type()) * (2.0 + rc - bc);
+  const auto hb = ((maxc != g) & (maxc != r)).to(x.scalar_type()) * (4.0 + gc - rc);
+  const auto h = torch::fmod((hr + hg + hb) / 6.0 + 1.0, 1.0);
+  return torch::stack({h, s, maxc}, 1);
+}
+
+torch::Tensor hsv_to_rgb(const torch::Tensor& hsv) {
+  const auto h = hsv.select(1, 0), s = hsv.select(1, 1), v = hsv.select(1, 2);
+  const auto i_float = torch::floor(h * 6.0);
+  const auto f = h * 6.0 - i_float;
+  const auto i = torch::remainder(i_float.to(torch::kInt), 6);
+  const auto p = (v * (1.0 - s)).clamp(0.0, 1.0);
+  const auto q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
+  const auto t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
+  // Sector i of the hue circle takes (r, g, b) from these, as torchvision's _hsv2rgb selects them.
+  const auto pick = [&](const std::array<torch::Tensor, 6>& by_sector) {
+    auto out = by_sector[0];
+    for (int k = 1; k < 6; ++k) out = torch::where(i == k, by_sector[k], out);
+    return out;
+  };
+  return torch::stack({pick({v, q, p, p, t, v}), pick({t, v, v, q, p, p}), pick({p, p, t, v, v, q})}, 1);
+}
+
+}  // namespace
+
+CropBoxes sample_crop_boxes(int64_t b, int64_t height, int64_t width, double min_scale, double max_scale,
+                            const at::Generator& generator) {
+  constexpr int64_t kTries = 10;
+  const double min_ratio = 3.0 / 4.0, max_ratio = 4.0 / 3.0;
+  const auto options = torch::TensorOptions().dtype(torch::kDouble).device(generator.device());
+  const double area = static_cast<double>(height * width);
+  const auto target = area * (torch::rand({b, kTries}, generator, options) * (max_scale - min_scale) + min_scale);
+  const auto log_ratio =
+      torch::rand({b, kTries}, generator, options) * (std::log(max_ratio) - std::log(min_ratio)) + std::log(min_ratio);
+  const auto ratio = torch::exp(log_ratio);
+  const auto w = torch::round(torch::sqrt(target * ratio));
+  const auto h = torch::round(torch::sqrt(target / ratio));
+  const auto fits = (w > 0) & (w <= width) & (h > 0) & (h <= height);
+  // The first try that fits (argmax of the first maximum), and whether any did.
+  const auto first = fits.to(torch::kInt).argmax(1, /*keepdim=*/true);
+  const auto any = fits.any(1);
+  // The centre crop after ten misses, as get_params computes it.
+  const double in_ratio = static_cast<double>(width) / static_cast<double>(height);
+  double fallback_w = static_cast<double>(width), fallback_h = static_cast<double>(height);
+  if (in_ratio < min_ratio) fallback_h = std::nearbyint(fallback_w / min_ratio);
+  if (in_ratio > max_ratio) fallback_w = std::nearbyint(fallback_h * max_ratio);
+  const auto box_w = torch::where(any, w.gather(1, first).squeeze(1), torch::full({b}, fallback_w, options));
+  const auto box_h = torch::where(any, h.gather(1, first).squeeze(1), torch::full({b}, fallback_h, options));
+  // A uniform integer in [0, n) as floor(U * n), kept below n.
+  const auto position = [&](const torch::Tensor& room) {
+    return torch::minimum(torch::floor(torch::rand({b}, generator, options) * (room + 1)), room);
+  };
+  const auto top = torch::where(any, position(height - box_h), torch::floor((height - box_h) / 2));
+  const auto left = torch::where(any, position(width - box_w), torch::floor((width - box_w) / 2));
+  return {top.to(torch::kLong), left.to(torch::kLong), box_h.to(torch::kLong), box_w.to(torch::kLong)};
+}
+
+torch::Tensor resize_weights(const torch::Tensor& start, const torch::Tensor& length, int64_t in, int64_t size) {
+  const auto options = torch::TensorOptions().dtype(torch::kDouble).device(start.device());
+  const auto n = length.to(torch::kDouble).view({-1, 1, 1});  // [B, 1, 1]
+  const auto scale = n / static_cast<double>(size);           // crop / output
+  const auto support = 2.0 * torch::clamp_min(scale, 1.0);    // bicubic: 2 taps a side
+  const auto inv_scale = torch::where(scale >= 1.0, 1.0 / scale, torch::ones_like(scale));
+  const auto o = torch::arange(size, options).view({1, -1, 1});  // output pixel
+  const auto u = torch::arange(in, options).view({1, 1, -1}) - start.to(torch::kDouble).view({-1, 1, 1});  // crop pixel
+  const auto center = scale * (o + 0.5);
+  const auto low = torch::clamp_min(torch::floor(center - support + 0.5), 0.0);
+  const auto high = torch::minimum(torch::floor(center + support + 0.5), n);
+  const auto inside = ((u >= low) & (u < high)).to(torch::kDouble);
+  const auto weights = keys_cubic((u - center + 0.5) * inv_scale) * inside;
+  const auto total = weights.sum(2, /*keepdim=*/true);
+  return weights / torch::where(total != 0, total, torch::ones_like(total));
+}
+
+torch::Tensor resized_crop(const torch::Tensor& x, const CropBoxes& boxes, int64_t out_height, int64_t out_width,
+                           const torch::Tensor& flip) {
+  const auto rows = resize_weights(boxes.top, boxes.height, x.size(2), out_height).to(x.scalar_type());
+  auto cols = resize_weights(boxes.left, boxes.width, x.size(3), out_width).to(x.scalar_type());
+  cols = torch::where(flip.view({-1, 1, 1}), cols.flip({1}), cols);
+  // out[b, c] = rows[b] @ x[b, c] @ cols[b]^T
+  return torch::matmul(torch::matmul(rows.unsqueeze(1), x), cols.transpose(1, 2).unsqueeze(1));
+}
+
+torch::Tensor rgb_to_grayscale(const torch::Tensor& x) {
+  if (x.size(1) != 3) return x;
+  return (0.2989 * x.select(1, 0) + 0.587 * x.select(1, 1) + 0.114 * x.select(1, 2)).unsqueeze(1);
+}
+
+torch::Tensor adjust_brightness(const torch::Tensor& x, const torch::Tensor& factor) {
+  return blend(x, torch::zeros_like(x), factor);
+}
+
+torch::Tensor adjust_contrast(const torch::Tensor& x, const torch::Tensor& factor) {
+  return blend(x, rgb_to_grayscale(x).mean({1, 2, 3}, /*keepdim=*/true), factor);
+}
+
+torch::Tensor adjust_saturation(const torch::Tensor& x, const torch::Tensor& factor) {
+  if (x.size(1) != 3) return x;
+  return blend(x, rgb_to_grayscale(x), factor);
+}
+
+torch::Tensor adjust_hue(const torch::Tensor& x, const torch::Tensor& shift) {
+  if (x.size(1) != 3) return x;
+  auto hsv = rgb_to_hsv(x);
+  const auto h = torch::remainder(hsv.select(1, 0) + shift.view({-1, 1, 1}).to(x.scalar_type()), 1.0);
+  return hsv_to_rgb(torch::stack({h, hsv.select(1, 1), hsv.select(1, 2)}, 1));
+}
+
+torch::Tensor solarize(const torch::Tensor& x) { return torch::where(x >= 0.5, 1.0 - x, x); }
+
+torch::Tensor color_jitter(const torch::Tensor& x, const torch::Tensor& order, const torch::Tensor& brightness,
+                           const torch::Tensor& contrast, const torch::Tensor& saturation, const torch::Tensor& hue) {
+  const bool rgb = x.size(1) == 3;
+  auto out = x;
+  for (int64_t k = 0; k < 4; ++k) {
+    const auto op = per_sample(order.select(1, k));
+    if (brightness.defined()) out = torch::where(op == 0, adjust_brightness(out, brightness), out);
+    if (contrast.defined()) out = torch::where(op == 1, adjust_contrast(out, contrast), out);
+    if (rgb && saturation.defined()) out = torch::where(op == 2, adjust_saturation(out, saturation), out);
+    if (rgb && hue.defined()) out = torch::where(op == 3, adjust_hue(out, hue), out);
+  }
+  return out;
+}
+
+}  // namespace semharness
