@@ -20,6 +20,7 @@
 #include "harness/data/tensors.h"
 #include "harness/results/probe_protocols.h"
 #include "harness/train/method_factory.h"
+#include "harness/train/mixed_precision.h"
 #include "harness/train/phase_timer.h"
 #include "harness/train/run.h"
 #include "harness/train/training_step.h"
@@ -419,4 +420,32 @@ TEST(AuthorsProtocolTest, AugmentedProbeRecomputesFeaturesFromAugmentedImages) {
   bool timed = false;
   for (const auto& t : both.timings) timed |= t.name == "probe:" + std::string(kSgdAugmentedProbe) && t.total_ms > 0;
   EXPECT_TRUE(timed);
+}
+
+// precision = fp16 (every CIFAR script of the authors) trains under fp16 autocast with dynamic loss scaling on
+// CUDA; bf16 (the default) and fp32 need no scaling; the CPU runs fp32 whatever the key says.
+TEST(AuthorsProtocolTest, Fp16ScalesTheLossOnCudaOnly) {
+  for (const char* precision : {"fp16", "bf16", "fp32"}) {
+    EXPECT_FALSE(LossScaler(c10::Device(c10::kCPU), precision).enabled()) << precision;
+  }
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "the CUDA half needs a GPU";
+  const c10::Device cuda(c10::kCUDA, 0);
+  for (const char* precision : {"fp16", "bf16"}) {
+    SCOPED_TRACE(precision);
+    torch::manual_seed(0);
+    const RunSpec spec = tiny_spec({{"method", "simclr"}, {"precision", precision}});
+    auto method = make_method(method_options(spec, 1));
+    method->to(cuda);
+    TrainingStep step(*method, spec, 10, cuda);
+    PhaseTimer timer(cuda);
+    method->train();
+    method->on_epoch_start(0, 1);
+    const auto x = torch::rand({16, 1, 28, 28}, torch::TensorOptions().device(cuda));
+    const auto loss =
+        step.run(x, x.flip({3}), torch::randint(10, {16}, torch::TensorOptions().device(cuda)), 0, 1, timer);
+    EXPECT_TRUE(torch::isfinite(loss).item<bool>());
+    const bool fp16 = std::string(precision) == "fp16";
+    EXPECT_EQ(step.scaler().enabled(), fp16);
+    if (fp16) EXPECT_GT(step.scaler().state().front().item<double>(), 1.0);
+  }
 }
