@@ -211,22 +211,17 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
     result.cells_compared += compared;
   }
 
-  // Holm's step-down adjustment over the m Welch tests: the i-th smallest p (0-based) becomes
-  // max_{j <= i} min(1, (m - j) p_(j)). It keeps the chance that any cell fails on seed noise alone at or below
-  // alpha however many cells and metrics are compared.
+  // Holm's adjustment over the m Welch tests keeps the chance that any cell fails on seed noise alone at or
+  // below alpha however many cells and metrics are compared.
   std::vector<GateComparison*> welch;
   for (auto& c : result.comparisons) {
     if (c.test == GateComparison::Test::Welch) welch.push_back(&c);
   }
   if (options.correction == GateCorrection::Holm) {
-    std::stable_sort(welch.begin(), welch.end(), [](const GateComparison* a, const GateComparison* b) {
-      return a->welch->p_lower < b->welch->p_lower;
-    });
-    double running = 0;
-    for (size_t i = 0; i < welch.size(); ++i) {
-      running = std::max(running, std::min(1.0, static_cast<double>(welch.size() - i) * welch[i]->welch->p_lower));
-      welch[i]->p_adjusted = running;
-    }
+    std::vector<double> p;
+    for (const GateComparison* c : welch) p.push_back(c->welch->p_lower);
+    const std::vector<double> adjusted = holm_adjusted(p);
+    for (size_t i = 0; i < welch.size(); ++i) welch[i]->p_adjusted = adjusted[i];
   }
   for (GateComparison* c : welch) c->worse = c->p_adjusted < options.alpha;
   std::set<std::string> worse_cells;

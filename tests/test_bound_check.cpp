@@ -21,6 +21,7 @@
 #include "reports/analyses/analysis_probe.h"
 #include "reports/analyses/bound_check.h"
 #include "reports/run_labels.h"
+#include "reports/statistics.h"
 
 namespace semharness {
 namespace {
@@ -414,6 +415,35 @@ TEST_F(BoundCheckLbfgsReportTest, AnLbfgsOnlyRunIsRetrainedWithLbfgsAtItsStoredL
             std::string::npos)
       << paragraphs;
   EXPECT_GT(converged, 0);
+}
+
+// Holm's adjustment by hand: p = (0.01, 0.04, 0.03) sorted 0.01, 0.03, 0.04 become 3 x 0.01 = 0.03,
+// max(0.03, 2 x 0.03) = 0.06 and max(0.06, 1 x 0.04) = 0.06, returned in the input's order.
+TEST(RunLevelStatisticsTest, HolmAdjustmentByHand) {
+  const auto adjusted = holm_adjusted({0.01, 0.04, 0.03});
+  ASSERT_EQ(adjusted.size(), 3u);
+  EXPECT_NEAR(adjusted[0], 0.03, 1e-15);
+  EXPECT_NEAR(adjusted[1], 0.06, 1e-15);
+  EXPECT_NEAR(adjusted[2], 0.06, 1e-15);
+  EXPECT_EQ(holm_adjusted({0.5, 0.9}), (std::vector<double>{1.0, 1.0}));
+}
+
+// Sign flips by hand: (1, 2, 3) has mean 2, reached by 1 of its 8 sign patterns, p = 1/8; its 95% interval is
+// 2 -+ t(0.975, 2 df) x 1 / sqrt(3) = 2 -+ 4.302653 x 0.577350. Five equal positive values: p = 1/32. A value
+// set symmetric about 0 has mean 0 and p above one half.
+TEST(RunLevelStatisticsTest, SignFlipTestByHand) {
+  const auto a = sign_flip_test({1, 2, 3});
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->n, 3);
+  EXPECT_DOUBLE_EQ(a->mean, 2.0);
+  EXPECT_DOUBLE_EQ(a->p_positive, 1.0 / 8.0);
+  EXPECT_NEAR(a->low, 2.0 - 4.302652729911275 / std::sqrt(3.0), 1e-9);
+  EXPECT_NEAR(a->high, 2.0 + 4.302652729911275 / std::sqrt(3.0), 1e-9);
+  EXPECT_DOUBLE_EQ(sign_flip_test({0.5, 0.5, 0.5, 0.5, 0.5})->p_positive, 1.0 / 32.0);
+  EXPECT_GT(sign_flip_test({-1, 1, -2, 2})->p_positive, 0.5);
+  EXPECT_FALSE(sign_flip_test({0.7}).has_value());
+  // Beyond 16 runs the patterns are drawn: 20 equal positive values give p = 1 / 20,001 (only the observed one).
+  EXPECT_NEAR(sign_flip_test(std::vector<double>(20, 0.4))->p_positive, 1.0 / 20001.0, 1e-12);
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 //   L2 ball            (B/n) E ||X^T sigma||_2           B = ||W||_F
 //   L1 ball            (B/n) E ||X^T sigma||_inf         B = sum |W|
 //   group L(2,1) ball  (B/n) E max_l ||(X^T sigma)_l||_2  B = sum_l ||W_l||_F over the L simplices
-// The check passes when a proxy orders configurations as the measured gaps do (Spearman rank correlation).
+// The check passes when a proxy orders configurations as the measured gaps do: Spearman's rho within each run,
+// its mean over runs (the independent units) above 0 by a sign-flip test, Holm-adjusted over the proxies
+// (reports/statistics.h).
 #include <cstdint>
 #include <optional>
 #include <string>
