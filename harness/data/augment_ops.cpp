@@ -1,5 +1,6 @@
 #include "harness/data/augment_ops.h"
 
+#include <array>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -36,7 +37,10 @@ torch::Tensor apply_to_selected(const torch::Tensor& x, const torch::Tensor& sel
   return x.index_copy(0, index, op(x.index_select(0, index), factor.index_select(0, index)));
 }
 
-torch::Tensor rgb_to_hsv(const torch::Tensor& x) {
+// The three planes of an image batch in HSV (or RGB): [B, H, W] each.
+using Planes = std::array<torch::Tensor, 3>;
+
+Planes rgb_to_hsv(const torch::Tensor& x) {
   const auto r = x.select(1, 0), g = x.select(1, 1), b = x.select(1, 2);
   const auto maxc = std::get<0>(x.max(1)), minc = std::get<0>(x.min(1));
   const auto eqc = maxc == minc;
@@ -48,16 +52,16 @@ torch::Tensor rgb_to_hsv(const torch::Tensor& x) {
   const auto hr = (maxc == r).to(x.scalar_type()) * (bc - gc);
   const auto hg = ((maxc == g) & (maxc != r)).to(x.scalar_type()) * (2.0 + rc - bc);
   const auto hb = ((maxc != g) & (maxc != r)).to(x.scalar_type()) * (4.0 + gc - rc);
-  const auto h = torch::fmod((hr + hg + hb) / 6.0 + 1.0, 1.0);
-  return torch::stack({h, s, maxc}, 1);
+  return {torch::fmod((hr + hg + hb) / 6.0 + 1.0, 1.0), s, maxc};
 }
 
 // torchvision's _hsv2rgb picks p = v(1 - s), q = v(1 - s f), t = v(1 - s(1 - f)) or v per channel by the
 // sector of h; the same values in closed form (each channel v - v s clamp(min(k, 4 - k), 0, 1) with
 // k = (n + 6h) mod 6, n = 5, 3, 1 for r, g, b), a third of the ops.
-torch::Tensor hsv_to_rgb(const torch::Tensor& hsv) {
-  const auto h6 = hsv.select(1, 0) * 6.0, s = hsv.select(1, 1), v = hsv.select(1, 2);
-  const auto vs = v * s;
+torch::Tensor hsv_to_rgb(const Planes& hsv) {
+  const auto h6 = hsv[0] * 6.0;
+  const auto& v = hsv[2];
+  const auto vs = v * hsv[1];
   const auto channel = [&](double n) {
     const auto k = torch::fmod(h6 + n, 6.0);
     return v - vs * torch::minimum(k, 4.0 - k).clamp(0.0, 1.0);
@@ -130,8 +134,9 @@ torch::Tensor rgb_to_grayscale(const torch::Tensor& x) {
   return (0.2989 * x.select(1, 0) + 0.587 * x.select(1, 1) + 0.114 * x.select(1, 2)).unsqueeze(1);
 }
 
+// torchvision blends with a black image: factor * x + (1 - factor) * 0, which is factor * x exactly.
 torch::Tensor adjust_brightness(const torch::Tensor& x, const torch::Tensor& factor) {
-  return blend(x, torch::zeros_like(x), factor);
+  return (per_sample(factor).to(x.scalar_type()) * x).clamp(0.0, 1.0);
 }
 
 torch::Tensor adjust_contrast(const torch::Tensor& x, const torch::Tensor& factor) {
@@ -145,9 +150,9 @@ torch::Tensor adjust_saturation(const torch::Tensor& x, const torch::Tensor& fac
 
 torch::Tensor adjust_hue(const torch::Tensor& x, const torch::Tensor& shift) {
   if (x.size(1) != 3) return x;
-  auto hsv = rgb_to_hsv(x);
-  const auto h = torch::remainder(hsv.select(1, 0) + shift.view({-1, 1, 1}).to(x.scalar_type()), 1.0);
-  return hsv_to_rgb(torch::stack({h, hsv.select(1, 1), hsv.select(1, 2)}, 1));
+  Planes hsv = rgb_to_hsv(x);
+  hsv[0] = torch::remainder(hsv[0] + shift.view({-1, 1, 1}).to(x.scalar_type()), 1.0);
+  return hsv_to_rgb(hsv);
 }
 
 torch::Tensor solarize(const torch::Tensor& x) { return torch::where(x >= 0.5, 1.0 - x, x); }

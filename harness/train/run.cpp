@@ -31,8 +31,7 @@ constexpr uint64_t kProbeAugmentSeed = 2000003;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct FrozenFeatures {
-  torch::Tensor h,
-      e;  // backbone feature; pre-softmax SEM embedding (undefined without SEM)
+  torch::Tensor h, e;  // backbone feature; pre-softmax SEM embedding (undefined without SEM)
 };
 
 FrozenFeatures extract(EncoderImpl& encoder, const TensorSplit& split, const Augmenter& augmenter) {
@@ -71,16 +70,14 @@ void add_probe_rows(std::vector<ResultRow>& rows, const std::string& protocol, c
   add("train", "weight_l1", r.weight_l1);
 }
 
-// analysis.samples positions out of 0..n-1, drawn with a fixed seed, ascending
-// (CPU int64).
+// analysis.samples positions out of 0..n-1, drawn with a fixed seed, ascending (CPU int64).
 torch::Tensor artifact_sample(int64_t n, int64_t samples, uint64_t seed) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto permutation = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
   return std::get<0>(permutation.slice(0, 0, std::min(n, samples)).sort());
 }
 
-// The stored features and probes of SPEC §4.2 (layout in
-// harness/train/artifacts.h).
+// The stored features and probes of SPEC §4.2 (layout in harness/train/artifacts.h).
 RunArtifacts make_artifacts(const RunSpec& spec, const DeviceDataset& data, const FrozenFeatures& train_features,
                             const FrozenFeatures& test_features, const torch::Tensor& train_index,
                             const std::vector<std::pair<std::string, ProbeResult>>& probes) {
@@ -125,13 +122,8 @@ RunArtifacts make_artifacts(const RunSpec& spec, const DeviceDataset& data, cons
   return artifacts;
 }
 
-}  // namespace
-
-namespace {
-
-// The probes' split of the training set: 90/10 by a fixed seed (SPEC §2), the
-// same for every run; the probe trains on the first probe.train_subset images
-// of the 90 (all when 0).
+// The probes' split of the training set: 90/10 by a fixed seed (SPEC §2), the same for every run; the probe
+// trains on the first probe.train_subset images of the 90 (all when 0).
 struct ProbeSplit {
   torch::Tensor train_index, val_index, train_labels, val_labels;
 };
@@ -158,9 +150,8 @@ struct ProbedFeature {
   std::string tau_d_text;  // as the key wrote it, for file names
 };
 
-// Every feature of the run: backbone h, the embedder output e, and the SEM
-// feature at each tau_d. The linear control has no softmax, so there is no
-// downstream temperature to sweep: e is its feature.
+// Every feature of the run: backbone h, the embedder output e, and the SEM feature at each tau_d. The linear
+// control has no softmax, so there is no downstream temperature to sweep: e is its feature.
 std::vector<ProbedFeature> probed_features(const EncoderImpl& encoder, const ProbeSuiteSpec& probe) {
   std::vector<ProbedFeature> features{{Feature::Backbone, std::nullopt, ""}};
   if (!encoder.has_sem()) return features;
@@ -172,8 +163,7 @@ std::vector<ProbedFeature> probed_features(const EncoderImpl& encoder, const Pro
   return features;
 }
 
-// The SEM feature is made when probed: at L*V = 65,000 a copy per tau_d would
-// not fit.
+// The SEM feature is made when probed: at L*V = 65,000 a copy per tau_d would not fit.
 torch::Tensor feature_matrix(const ProbedFeature& f, const FrozenFeatures& frozen, const EmbedderSpec& embedder) {
   switch (f.feature) {
     case Feature::Backbone: return frozen.h;
@@ -261,10 +251,11 @@ void run_augmented_sgd_probe(const ProbeInputs& in, std::vector<ResultRow>& rows
   const auto weights = train_sgd_probes(batches, in.split.train_labels, dims, in.data.info.num_classes, probe.sgd,
                                         in.train_features.h.options());
   const std::string protocol(kSgdAugmentedProbe);
+  const SgdProbeGrid grid(probe.sgd);
   for (size_t k = 0; k < features.size(); ++k) {
     const std::string feature(text(features[k].feature));
     const FeatureSplits splits = feature_splits(features[k], in);
-    ProbeResult result = select_sgd_probe(weights[k], SgdProbeGrid(probe.sgd), splits.train, splits.val, splits.test);
+    ProbeResult result = select_sgd_probe(weights[k], grid, splits.train, splits.val, splits.test);
     add_probe_rows(rows, protocol, feature, features[k].tau_d, result);
     probes.emplace_back(probe_file_stem(protocol, feature, features[k].tau_d_text), std::move(result));
   }
@@ -333,7 +324,7 @@ RunOutcome execute_run(const RunSpec& spec, const DeviceDataset& data, c10::Devi
   const double knn =
       knn_top1({train_features.h.index_select(0, split.train_index), split.train_labels},
                {test_features.h, data.test.labels}, classes, spec.probe.knn_k, spec.probe.knn_temperature);
-  outcome.results.push_back({"", "knn", std::string(text(Feature::Backbone)), std::nullopt,
+  outcome.results.push_back({"", std::string(kKnnProtocol), std::string(text(Feature::Backbone)), std::nullopt,
                              std::string(text(Split::Test)), std::string(kTop1Metric), knn});
   if (spec.probe.analysis_samples > 0) {
     outcome.artifacts = make_artifacts(spec, data, train_features, test_features, split.train_index, probes);
