@@ -103,6 +103,22 @@ std::set<std::string> cell_protocols(const CellRuns& cells, const std::string& c
   return protocols;
 }
 
+// Whether a cell's finished runs ran on other processors in the two databases (a run without the provenance
+// entries counts as an unknown processor, the same as another unknown one).
+bool ran_on_other_cpus(const StoreSnapshot& current, const CellRuns& current_cells, const StoreSnapshot& baseline,
+                       const CellRuns& baseline_cells, const std::string& cell_id) {
+  const auto cpus = [&cell_id](const StoreSnapshot& db, const CellRuns& cells) {
+    std::set<std::string> found;
+    for (const RunRecord* run : cells.runs.at(cell_id)) {
+      const auto cpu = db.cpu_of_run.find(run->run_id);
+      found.insert(cpu == db.cpu_of_run.end() ? std::string() : cpu->second);
+    }
+    return found;
+  };
+  const std::set<std::string> a = cpus(current, current_cells), b = cpus(baseline, baseline_cells);
+  return a != b;
+}
+
 std::string mean_std(const SeedStats& s) {
   return s.n == 0 ? std::string("-") : fmt::format("{:.2f} ± {:.2f} (n={})", s.mean, s.std, s.n);
 }
@@ -150,6 +166,9 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
   if (!(options.tolerance >= 0)) {
     throw InputError(fmt::format("--tolerance {}: expected accuracy points >= 0", options.tolerance));
   }
+  if (!(options.cpu_margin >= 0)) {
+    throw InputError(fmt::format("--cpu-margin {}: expected accuracy points >= 0", options.cpu_margin));
+  }
 
   const CellRuns current_cells = finished_cells(current), baseline_cells = finished_cells(baseline);
   const auto varying = varying_keys(current, baseline);
@@ -178,6 +197,7 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
       either.insert(current_protocols.begin(), current_protocols.end());
       result.protocols_one_side += static_cast<int64_t>(either.size() - probe_protocols.size());
     }
+    const bool other_cpu = ran_on_other_cpus(current, current_cells, baseline, baseline_cells, cell_id);
     bool compared = false;
     for (const std::string& metric : options.metrics) {
       const std::vector<std::string> protocols =
@@ -194,6 +214,7 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
         c.current = seed_stats(metric_values(metric, current_cells, cell_id, protocol));
         c.baseline = seed_stats(baseline_values);
         c.difference = c.current.mean - c.baseline.mean;
+        c.other_cpu = other_cpu;
         if (c.current.n == 0) {
           c.test = GateComparison::Test::Missing;
           c.worse = true;
@@ -203,12 +224,13 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
           c.p_adjusted = c.welch->p_lower;  // decided below, over every Welch test at once
         } else {
           c.test = GateComparison::Test::Tolerance;
-          c.worse = -c.difference > options.tolerance;
+          c.worse = -c.difference > (other_cpu ? std::max(options.tolerance, options.cpu_margin) : options.tolerance);
         }
         result.comparisons.push_back(std::move(c));
       }
     }
     result.cells_compared += compared;
+    result.cells_other_cpu += compared && other_cpu;
   }
 
   // Holm's adjustment over the m Welch tests keeps the chance that any cell fails on seed noise alone at or
@@ -223,7 +245,9 @@ GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& ba
     const std::vector<double> adjusted = holm_adjusted(p);
     for (size_t i = 0; i < welch.size(); ++i) welch[i]->p_adjusted = adjusted[i];
   }
-  for (GateComparison* c : welch) c->worse = c->p_adjusted < options.alpha;
+  for (GateComparison* c : welch) {
+    c->worse = c->p_adjusted < options.alpha && (!c->other_cpu || -c->difference > options.cpu_margin);
+  }
   std::set<std::string> worse_cells;
   for (const auto& c : result.comparisons) {
     if (c.worse) worse_cells.insert(c.cell_id);
@@ -264,6 +288,10 @@ std::string format_gate(const GateResult& result, const GateOptions& options) {
       options.correction == GateCorrection::Holm && any_welch ? ", Holm-adjusted over the Welch tests" : "");
   if (any_tolerance)
     out += fmt::format("; tolerance {:g} points where a side has one seed or no spread", options.tolerance);
+  if (result.cells_other_cpu > 0) {
+    out += fmt::format("; {} cell{} ran on another CPU, where a drop counts beyond {:g} points only",
+                       result.cells_other_cpu, result.cells_other_cpu == 1 ? "" : "s", options.cpu_margin);
+  }
   out += fmt::format("); {} only in one database", result.only_current + result.only_baseline);
   if (result.protocols_one_side > 0) {
     out += fmt::format("; {} probe protocol{} of shared cells stored by one database only, not compared",

@@ -9,6 +9,9 @@
 //     over all Welch tests of the check (family-wise error rate alpha), is below alpha;
 //   - otherwise (a single seed on a side, or no spread on either): worse when mean_b - mean_a > tolerance;
 //   - the baseline has the metric and the current database does not: worse ("missing").
+// Where the cell's runs ran on other processors in the two databases (provenance cpu_model and cpu_capability:
+// CPU runs repeat bit for bit only on the same kind), a drop must also exceed cpu_margin points to count: the
+// numbers of another CPU differ by more than seed noise explains when the seeds' spread is small.
 // A probe metric (headline, probe.*) is compared once per linear-probe protocol that the cell's runs store in
 // both databases (harness/results/probe_protocols.h), every test in the one Holm family; a protocol that only
 // one side stores is counted, not compared (no failure), unless the two sides share no protocol at all: then
@@ -41,6 +44,10 @@ struct GateOptions {
   double alpha = 0.05;
   GateCorrection correction = GateCorrection::Holm;
   double tolerance = 0.5;  // accuracy points
+  // Accuracy points a cell may lose, whatever the test says, when its runs ran on other CPUs in the two
+  // databases. 1.0: the largest move of a 3-seed mean measured between two CPUs on quick.ini (the same code
+  // on an Intel Xeon and an AMD EPYC, both AVX-512: 0.92 points, the SGD probe; README "Regression gate").
+  double cpu_margin = 1.0;
 };
 
 // The value of a metric for a run from its own result rows, nullopt when the run does not have it (e.g.
@@ -57,6 +64,7 @@ struct GateComparison {
   enum class Test { Welch, Tolerance, Missing } test = Test::Welch;
   std::optional<WelchTest> welch;  // for Test::Welch
   double p_adjusted = 1;           // for Test::Welch: welch->p_lower after the correction
+  bool other_cpu = false;          // the two databases ran the cell on other CPUs: cpu_margin applies
   bool worse = false;
 };
 
@@ -69,10 +77,11 @@ struct GateResult {
   // Linear-probe protocols of common cells that one database stores and the other does not (not compared;
   // counted once per cell and protocol when a probe metric is asked).
   int64_t protocols_one_side = 0;
+  int64_t cells_other_cpu = 0;  // cells compared whose runs ran on other CPUs in the two databases
 };
 
 // Only finished runs count. Throws InputError when options name an unknown metric, alpha is outside (0, 1)
-// or the tolerance is negative.
+// or the tolerance or the CPU margin is negative.
 GateResult regression_gate(const StoreSnapshot& current, const StoreSnapshot& baseline, const GateOptions& options);
 
 // The failing comparisons as an aligned table (nothing when none failed), then the one-line summary:

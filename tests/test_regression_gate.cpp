@@ -146,6 +146,17 @@ class RegressionGateTest : public ::testing::Test {
     store.finish_run(outcome);
   }
 
+  // Every run of the database at path recorded as run on the given processor (provenance, as `run` writes it).
+  static void set_cpu(const std::string& path, const std::string& cpu_model) {
+    {
+      Store store(path);
+      for (const RunRecord& run : store.runs())
+        store.set_provenance(run.run_id, {{"cpu_model", cpu_model}, {"cpu_capability", "AVX512"}});
+    }
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA journal_mode = DELETE");
+  }
+
   semharness_test::Result check(const std::vector<std::string>& args) {
     std::vector<std::string> full = {"check"};
     full.insert(full.end(), args.begin(), args.end());
@@ -326,6 +337,45 @@ TEST_F(RegressionGateTest, SingleSeedUsesTheTolerance) {
   EXPECT_EQ(check({"--db", beyond, "--baseline", baseline, "--tolerance", "1"}).exit_code, 0);
 }
 
+// Runs of another CPU differ by more than seed noise when the seeds agree closely: a drop within --cpu-margin
+// passes there however significant, and fails on the same CPU; a drop beyond it fails on either.
+TEST_F(RegressionGateTest, AnotherCpuNeedsADropBeyondTheMargin) {
+  const auto drop = [](double points) {
+    return [points](const RunConfig& run) { return spread(run, is_cell(run, "byol", "off") ? 80 - points : 80, 0.05); };
+  };
+  const std::string baseline = make_database("baseline", three_seed_grid("gate"), drop(0));
+  set_cpu(baseline, "Intel(R) Xeon(R) CPU @ 2.80GHz");
+  const std::string small_same = make_database("small_same", three_seed_grid("gate"), drop(0.8));
+  set_cpu(small_same, "Intel(R) Xeon(R) CPU @ 2.80GHz");
+  const std::string small_other = make_database("small_other", three_seed_grid("gate"), drop(0.8));
+  set_cpu(small_other, "AMD EPYC");
+  const std::string large_other = make_database("large_other", three_seed_grid("gate"), drop(2));
+  set_cpu(large_other, "AMD EPYC");
+
+  // t = -0.8 / sqrt(2 * 0.05^2 / 3) = -19.6, df 4: p far below alpha even after Holm over 4 tests.
+  const auto same = check({"--db", small_same, "--baseline", baseline});
+  EXPECT_EQ(same.exit_code, 1) << same.output;
+  EXPECT_NE(same.output.find("gate: method=byol sem=off"), std::string::npos) << same.output;
+  EXPECT_EQ(same.output.find("another CPU"), std::string::npos) << same.output;
+
+  const auto other = check({"--db", small_other, "--baseline", baseline});
+  EXPECT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_NE(other.output.find("0 worse than baseline"), std::string::npos) << other.output;
+  EXPECT_NE(other.output.find("4 cells ran on another CPU, where a drop counts beyond 1 points only"),
+            std::string::npos)
+      << other.output;
+  EXPECT_EQ(check({"--db", small_other, "--baseline", baseline, "--cpu-margin", "0"}).exit_code, 1);
+
+  const auto large = check({"--db", large_other, "--baseline", baseline});
+  EXPECT_EQ(large.exit_code, 1) << large.output;
+  EXPECT_NE(large.output.find("gate: method=byol sem=off"), std::string::npos) << large.output;
+  EXPECT_NE(large.output.find("-2.00"), std::string::npos) << large.output;
+
+  const auto bad = check({"--db", large_other, "--baseline", baseline, "--cpu-margin", "-1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--cpu-margin -1: expected accuracy points >= 0"), std::string::npos) << bad.output;
+}
+
 TEST_F(RegressionGateTest, OnlyFinishedRunsCountAndUnsharedCellsAreCounted) {
   const std::string baseline =
       make_database("baseline", three_seed_grid("gate"), [](const RunConfig& run) { return spread(run, 80, 0.5); });
@@ -480,6 +530,37 @@ TEST(CommittedBaselineTest, IsASelfContainedQuickGridDatabase) {
             std::vector<std::string>{"check: 2 cells compared, 0 worse than baseline (alpha 0.05, Holm-adjusted over "
                                      "the Welch tests); 0 only in one database"});
   EXPECT_TRUE(read_bytes(baseline) == bytes) << baseline << " changed";
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
+// What CI's gate does with the committed baseline: a copy whose +SEM cell lost 2 points of test top-1 on every
+// run (each probe, feature and tau_d), recorded as made on another CPU so that --cpu-margin applies, fails and
+// names the cell; the unchanged numbers recorded on that other CPU pass (a re-run that repeats them).
+TEST(CommittedBaselineTest, PlantedTwoPointDropFailsAndUnchangedNumbersPass) {
+  const std::string baseline = std::string(SEMHARNESS_SOURCE_DIR) + "/results/baseline-quick.db";
+  const fs::path dir = make_temp_dir("baseline_drop");
+  const std::string dropped = (dir / "dropped.db").string(), rerun = (dir / "rerun.db").string();
+  fs::copy_file(baseline, dropped);
+  fs::copy_file(baseline, rerun);
+  for (const std::string& path : {dropped, rerun}) {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE provenance SET value = 'Some Other CPU' WHERE key = 'cpu_model'");
+    if (path == dropped) {
+      EXPECT_GT(db.exec("UPDATE results SET value = value - 2 WHERE split = 'test' AND metric = 'top1' AND run_id IN "
+                        "(SELECT run_id FROM runs WHERE sem = 'on')"),
+                0);
+    }
+  }
+  const auto fails = run_binary(dir, {"check", "--db", dropped, "--baseline", baseline});
+  EXPECT_EQ(fails.exit_code, 1) << fails.output;
+  EXPECT_NE(fails.output.find("quick: sem=on"), std::string::npos) << fails.output;
+  EXPECT_NE(fails.output.find("-2.00"), std::string::npos) << fails.output;
+  EXPECT_NE(fails.output.find("1 worse than baseline"), std::string::npos) << fails.output;
+  EXPECT_NE(fails.output.find("2 cells ran on another CPU"), std::string::npos) << fails.output;
+  const auto passes = run_binary(dir, {"check", "--db", rerun, "--baseline", baseline});
+  EXPECT_EQ(passes.exit_code, 0) << passes.output;
+  EXPECT_NE(passes.output.find("0 worse than baseline"), std::string::npos) << passes.output;
   std::error_code ignored;
   fs::remove_all(dir, ignored);
 }

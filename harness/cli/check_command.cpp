@@ -22,12 +22,17 @@ int check_command(const std::vector<std::string>& args) {
   cli.options()("baseline", po::value(&baseline)->required(), "SQLite database to compare with (read only)")(
       "metric", po::value(&metric_args)->composing(),
       "metric to compare (repeatable, or a comma list; default headline): headline, probe.backbone, "
-      "probe.embedding, probe.sem, knn, online_linear")("alpha", po::value(&gate.alpha)->default_value(0.05, "0.05"),
-                                                        "significance level of the one-sided Welch t-tests")(
+      "probe.embedding, probe.sem, knn, online_linear")(
+      "alpha", po::value(&gate.alpha)->default_value(gate.alpha, fmt::format("{:g}", gate.alpha)),
+      "significance level of the one-sided Welch t-tests")(
       "correction", po::value(&correction)->default_value("holm"),
       "holm: alpha bounds the chance that any cell fails on seed noise (Holm over all Welch tests); none: each test at "
-      "alpha")("tolerance", po::value(&gate.tolerance)->default_value(0.5, "0.5"),
-               "accuracy points a cell may lose when a side has a single seed (or neither side any spread)");
+      "alpha")("tolerance",
+               po::value(&gate.tolerance)->default_value(gate.tolerance, fmt::format("{:g}", gate.tolerance)),
+               "accuracy points a cell may lose when a side has a single seed (or neither side any spread)")(
+      "cpu-margin", po::value(&gate.cpu_margin)->default_value(gate.cpu_margin, fmt::format("{:g}", gate.cpu_margin)),
+      "accuracy points a cell may lose, whatever the test says, when its runs ran on other CPUs in the two databases "
+      "(provenance cpu_model and cpu_capability)");
   std::string details =
       "Compares every cell (one configuration; its finished runs are its seeds) that both databases\n"
       "have on top-1 % on the test split. Metrics:\n";
@@ -40,7 +45,9 @@ int check_command(const std::vector<std::string>& args) {
       "A cell is worse when its mean is lower than the baseline's by more than seed noise explains:\n"
       "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
       "then compared with --alpha), otherwise more than\n"
-      "--tolerance points lower. Prints the worse cells and a summary line. Neither database is\n"
+      "--tolerance points lower. Where the two databases ran the cell on other CPUs (CPU runs repeat\n"
+      "bit for bit only on the same kind), a drop also has to exceed --cpu-margin points. Prints the worse cells and a "
+      "summary line. Neither database is\n"
       "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
       "database, no cell with finished runs in both).\n";
   if (!cli.parse(args, details)) return 0;

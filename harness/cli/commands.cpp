@@ -26,7 +26,7 @@ const std::vector<Command>& commands() {
        "runs per state and grid, runs in flight (stale ones marked), failed runs", status_command},
       {"export", "export --out DIR [--db PATH] [--grid NAME]",
        "copy the stored features and probe weights of finished runs (.npy) and an index.csv to DIR", export_command},
-      {"check", "check --baseline PATH [--db PATH] [--metric M ...] [--alpha A] [--tolerance T]",
+      {"check", "check --baseline PATH [--db PATH] [--metric M ...] [--alpha A] [--tolerance T] [--cpu-margin M]",
        "the regression gate: exit 1 when a cell is worse than the baseline beyond seed noise", check_command},
       {"bench", "bench [--db PATH] [--filter RE] [--smoke] [--vs-python]",
        "benchmark suites (SEM kernel vs memory floor, augmentation, training steps, probe) into the database; "

@@ -20,6 +20,7 @@
 #include "reports/benchmark_tables.h"
 #include "reports/reference_numbers.h"
 #include "reports/timings_table.h"
+#include "reports/training_curves.h"
 #include "reports/writers/writers.h"
 
 namespace semharness {
@@ -65,6 +66,7 @@ std::vector<NamedBuilder> section_builders(const std::vector<ReferenceNumber>& r
       {"overview", overview_sections},
       {"comparison", [&references](Store& store, const std::string&,
                                    const std::string& grid) { return comparison_sections(store, references, grid); }},
+      {"curves", training_curve_sections},
       {"ablations", ablation_sections},
       {"bound_check", [](Store& store, const std::string& db_path,
                          const std::string& grid) { return bound_check_sections(store, db_path, grid); }},
@@ -129,7 +131,9 @@ int report_command(const std::vector<std::string>& args) {
                  "Sections: runs per grid and state; a comparison table per linear-probe protocol stored (methods x\n"
                  "{baseline, +SEM}: probe test top-1, mean ± std over seeds, the difference with a 95% CI, controls,\n"
                  "online and published reference numbers, the untrained-backbone floor of epochs = 0 runs, L-BFGS\n"
-                 "convergence), and with several protocols whether +SEM's gain survives the probe; ablations over\n"
+                 "convergence), and with several protocols whether +SEM's gain survives the probe; training curves\n"
+                 "(the online linear top-1 per epoch, mean ± std over seeds, and its change over the last quarter);\n"
+                 "ablations over\n"
                  "sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d (tables, and line plots in HTML and\n"
                  "LaTeX); the bound check and semantic coherence; phase timings; benchmark results\n"
                  "(`semharness bench`).\n")) {

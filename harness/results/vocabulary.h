@@ -130,5 +130,7 @@ inline constexpr std::string_view kProbeConvergedMetric = "probe_converged";
 inline constexpr std::string_view kTrainLossCurve = "train_loss";
 inline constexpr std::string_view kLrCurve = "lr";
 inline constexpr std::string_view kOnlineTrainTop1Curve = "online_train_top1";
+// The online classifier's top-1 on the test split after each epoch (solo-learn validates it every epoch).
+inline constexpr std::string_view kOnlineTestTop1Curve = "online_test_top1";
 
 }  // namespace semharness

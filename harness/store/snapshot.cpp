@@ -78,6 +78,13 @@ std::string file_uri(const std::string& path) {
 
 }  // namespace
 
+std::string cpu_of(const std::map<std::string, std::string>& provenance) {
+  const auto model = provenance.find("cpu_model"), capability = provenance.find("cpu_capability");
+  if (model == provenance.end() && capability == provenance.end()) return "";
+  return (model == provenance.end() ? std::string("?") : model->second) + ", " +
+         (capability == provenance.end() ? std::string("?") : capability->second);
+}
+
 StoreSnapshot read_store_snapshot(const std::string& path) {
   const bool wal = require_sqlite_file(path);
   TemporaryDatabase copy;
@@ -101,7 +108,12 @@ StoreSnapshot read_store_snapshot(const std::string& path) {
   }
   try {
     Store store(copy.path());
-    return {store.runs(), store.results()};
+    StoreSnapshot snapshot{store.runs(), store.results(), {}};
+    for (const RunRecord& run : snapshot.runs) {
+      const std::string cpu = cpu_of(store.provenance(run.run_id));
+      if (!cpu.empty()) snapshot.cpu_of_run[run.run_id] = cpu;
+    }
+    return snapshot;
   } catch (const InputError& e) {
     // Store names the copy; the user knows the original (e.g. "holds tables of another schema").
     std::string message = e.what();

@@ -199,7 +199,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     out.curve.push_back({epoch, "online_train_top1", result.online_train_top1});
     if (std::isfinite(result.mean_loss)) {
       online_test_top1 = loop.online_classifier_test_top1();
-      out.curve.push_back({epoch, "online_test_top1", *online_test_top1});
+      out.curve.push_back({epoch, std::string(kOnlineTestTop1Curve), *online_test_top1});
     }
     // Reported after the checkpoint is on disk: a worker killed after an "epoch N" line resumes after epoch N.
     const auto report = [&] {

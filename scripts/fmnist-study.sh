@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST reproduction (README "The reproduction on Fashion-MNIST"): every run, cross-check and table
+# of reports/fmnist/ from the grid files, into results/fmnist.db. Each stage skips the runs the database has
+# finished, so an interrupted study resumes where it stopped (a killed run from its last checkpoint).
+#   scripts/fmnist-study.sh                 every stage in order
+#   scripts/fmnist-study.sh STAGE...        only these: search comparison controls floor ablation crosscheck report
+# Needs a built build/semharness and .venv with scikit-learn (scripts/setup.sh). CPU, 2 LibTorch threads: CPU
+# runs repeat bit for bit with the same thread count on the same kind of processor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=results/fmnist.db
+run=(build/semharness run --db "$db" --device cpu --threads 2)
+stages=("$@")
+((${#stages[@]})) || stages=(search comparison controls floor ablation crosscheck report)
+
+for stage in "${stages[@]}"; do
+  echo "== $stage"
+  case "$stage" in
+    # L, V and tau_online on the validation split: SimCLR + SEM, one seed, half the study's epochs.
+    search) "${run[@]}" experiments/fmnist_search.ini ;;
+    # Seven methods x {baseline, +SEM} x 3 seeds: the comparison table's two columns, first.
+    comparison) "${run[@]}" experiments/fmnist_paper.ini --set sem=off,on ;;
+    # The same grid's sem=linear control (the embedder without its softmax); the runs above are skipped.
+    controls) "${run[@]}" experiments/fmnist_paper.ini ;;
+    # The floor: the same probes on an untrained backbone (and untrained embedder), 3 seeds.
+    floor) "${run[@]}" experiments/fmnist_paper.ini --set epochs=0 --set method=simclr --set sem=off,on ;;
+    # L, V and tau_online swept one at a time around the study's setting, for one method.
+    ablation) "${run[@]}" experiments/fmnist_ablation.ini ;;
+    # scikit-learn on every run's exported features against the harness's converged probe, within 1 point.
+    crosscheck)
+      .venv/bin/python tests/crosscheck/sklearn_probe.py --db "$db" --tolerance 1.0 --c-grid 0.01 0.1 1 \
+        | tee reports/fmnist/crosscheck.txt ;;
+    report) build/semharness report --db "$db" --out reports/fmnist --format md,html,csv ;;
+    *) echo "unknown stage '$stage' (expected search, comparison, controls, floor, ablation, crosscheck, report)" >&2
+       exit 2 ;;
+  esac
+done
