@@ -46,7 +46,7 @@ final fits start from the path's optimum at the nearest C. Each feature's line i
 
 Usage:
     sklearn_probe.py --db PATH [--grid NAME] [--runs RUN_ID ...] [--tolerance 1.0] [--c-grid C ...] [--jobs N]
-                     [--tol T] [--gate-selection]
+                     [--tol T] [--gate-selection] [--harness-l2-only]
 Exit codes: 0 every gated difference within tolerance, 1 some beyond it, 2 bad input (one line on
 stderr naming what: a missing database, a missing or malformed file, no run to check, scikit-learn missing).
 """
@@ -103,9 +103,10 @@ def sem_feature(np, e, L, V, tau_d):
     return blocks.transpose(0, 2, 1).reshape(n, L * V)
 
 
-def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol):
+def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol, harness_l2_only=False):
     """C from c_grid on a held-out tenth of the training rows (lowest validation log-loss), then a refit on all
-    of them with that C; and a fit at the harness's selected penalty (when known). Returns a dict."""
+    of them with that C; and a fit at the harness's selected penalty (when known). With harness_l2_only and a
+    known penalty, only the latter (top1 and C are then None). Returns a dict."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.preprocessing import StandardScaler
@@ -116,6 +117,13 @@ def fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol):
         return LogisticRegression(C=C, solver="lbfgs", max_iter=MAX_ITER, tol=tol, warm_start=warm_start)
 
     n = train_x.shape[0]
+    if harness_l2_only and harness_l2 is not None and harness_l2 > 0:
+        scaler = StandardScaler().fit(train_x)
+        classifier = model(1.0 / (2.0 * harness_l2 * n)).fit(scaler.transform(train_x), train_y)
+        iterations = int(np.max(classifier.n_iter_))
+        top1 = 100.0 * float((classifier.predict(scaler.transform(test_x)) == test_y).mean())
+        return {"C": None, "rows": n, "top1": None, "iterations": iterations, "converged": iterations < MAX_ITER,
+                "top1_at_harness_l2": top1}
     permutation = np.random.default_rng(SELECTION_SEED).permutation(n)
     n_val = int(round(n * VAL_FRACTION))
     val, fit = permutation[:n_val], permutation[n_val:]
@@ -164,7 +172,7 @@ def check_feature(task):
     import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    folder, feature, tau_d, L, V, c_grid, harness_l2, tol = task
+    folder, feature, tau_d, L, V, c_grid, harness_l2, tol, harness_l2_only = task
     started = time.perf_counter()
     train_y = load_npy(np, os.path.join(folder, "train_labels.npy"))
     test_y = load_npy(np, os.path.join(folder, "test_labels.npy"))
@@ -180,7 +188,7 @@ def check_feature(task):
     else:
         train_x, test_x = train_x.astype(np.float64), test_x.astype(np.float64)
     with threadpool_limits(1):
-        result = fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol)
+        result = fit_sklearn(np, train_x, train_y, test_x, test_y, c_grid, harness_l2, tol, harness_l2_only)
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -246,6 +254,9 @@ def main():
                              "is the same criterion on float32 features)")
     parser.add_argument("--gate-selection", action="store_true",
                         help="also exit 1 when scikit-learn with its own C differs from the harness beyond tolerance")
+    parser.add_argument("--harness-l2-only", action="store_true",
+                        help="fit only at the harness's selected penalty (the gated comparison), not scikit-learn's own "
+                             "C: about a fifth of the time, for checking every run of a study")
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
                         help="features fitted at once (default: the CPUs this process may use)")
     args = parser.parse_args()
@@ -320,7 +331,7 @@ def main():
             checks.append({
                 "label": label, "name": name, "harness_l2": harness_l2,
                 "harness": harness_number(db, run_id, feature, tau_d, "test", "top1"),
-                "task": (folder, feature, tau_d, L, V, sorted(args.c_grid), harness_l2, args.tol),
+                "task": (folder, feature, tau_d, L, V, sorted(args.c_grid), harness_l2, args.tol, args.harness_l2_only),
             })
 
     print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}: LogisticRegression(lbfgs, L2, tol {args.tol:g}, "
@@ -337,8 +348,9 @@ def main():
         check = checks[index]
         harness = "-" if check["harness"] is None else f"{check['harness']:.2f}"
         at_l2 = result.get("top1_at_harness_l2")
+        own = "" if result["top1"] is None else f", sklearn {result['top1']:.2f}"
         print(f"[{done}/{len(checks)} {time.perf_counter() - started:6.0f} s] {check['label']} {check['name']}: "
-              f"harness {harness}, sklearn {result['top1']:.2f}"
+              f"harness {harness}{own}"
               + ("" if at_l2 is None else f", sklearn at the harness's l2 {at_l2:.2f}")
               + f" ({result['seconds']:.0f} s)", flush=True)
 
@@ -375,10 +387,12 @@ def main():
         diff_text = diff_at_l2_text = "-"
         if harness is not None:
             compared += 1
-            own, diff_text = difference(result["top1"], harness, own_stats)
             if at_l2 is not None:
                 at, diff_at_l2_text = difference(at_l2, harness, at_l2_stats)
                 failed += abs(at) > args.tolerance
+            own = 0.0
+            if result["top1"] is not None:
+                own, diff_text = difference(result["top1"], harness, own_stats)
             if abs(own) > args.tolerance:
                 if at_l2 is None or args.gate_selection:
                     failed += 1
@@ -387,9 +401,10 @@ def main():
                                  f"harness's l2 by {at_l2 - harness:+.2f}: the two selected different penalties "
                                  f"(l2 {harness_l2:.0e} and {1.0 / (2.0 * result['C'] * result['rows']):.1e}); "
                                  "not gated without --gate-selection")
-        table.append([label, name, "-" if harness is None else f"{harness:.2f}", f"{result['top1']:.2f}", diff_text,
-                      "-" if harness_l2 is None else f"{harness_l2:.0e}",
-                      f"{1.0 / (2.0 * result['C'] * result['rows']):.1e}", "-" if at_l2 is None else f"{at_l2:.2f}",
+        own_top1 = "-" if result["top1"] is None else f"{result['top1']:.2f}"
+        own_l2 = "-" if result["C"] is None else f"{1.0 / (2.0 * result['C'] * result['rows']):.1e}"
+        table.append([label, name, "-" if harness is None else f"{harness:.2f}", own_top1, diff_text,
+                      "-" if harness_l2 is None else f"{harness_l2:.0e}", own_l2, "-" if at_l2 is None else f"{at_l2:.2f}",
                       diff_at_l2_text, str(result["iterations"]), f"{result['seconds']:.1f}"])
 
     widths = [max(len(header[i]), *(len(row[i]) for row in table)) for i in range(len(header))]
@@ -404,10 +419,11 @@ def main():
         print(f"note: {text}")
     for text in warnings:
         print(f"warning: {text}")
+    own_c = ("scikit-learn's own C not fitted (--harness-l2-only)" if args.harness_l2_only else
+             f"with scikit-learn's own C: max |difference| {own_stats[0]:.2f}, {own_stats[1]} beyond"
+             f"{'' if args.gate_selection else ' (gated only where the harness stored no probe_l2)'}")
     print(f"crosscheck: {compared} features compared in {len(runs)} runs, tolerance {args.tolerance:g} points; at the "
-          f"harness's l2: max |difference| {at_l2_stats[0]:.2f}, {at_l2_stats[1]} beyond; with scikit-learn's own C: "
-          f"max |difference| {own_stats[0]:.2f}, {own_stats[1]} beyond"
-          f"{'' if args.gate_selection else ' (gated only where the harness stored no probe_l2)'}; "
+          f"harness's l2: max |difference| {at_l2_stats[0]:.2f}, {at_l2_stats[1]} beyond; {own_c}; "
           f"{'FAILED' if failed else 'passed'}")
     if compared == 0:
         bad(f"{args.db}: no {PROTOCOL} test top1 row for any stored feature (probe.protocols without lbfgs?)")
