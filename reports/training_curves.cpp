@@ -53,7 +53,8 @@ std::vector<Setting> grid_settings(Store& store, const std::vector<const RunReco
     if (curve.size() < 2) continue;
     const std::string method = run->config.at("method");
     std::string label;
-    for (const std::string& key : keys) label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, run->config.at(key));
+    for (const std::string& key : keys)
+      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, run->config.at(key));
     if (label.empty()) label = method;
     const std::string id = method + "\n" + label;
     if (!index.count(id)) {
@@ -100,8 +101,12 @@ ReportSection grid_section(const std::string& grid, const std::vector<Setting>& 
     if (std::find(methods.begin(), methods.end(), s.method) == methods.end()) methods.push_back(s.method);
   }
   for (const std::string& method : methods) {
-    LinePlot plot{"curves_" + grid + "_" + method, "Online linear top-1 along pretraining: " + method, "epoch",
-                  "online linear top-1 % (test)", false, {}};
+    LinePlot plot{"curves_" + grid + "_" + method,
+                  "Online linear top-1 along pretraining: " + method,
+                  "epoch",
+                  "online linear top-1 % (test)",
+                  false,
+                  {}};
     for (const Setting& setting : settings) {
       if (setting.method != method) continue;
       const MeanCurve curve = mean_curve(setting);
@@ -112,7 +117,8 @@ ReportSection grid_section(const std::string& grid, const std::vector<Setting>& 
         series.errors.push_back(curve.stats[i].std);
       }
       plot.series.push_back(std::move(series));
-      std::vector<ReportCell> row = {{setting.method, std::nullopt}, {setting.label, std::nullopt},
+      std::vector<ReportCell> row = {{setting.method, std::nullopt},
+                                     {setting.label, std::nullopt},
                                      {fmt::format("{}", curve.epochs.back()), double(curve.epochs.back())}};
       for (double fraction : {0.25, 0.5, 0.75}) row.push_back(stats_cell(curve.stats[nearest_index(curve, fraction)]));
       const SeedStats& end = curve.stats.back();

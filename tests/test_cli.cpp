@@ -369,6 +369,21 @@ TEST_F(CliTest, EndToEndTinyGrid) {
   EXPECT_EQ(report.exit_code, 0) << report.output;
   EXPECT_NE(report.output.find("simclr"), std::string::npos) << report.output;
   EXPECT_NE(report.output.find("byol"), std::string::npos) << report.output;
+  // --sections computes only those named, in the report's order; an unknown name is bad input.
+  const Result some = run({"report", "--db", db.string(), "--sections", "timings, comparison"});
+  EXPECT_EQ(some.exit_code, 0) << some.output;
+  const size_t comparison = some.output.find("Baseline vs +SEM"), timings = some.output.find("Timings");
+  EXPECT_NE(comparison, std::string::npos) << some.output;
+  EXPECT_NE(timings, std::string::npos) << some.output;
+  EXPECT_LT(comparison, timings) << some.output;
+  EXPECT_EQ(some.output.find("\nRuns\n"), std::string::npos) << some.output;
+  EXPECT_EQ(some.output.find("Generalization-bound check"), std::string::npos) << some.output;
+  EXPECT_NE(report.output.find("Generalization-bound check"), std::string::npos) << report.output;
+  const Result unknown = run({"report", "--db", db.string(), "--sections", "comparison,plots"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("--sections: unknown section 'plots' (expected overview, comparison"),
+            std::string::npos)
+      << unknown.output;
 
   const Result again = run({"run", grid, "--db", db.string(), "--device", "cpu"});
   EXPECT_EQ(again.exit_code, 0) << again.output;
@@ -470,9 +485,10 @@ TEST_F(CliCommandsTest, UsageListsEveryCommandWithItsSummaryWrapped) {
   const std::string indent(17, ' ');
   // The synopsis, then the summary indented 17 spaces and wrapped at 110 characters.
   const std::vector<std::string> entries = {
-      "\n  report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html]\n" + indent +
-          "comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), ablations,\n" + indent +
-          "bound check, semantic coherence, timings and benchmarks; text, or files in DIR\n",
+      "\n  report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html] [--sections S,...]\n" + indent +
+          "comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), training\n" + indent +
+          "curves, ablations, bound check, semantic coherence, timings and benchmarks; text, or files in\n" + indent +
+          "DIR\n",
       "\n  keys [--markdown] [--readme PATH]\n" + indent +
           "the grid keys with their values, defaults and meaning; --readme rewrites README.md's key and\n" + indent +
           "method tables\n"};

@@ -14,9 +14,9 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run GRID.ini [--db PATH] [--device auto|cpu|cuda] [--set key=value ...] [--jobs N] [--task-index I]",
        "train and probe every run of a grid not yet finished in the database", run_command},
-      {"report", "report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html]",
-       "comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), ablations, bound check, "
-       "semantic coherence, timings and benchmarks; text, or files in DIR",
+      {"report", "report [--db PATH] [--grid NAME] [--out DIR] [--format md,csv,tex,html] [--sections S,...]",
+       "comparison (methods x {baseline, +SEM}, mean ± std, CI, published reference), training curves, "
+       "ablations, bound check, semantic coherence, timings and benchmarks; text, or files in DIR",
        report_command},
       {"slurm", "slurm GRID.ini [--db PATH] [--set key=value ...] [--max-parallel K] [--submit]",
        "a Slurm job array of the runs not finished, one shard database per task, and a merge job", slurm_command},

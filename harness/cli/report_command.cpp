@@ -76,12 +76,41 @@ std::vector<NamedBuilder> section_builders(const std::vector<ReferenceNumber>& r
   };
 }
 
-// Runs every builder; one that throws becomes a section that says so, and the others still run.
+// "overview, comparison, ...": every builder's name, in the report's order.
+std::string section_names() {
+  std::string names;
+  for (const auto& builder : section_builders({})) names += (names.empty() ? "" : ", ") + builder.name;
+  return names;
+}
+
+// The builders' names from a --sections list, in the report's order; every builder when the list is empty.
+std::set<std::string> chosen_sections(const std::string& list, const std::vector<NamedBuilder>& builders) {
+  std::set<std::string> known, chosen;
+  for (const auto& builder : builders) known.insert(builder.name);
+  const std::string names = section_names();
+  if (list.empty()) return known;
+  std::vector<std::string> items;
+  boost::split(items, list, boost::is_any_of(","));
+  for (auto item : items) {
+    boost::trim(item);
+    if (item.empty()) continue;
+    if (!known.count(item))
+      throw InputError(fmt::format("--sections: unknown section '{}' (expected {})", item, names));
+    chosen.insert(item);
+  }
+  if (chosen.empty()) throw InputError(fmt::format("--sections: no section given (expected {})", names));
+  return chosen;
+}
+
+// Runs every chosen builder; one that throws becomes a section that says so, and the others still run.
 ReportDocument build_report(Store& store, const std::string& db_path, const std::string& grid,
-                            const std::vector<ReferenceNumber>& references) {
+                            const std::vector<ReferenceNumber>& references, const std::string& sections) {
   ReportDocument document;
   document.title = grid.empty() ? "semharness report" : fmt::format("semharness report: grid '{}'", grid);
-  for (const auto& builder : section_builders(references)) {
+  const auto builders = section_builders(references);
+  const std::set<std::string> chosen = chosen_sections(sections, builders);
+  for (const auto& builder : builders) {
+    if (!chosen.count(builder.name)) continue;
     try {
       for (auto& section : builder.build(store, db_path, grid)) document.sections.push_back(std::move(section));
     } catch (const std::exception& e) {
@@ -115,7 +144,7 @@ std::vector<ReportFormat> parse_formats(const std::string& list) {
 
 int report_command(const std::vector<std::string>& args) {
   CommandLine cli("semharness report [options]");
-  std::string db, grid, out, format_list, reference_path;
+  std::string db, grid, out, format_list, reference_path, sections;
   cli.database(&db, "SQLite database to read");
   cli.options()("grid", po::value(&grid)->default_value(""), "only this grid (default: every grid in the database)")(
       "out", po::value(&out)->default_value(""),
@@ -124,6 +153,10 @@ int report_command(const std::vector<std::string>& args) {
       "format", po::value(&format_list)->default_value(""),
       "comma list of md, csv, tex, html, text; with --out default md,csv,tex,html; without --out one format "
       "printed to stdout (default text)")(
+      "sections", po::value(&sections)->default_value(""),
+      ("comma list of the sections to compute: " + section_names() +
+       "; default: all (bound_check and coherence retrain probes on every run's stored features: the slow ones)")
+          .c_str())(
       "reference", po::value(&reference_path)->default_value(""),
       "CSV of published numbers (method,dataset,backbone,epochs,protocol,top1,source); default: the built-in "
       "copy of results/reference.csv");
@@ -157,7 +190,7 @@ int report_command(const std::vector<std::string>& args) {
   if (store.runs(grid).empty() && (!grid.empty() || store.latest_benchmarks().empty())) {
     throw InputError(grid.empty() ? db + ": holds no runs" : fmt::format("{}: no runs of grid '{}'", db, grid));
   }
-  const ReportDocument document = build_report(store, db, grid, references);
+  const ReportDocument document = build_report(store, db, grid, references, sections);
 
   if (out.empty()) {
     std::cout << render_report(document, formats.front());

@@ -155,6 +155,15 @@ torch::Tensor load_tensor(const std::filesystem::path& path) {
   return torch::from_blob(array.i64.data(), array.shape, torch::kLong).clone();
 }
 
+// At most max_rows of x's rows, evenly spaced (the stored rows are in dataset order: the first max_rows would
+// be one end of it); all of them when max_rows is 0 or not fewer.
+torch::Tensor at_most_rows(const torch::Tensor& x, int64_t max_rows) {
+  const int64_t n = x.size(0);
+  if (max_rows <= 0 || n <= max_rows) return x;
+  return x.index_select(
+      0, torch::linspace(0, static_cast<double>(n - 1), max_rows, torch::kDouble).floor().to(torch::kLong));
+}
+
 // One feature of a run's stored sample.
 struct FeatureSample {
   Feature kind;
@@ -222,23 +231,17 @@ class GridBoundCheck {
   void add_run(const RunRecord& run, const std::string& label, const std::filesystem::path& dir) {
     const auto protocol = analysis_probe_protocol(results_, run.run_id);
     if (!protocol) throw std::runtime_error("no linear-probe results");
-    const auto train_labels = load_tensor(dir / "train_labels.npy");
-    const auto test_labels = load_tensor(dir / "test_labels.npy").to(device_);
+    const auto load = [&](const char* name) { return at_most_rows(load_tensor(dir / name), options_.max_rows); };
+    const auto train_labels = load("train_labels.npy");
+    const auto test_labels = load("test_labels.npy").to(device_);
     const int64_t classes = stored_probe_classes(dir, *protocol);
     std::vector<FeatureSample> features;
-    features.push_back(
-        {Feature::Backbone, std::nullopt, "", load_tensor(dir / "train_h.npy"), load_tensor(dir / "test_h.npy")});
+    features.push_back({Feature::Backbone, std::nullopt, "", load("train_h.npy"), load("test_h.npy")});
     std::vector<SimplexRow> simplex_rows;
     const RunSpec spec = stored_run_spec(run);
     const int64_t L = spec.embedder.L, V = spec.embedder.V;
     if (spec.embedder.present() && std::filesystem::exists(dir / "train_e.npy")) {
-      FeatureSample e{Feature::Embedding,
-                      std::nullopt,
-                      "",
-                      load_tensor(dir / "train_e.npy"),
-                      load_tensor(dir / "test_e.npy"),
-                      L,
-                      V};
+      FeatureSample e{Feature::Embedding, std::nullopt, "", load("train_e.npy"), load("test_e.npy"), L, V};
       if (spec.embedder.has_simplices()) {
         for (size_t t = 0; t < spec.probe.tau_d.size(); ++t) {
           const double tau_d = spec.probe.tau_d[t];
@@ -628,9 +631,11 @@ class GridBoundCheck {
                             optional_number(m.norms.group_l21, "{:.3g}"), optional_number(m.proxy_group, "{:.3g}"),
                             optional_number(m.norms.group_sparsity, "{:.3f}"), text(probe_text(m))});
     }
-    table.notes.push_back(
-        "Top-1 in %, on the stored samples (not the full test set); gap top-1 = train - test, gap "
-        "loss = test - train cross-entropy. B*R: the radius times the unit-ball Rademacher estimate.");
+    table.notes.push_back(fmt::format(
+        "Top-1 in %, on the stored samples (not the full test set; at most {} evenly spaced rows of each split); "
+        "gap top-1 = train - test, gap loss = test - train cross-entropy. B*R: the radius times the unit-ball "
+        "Rademacher estimate.",
+        options_.max_rows));
     table.notes.push_back(
         "group sparsity: fraction of simplices whose probe weight group norm is below 1% of the "
         "largest. h has no blocks, so no group norm.");

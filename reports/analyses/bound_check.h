@@ -66,7 +66,11 @@ struct BoundCheckOptions {
   int64_t rademacher_draws = 50;
   int64_t entropy_bins = 10;
   int64_t max_probe_epochs = 100;  // the run's probe.epochs, capped here (SGD probe)
-  uint64_t seed = 4242;            // label subsets, Rademacher signs, probe batches
+  // Rows of each stored split the check uses at most, evenly spaced through them (0: all). A run that exported
+  // 10,000 rows for the scikit-learn cross-check would retrain every probe of the check on all of them: about
+  // 5x the time, for rank correlations over configurations that 2,000 rows (analysis.samples' default) support.
+  int64_t max_rows = 2000;
+  uint64_t seed = 4242;  // label subsets, Rademacher signs, probe batches
 };
 
 // One section per grid (every grid in the database when grid is empty) that has finished runs; a grid whose
