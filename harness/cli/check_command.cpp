@@ -46,10 +46,10 @@ int check_command(const std::vector<std::string>& args) {
       "one-sided Welch t-test when both sides have >= 2 seeds (p Holm-adjusted over the check's tests,\n"
       "then compared with --alpha), otherwise more than\n"
       "--tolerance points lower. Where the two databases ran the cell on other CPUs (CPU runs repeat\n"
-      "bit for bit only on the same kind), a drop also has to exceed --cpu-margin points. Prints the worse cells and a "
-      "summary line. Neither database is\n"
-      "written. Exit 0: none worse; 1: some worse; 2: unusable input (missing file, not a semharness\n"
-      "database, no cell with finished runs in both).\n";
+      "bit for bit only on the same kind), a drop also has to exceed --cpu-margin points. Prints the\n"
+      "worse cells and a summary line. Neither database is written. Exit 0: none worse; 1: some\n"
+      "worse; 2: unusable input (missing file, not a semharness database, no cell with finished runs\n"
+      "in both).\n";
   if (!cli.parse(args, details)) return 0;
   if (correction == "holm")
     gate.correction = GateCorrection::Holm;

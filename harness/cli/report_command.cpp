@@ -76,10 +76,10 @@ std::vector<NamedBuilder> section_builders(const std::vector<ReferenceNumber>& r
   };
 }
 
-// "overview, comparison, ...": every builder's name, in the report's order.
-std::string section_names() {
+// "overview, comparison, ...": the builders' names, in the report's order.
+std::string section_names(const std::vector<NamedBuilder>& builders) {
   std::string names;
-  for (const auto& builder : section_builders({})) names += (names.empty() ? "" : ", ") + builder.name;
+  for (const auto& builder : builders) names += (names.empty() ? "" : ", ") + builder.name;
   return names;
 }
 
@@ -87,7 +87,7 @@ std::string section_names() {
 std::set<std::string> chosen_sections(const std::string& list, const std::vector<NamedBuilder>& builders) {
   std::set<std::string> known, chosen;
   for (const auto& builder : builders) known.insert(builder.name);
-  const std::string names = section_names();
+  const std::string names = section_names(builders);
   if (list.empty()) return known;
   std::vector<std::string> items;
   boost::split(items, list, boost::is_any_of(","));
@@ -154,7 +154,7 @@ int report_command(const std::vector<std::string>& args) {
       "comma list of md, csv, tex, html, text; with --out default md,csv,tex,html; without --out one format "
       "printed to stdout (default text)")(
       "sections", po::value(&sections)->default_value(""),
-      ("comma list of the sections to compute: " + section_names() +
+      ("comma list of the sections to compute: " + section_names(section_builders({})) +
        "; default: all (bound_check and coherence retrain probes on every run's stored features: the slow ones)")
           .c_str())(
       "reference", po::value(&reference_path)->default_value(""),

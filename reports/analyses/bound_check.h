@@ -67,8 +67,8 @@ struct BoundCheckOptions {
   int64_t entropy_bins = 10;
   int64_t max_probe_epochs = 100;  // the run's probe.epochs, capped here (SGD probe)
   // Rows of each stored split the check uses at most, evenly spaced through them (0: all). A run that exported
-  // 10,000 rows for the scikit-learn cross-check would retrain every probe of the check on all of them: about
-  // 5x the time, for rank correlations over configurations that 2,000 rows (analysis.samples' default) support.
+  // 10,000 rows for the scikit-learn cross-check would otherwise retrain every probe of the check on all of them,
+  // for rank correlations over configurations that 2,000 rows (analysis.samples' default) already support.
   int64_t max_rows = 2000;
   uint64_t seed = 4242;  // label subsets, Rademacher signs, probe batches
 };
