@@ -536,6 +536,85 @@ TEST_F(GridTest, SectionErrorsNameFileAndKey) {
   expect_input_error([&] { load_grid(write("h.ini", "lr = 0.1\n"), {"method:byol.lr=abc"}); }, {"--set", "lr", "abc"});
 }
 
+// ---- [ablate] and extends ----
+
+TEST_F(GridTest, AblateVariesEachKeyAloneAroundEveryCentre) {
+  const Grid grid = load_grid(write("ablate.ini",
+                                    "method = simclr, byol\nsem = on\nseeds = 0, 1\n"
+                                    "[sem]\nL = 64\nV = 16\n"
+                                    "[ablate]\nsem.L = 16, 32, 64\nsem.V = 4\n"));
+  EXPECT_EQ(grid.axes, (std::vector<std::string>{"method", "sem.L", "sem.V"}));
+  std::vector<std::string> labels;
+  for (const RunConfig& run : grid.runs) {
+    if (run.seed == 0) labels.push_back(run.label(grid.axes));
+  }
+  // The centre, then L's values but the centre's 64, then V's; around each centre of the method axis.
+  EXPECT_EQ(labels, (std::vector<std::string>{
+                        "method=simclr sem.L=64 sem.V=16 seed=0", "method=simclr sem.L=16 sem.V=16 seed=0",
+                        "method=simclr sem.L=32 sem.V=16 seed=0", "method=simclr sem.L=64 sem.V=4 seed=0",
+                        "method=byol sem.L=64 sem.V=16 seed=0", "method=byol sem.L=16 sem.V=16 seed=0",
+                        "method=byol sem.L=32 sem.V=16 seed=0", "method=byol sem.L=64 sem.V=4 seed=0"}));
+  EXPECT_EQ(grid.runs.size(), 16u);
+  // The centre is the cell the grid without [ablate] has: the same run ids.
+  const Grid centre = load_grid(write("centre.ini", "method = simclr\nsem = on\n[sem]\nL = 64\nV = 16\n"));
+  EXPECT_EQ(grid.runs[0].run_id(), centre.runs[0].run_id());
+  // --set reaches the section like any other (tau_online 1 is the default, so the centre).
+  const Grid overridden = load_grid(write("plain.ini", "sem = on\n"), {"ablate.sem.tau_online=0.25,1,4"});
+  ASSERT_EQ(overridden.runs.size(), 3u);
+  EXPECT_EQ(overridden.runs[0].str("sem.tau_online"), "1");
+  EXPECT_EQ(overridden.runs[1].str("sem.tau_online"), "0.25");
+  EXPECT_EQ(overridden.runs[2].str("sem.tau_online"), "4");
+}
+
+TEST_F(GridTest, AblateErrorsNameFileAndKey) {
+  expect_input_error([&] { load_grid(write("a.ini", "[sem]\nL = 8, 16\n[ablate]\nsem.L = 32\n")); },
+                     {"a.ini", "sem.L", "axis"});
+  expect_input_error([&] { load_grid(write("b.ini", "[ablate]\nprobe.tau_d = 0.1, 1\n")); },
+                     {"b.ini", "probe.tau_d", "one value per run"});
+  expect_input_error([&] { load_grid(write("c.ini", "[ablate]\nname = x, y\n")); }, {"c.ini", "name"});
+  expect_input_error([&] { load_grid(write("d.ini", "[ablate]\nnosuch = 1\n")); }, {"d.ini", "nosuch"});
+  expect_input_error([&] { load_grid(write("e.ini", "[ablate]\nsem.L = 8, abc\n")); }, {"e.ini", "sem.L", "abc"});
+  // A section that sets the ablated key makes its cells identical.
+  expect_input_error([&] { load_grid(write("f.ini", "[ablate]\nlr = 0.1\n[method:simclr]\nlr = 1\n")); },
+                     {"f.ini", "same configuration"});
+}
+
+TEST_F(GridTest, ExtendsReadsTheBaseFirstAndReplacesItsKeys) {
+  write("base.ini",
+        "name = base_grid\nmethod = simclr, byol\nepochs = 20\nseeds = 0, 1, 2\n[sem]\nL = 64\n"
+        "[method:byol]\nlr = 1.0\noptimizer = lars\n");
+  fs::create_directories(dir_ / "sub");
+  const std::string path = write("sub/child.ini",
+                                 "extends = ../base.ini\nmethod = byol\nepochs = 5\n"
+                                 "[method:byol]\nlr = 2\n[ablate]\nsem.L = 16\n");
+  const Grid grid = load_grid(path);
+  EXPECT_EQ(grid.name, "child");  // the base's name is not inherited
+  EXPECT_EQ(grid.seeds, (std::vector<int64_t>{0, 1, 2}));
+  ASSERT_EQ(grid.runs.size(), 6u);
+  for (const RunConfig& run : grid.runs) {
+    EXPECT_EQ(run.str("method"), "byol");
+    EXPECT_EQ(run.str("epochs"), "5");
+    EXPECT_EQ(run.str("lr"), "2");            // the child's section key replaces the base's
+    EXPECT_EQ(run.str("optimizer"), "lars");  // the base's other section keys stay
+  }
+  EXPECT_EQ(grid.runs[0].str("sem.L"), "64");
+  EXPECT_EQ(grid.runs[3].str("sem.L"), "16");
+  // --set still has the last word.
+  EXPECT_EQ(load_grid(path, {"epochs=7"}).runs[0].str("epochs"), "7");
+}
+
+TEST_F(GridTest, ExtendsErrorsNameTheFile) {
+  write("bad_base.ini", "nosuch = 1\n");
+  expect_input_error([&] { load_grid(write("a.ini", "extends = bad_base.ini\n")); }, {"bad_base.ini", "nosuch"});
+  expect_input_error([&] { load_grid(write("b.ini", "extends = missing.ini\n")); },
+                     {"b.ini", "extends", "missing.ini"});
+  write("loop_one.ini", "extends = loop_two.ini\n");
+  write("loop_two.ini", "extends = loop_one.ini\n");
+  expect_input_error([&] { load_grid((dir_ / "loop_one.ini").string()); }, {"loop_two.ini", "extends", "cycle"});
+  expect_input_error([&] { load_grid(write("c.ini", "extends = c.ini\n")); }, {"c.ini", "cycle"});
+  expect_input_error([&] { load_grid(write("d.ini", ""), {"extends=c.ini"}); }, {"--set", "extends"});
+}
+
 TEST_F(GridTest, PaperAndMethodGridsLoad) {
   const std::string dir = SEMHARNESS_SOURCE_DIR "/experiments/";
   const Grid paper = load_grid(dir + "paper_cifar100.ini");

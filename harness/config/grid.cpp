@@ -3,6 +3,7 @@
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,6 +20,8 @@ namespace po = boost::program_options;
 
 const std::string kOverrideSource = "--set";
 const std::string kSeedsKey = "seeds";
+const std::string kExtendsKey = "extends";
+const std::string kAblatePrefix = "ablate.";
 
 // The raw text a key was given and where it came from (the file's path or "--set").
 struct Setting {
@@ -47,6 +50,13 @@ struct Condition {
 };
 using ConditionalSettings = std::map<Condition, std::map<std::string, Setting>>;
 
+// Everything a grid file and its overrides set: plain keys, [KEY:VALUE] sections and the [ablate] section.
+struct GridSettings {
+  std::map<std::string, Setting> plain;
+  ConditionalSettings conditional;
+  std::map<std::string, Setting> ablated;
+};
+
 // Splits "method:byol.lr" into ({method, byol}, "lr"); returns false for a plain key.
 bool split_conditional(const std::string& full_key, const std::string& source, Condition& condition, std::string& key) {
   const auto colon = full_key.find(':');
@@ -69,26 +79,52 @@ bool split_conditional(const std::string& full_key, const std::string& source, C
   return true;
 }
 
-void add_setting(const std::string& full_key, Setting setting, std::map<std::string, Setting>& settings,
-                 ConditionalSettings& conditional, bool replace) {
+// An [ablate] key varies on its own around every other cell, so it has to be one a cell is made of: part of
+// a run's identity, one value per run.
+void require_ablatable_key(const std::string& key, const std::string& source) {
+  require_known_key(key, source);
+  const KeySpec* spec = find_key(key);
+  if (key == kSeedsKey || !spec->identity || spec->run_list) {
+    throw InputError(source + ": [ablate] key '" + key +
+                     "': expected a key that is part of a run's identity and takes one value per run");
+  }
+}
+
+void add_setting(const std::string& full_key, Setting setting, GridSettings& settings, bool replace) {
   Condition condition;
   std::string key;
-  const bool is_conditional = split_conditional(full_key, setting.source, condition, key);
-  if (!is_conditional) {
+  std::map<std::string, Setting>* target = &settings.plain;
+  if (full_key.rfind(kAblatePrefix, 0) == 0) {
+    key = full_key.substr(kAblatePrefix.size());
+    require_ablatable_key(key, setting.source);
+    target = &settings.ablated;
+  } else if (split_conditional(full_key, setting.source, condition, key)) {
+    target = &settings.conditional[condition];
+  } else {
     require_known_key(full_key, setting.source);
     key = full_key;
   }
-  auto& target = is_conditional ? conditional[condition] : settings;
   const std::string source = setting.source;
   if (replace) {
-    target[key] = std::move(setting);
-  } else if (!target.emplace(key, std::move(setting)).second) {
+    (*target)[key] = std::move(setting);
+  } else if (!target->emplace(key, std::move(setting)).second) {
     throw InputError(source + ": key '" + full_key + "' is given twice");
   }
 }
 
-void read_grid_file(const std::string& path, std::map<std::string, Setting>& settings,
-                    ConditionalSettings& conditional) {
+// A file's settings replace those of the file it extends, key by key (a [KEY:VALUE] section's keys one by one).
+void merge_settings(GridSettings from, GridSettings& into) {
+  for (auto& [key, setting] : from.plain) into.plain[key] = std::move(setting);
+  for (auto& [key, setting] : from.ablated) into.ablated[key] = std::move(setting);
+  for (auto& [condition, settings] : from.conditional) {
+    for (auto& [key, setting] : settings) into.conditional[condition][key] = std::move(setting);
+  }
+}
+
+// Reads path into settings; `extends = FILE` (relative to path's folder) reads FILE first and path's keys
+// replace its keys. The name is not inherited: a grid that extends another is a grid of its own. `chain` holds
+// the files being read, for a cycle.
+void read_grid_file(const std::string& path, GridSettings& settings, std::vector<std::string>& chain) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) throw InputError(path + ": cannot open grid file");
   std::ifstream stream(path);
@@ -104,14 +140,37 @@ void read_grid_file(const std::string& path, std::map<std::string, Setting>& set
     throw InputError(path + ": " + e.what());
   }
 
+  GridSettings own;
+  std::string extends;
   for (const po::option& option : options) {
-    add_setting(option.string_key, Setting{option.value.empty() ? "" : option.value.front(), path}, settings,
-                conditional, /*replace=*/false);
+    std::string value = option.value.empty() ? "" : trim(option.value.front());
+    if (option.string_key == kExtendsKey) {
+      if (!extends.empty()) throw InputError(path + ": key 'extends' is given twice");
+      if (value.empty()) throw InputError(path + ": key 'extends': expected the path of a grid file");
+      extends = value;
+      continue;
+    }
+    add_setting(option.string_key, Setting{std::move(value), path}, own, /*replace=*/false);
   }
+
+  if (!extends.empty()) {
+    const std::filesystem::path base = std::filesystem::path(path).parent_path() / extends;
+    const std::string canonical = std::filesystem::weakly_canonical(base, error).string();
+    if (std::find(chain.begin(), chain.end(), canonical) != chain.end()) {
+      throw InputError(path + ": key 'extends': '" + extends + "' extends this file again (a cycle)");
+    }
+    if (!std::filesystem::is_regular_file(base, error)) {
+      throw InputError(path + ": key 'extends': cannot open grid file '" + base.string() + "'");
+    }
+    chain.push_back(canonical);
+    read_grid_file(base.string(), settings, chain);
+    chain.pop_back();
+    settings.plain.erase("name");
+  }
+  merge_settings(std::move(own), settings);
 }
 
-void apply_overrides(const std::vector<std::string>& overrides, std::map<std::string, Setting>& settings,
-                     ConditionalSettings& conditional) {
+void apply_overrides(const std::vector<std::string>& overrides, GridSettings& settings) {
   std::set<std::string> overridden;
   for (const std::string& assignment : overrides) {
     auto equals = assignment.find('=');
@@ -122,8 +181,8 @@ void apply_overrides(const std::vector<std::string>& overrides, std::map<std::st
     if (!overridden.insert(key).second) {
       throw InputError(kOverrideSource + ": key '" + key + "' is given twice");
     }
-    add_setting(key, Setting{trim(assignment.substr(equals + 1)), kOverrideSource}, settings, conditional,
-                /*replace=*/true);
+    if (key == kExtendsKey) throw InputError(kOverrideSource + ": key 'extends' belongs in a grid file");
+    add_setting(key, Setting{trim(assignment.substr(equals + 1)), kOverrideSource}, settings, /*replace=*/true);
   }
 }
 
@@ -227,26 +286,52 @@ void apply_conditional(RunConfig& cell, const ConditionalValues& conditional) {
   }
 }
 
+// The cells of the [ablate] section around one centre: the centre, then for each ablated key (in key-table
+// order) a cell per listed value with every other key as the centre has it. A listed value equal to the
+// centre's is the centre itself.
+std::vector<RunConfig> ablation_cells(const RunConfig& centre,
+                                      const std::vector<std::pair<std::string, std::vector<std::string>>>& ablated) {
+  std::vector<RunConfig> cells{centre};
+  for (const auto& [key, values] : ablated) {
+    for (const std::string& value : values) {
+      if (value == centre.values.at(key)) continue;
+      RunConfig next = centre;
+      next.values[key] = value;
+      cells.push_back(std::move(next));
+    }
+  }
+  return cells;
+}
+
 }  // namespace
 
 Grid load_grid(const std::string& path, const std::vector<std::string>& overrides) {
-  std::map<std::string, Setting> settings;
-  ConditionalSettings conditional;
-  read_grid_file(path, settings, conditional);
-  apply_overrides(overrides, settings, conditional);
+  GridSettings settings;
+  std::vector<std::string> chain{std::filesystem::weakly_canonical(path).string()};
+  read_grid_file(path, settings, chain);
+  apply_overrides(overrides, settings);
 
   Grid grid;
   grid.file = path;
-  grid.seeds = read_seeds(settings);
+  grid.seeds = read_seeds(settings.plain);
 
-  std::vector<std::pair<std::string, std::vector<std::string>>> axis_values;
+  std::vector<std::pair<std::string, std::vector<std::string>>> axis_values, ablated_values;
   RunConfig base;
   for (const KeySpec& spec : config_keys()) {
-    auto it = settings.find(spec.name);
+    auto it = settings.plain.find(spec.name);
     std::vector<std::string> values =
-        it == settings.end() ? std::vector<std::string>{spec.default_value} : key_values(spec, it->second);
+        it == settings.plain.end() ? std::vector<std::string>{spec.default_value} : key_values(spec, it->second);
     base.values[spec.name] = values.front();
-    if (values.size() > 1) {
+    auto ablated = settings.ablated.find(spec.name);
+    if (ablated != settings.ablated.end()) {
+      if (values.size() > 1) {
+        throw InputError(ablated->second.source + ": [ablate] key '" + spec.name +
+                         "': expected a key that is not also an axis (it has the values '" + trim(it->second.raw) +
+                         "')");
+      }
+      ablated_values.emplace_back(spec.name, key_values(spec, ablated->second));
+      grid.axes.push_back(spec.name);
+    } else if (values.size() > 1) {
       grid.axes.push_back(spec.name);
       axis_values.emplace_back(spec.name, std::move(values));
     }
@@ -268,17 +353,24 @@ Grid load_grid(const std::string& path, const std::vector<std::string>& override
     }
     cells = std::move(expanded);
   }
+  if (!ablated_values.empty()) {
+    std::vector<RunConfig> expanded;
+    for (const RunConfig& centre : cells) {
+      for (RunConfig& cell : ablation_cells(centre, ablated_values)) expanded.push_back(std::move(cell));
+    }
+    cells = std::move(expanded);
+  }
 
   grid.runs.reserve(cells.size() * grid.seeds.size());
   std::set<std::string> cell_ids;
-  const ConditionalValues conditional_by_cell = conditional_values(conditional);
+  const ConditionalValues conditional_by_cell = conditional_values(settings.conditional);
   for (RunConfig& cell : cells) {
     apply_conditional(cell, conditional_by_cell);
     if (!cell_ids.insert(cell.cell_id()).second) {
       throw InputError(path + ": two cells have the same configuration once the [KEY:VALUE] sections apply (" +
-                       cell.label(grid.axes) + "): an axis is overridden by a section");
+                       cell.label(grid.axes) + "): an axis or [ablate] key is overridden by a section");
     }
-    check_cross_key_rules(cell, settings, path);
+    check_cross_key_rules(cell, settings.plain, path);
     for (int64_t seed : grid.seeds) {
       RunConfig run = cell;
       run.seed = seed;
