@@ -22,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 build/semharness run experiments/quick.ini --db "$work/quick.db" --device cpu --threads "$threads"
 if $refresh; then
   # Reported before the conversion: every command but check opens a database in WAL mode.
-  build/semharness report --db "$work/quick.db"
+  build/semharness report --db "$work/quick.db" --sections comparison
   # One self-contained file to commit: the WAL folded back in, rollback journal mode, free pages dropped.
   sqlite3 "$work/quick.db" "PRAGMA journal_mode = DELETE; VACUUM;" >/dev/null
   cp "$work/quick.db" "$baseline"

@@ -640,5 +640,26 @@ TEST_F(GridTest, PaperAndMethodGridsLoad) {
   EXPECT_EQ(load_grid(dir + "quick.ini").runs.size(), 6u);
 }
 
+// The gate's baseline grid is the study at the quick size: each quick run is the study's run of the same
+// method, SEM mode and seed with only the budget keys changed.
+TEST_F(GridTest, QuickIsTheStudyAtTheQuickSize) {
+  const std::string dir = SEMHARNESS_SOURCE_DIR "/experiments/";
+  const Grid quick = load_grid(dir + "quick.ini");
+  const Grid study = load_grid(dir + "fmnist_paper.ini");
+  const std::set<std::string> budget = {"name", "epochs", "probe.epochs", "analysis.samples"};
+  ASSERT_EQ(quick.runs.size(), 6u);
+  for (const RunConfig& run : quick.runs) {
+    const auto same = std::find_if(study.runs.begin(), study.runs.end(), [&](const RunConfig& other) {
+      return other.seed == run.seed && other.str("method") == run.str("method") && other.str("sem") == run.str("sem");
+    });
+    ASSERT_NE(same, study.runs.end()) << run.label(quick.axes);
+    for (const auto& [key, value] : run.values) {
+      if (budget.count(key) == 0) EXPECT_EQ(value, same->str(key)) << key;
+    }
+    EXPECT_EQ(run.str("epochs"), "3");
+    EXPECT_EQ(run.str("method"), "simclr");
+  }
+}
+
 }  // namespace
 }  // namespace semharness
