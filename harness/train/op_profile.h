@@ -1,0 +1,52 @@
+#pragma once
+// Where a training step's time goes, by operator: LibTorch's profiler (Kineto) records the operators that
+// run between start() and stop() (CPU operators and autograd's backward nodes; on CUDA also the kernels),
+// and aggregate_ops() sums them per (operator, input shapes) into calls, total and self time. Self time is
+// an operator's own duration less that of the operators nested directly in it on the same thread, so that
+// the self times of one thread add up to the time it spent inside any operator. Torch-free header.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace semharness {
+
+// One recorded operator call (or device kernel): the thread (or stream) it started on, its interval, its name
+// and input shapes.
+struct OpInterval {
+  uint64_t thread = 0;
+  bool kernel = false;  // a device kernel: its thread is the stream, a space of its own
+  uint64_t start_ns = 0, end_ns = 0;
+  std::string name;
+  std::string shapes;  // e.g. "[[128, 256], [256, 1024]]"; empty when not recorded
+};
+
+struct OpProfileRow {
+  std::string name, shapes;
+  bool kernel = false;
+  int64_t calls = 0;
+  double self_us = 0, total_us = 0;
+};
+
+// Per (name, shapes): calls, total and self time; sorted by self time, largest first. Intervals that overlap
+// without nesting (on the same thread) are taken as nested in the earlier one as far as they overlap.
+std::vector<OpProfileRow> aggregate_ops(std::vector<OpInterval> intervals);
+
+// Records operators from start() to stop(); one at a time per process (LibTorch's profiler is global).
+class OpProfiler {
+ public:
+  OpProfiler();
+  ~OpProfiler();
+  OpProfiler(const OpProfiler&) = delete;
+  OpProfiler& operator=(const OpProfiler&) = delete;
+
+  void start(bool cuda);
+  // Ends the recording; writes the Chrome trace (Perfetto, chrome://tracing) to trace_path unless it is empty.
+  std::vector<OpInterval> stop(const std::string& trace_path = "");
+  bool running() const { return running_; }
+
+ private:
+  bool running_ = false;
+};
+
+}  // namespace semharness
