@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 
@@ -91,8 +92,10 @@ OpProfiler::~OpProfiler() {
 
 void OpProfiler::start(bool cuda) {
   if (running_) throw std::logic_error("OpProfiler::start: already recording");
-  kineto::prepareProfiler(recording_shapes(), activities(cuda));
-  kineto::enableProfiler(recording_shapes(), activities(cuda));
+  const ProfilerConfig config = recording_shapes();
+  const std::set<ActivityType> recorded = activities(cuda);
+  kineto::prepareProfiler(config, recorded);
+  kineto::enableProfiler(config, recorded);
   running_ = true;
 }
 

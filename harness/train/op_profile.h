@@ -5,7 +5,6 @@
 // an operator's own duration less that of the operators nested directly in it on the same thread, so that
 // the self times of one thread add up to the time it spent inside any operator. Torch-free header.
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
