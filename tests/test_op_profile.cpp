@@ -86,5 +86,44 @@ TEST(OpProfileTest, RecordsTheSemKernelAndTheEmbedderMatmul) {
   std::filesystem::remove(trace);
 }
 
+// The SEM block's part of a step: its forward (the embedder's matmul, BatchNorm, the softmax kernel), the
+// backward nodes of those operators and the softmax's backward, but not the projector that follows it.
+TEST(OpProfileTest, MarkPartFindsTheSemBlockForwardAndBackward) {
+  torch::manual_seed(0);
+  SEM sem(SEMOptions(32, 16, 8).tau_online(0.5));
+  torch::nn::Linear projector(torch::nn::LinearOptions(128, 24).bias(false));
+  const auto h = torch::randn({64, 32});
+  OpProfiler profiler;
+  profiler.start(/*cuda=*/false);
+  for (int step = 0; step < 2; ++step) projector->forward(sem->forward(h, 0.5)).pow(2).sum().backward();
+  auto intervals = profiler.stop();
+  mark_part(intervals, "sem::");
+  const auto has = [&](bool in_part, const std::string& name, const std::string& shape) {
+    return std::any_of(intervals.begin(), intervals.end(), [&](const OpInterval& op) {
+      return op.in_part == in_part && op.name == name && op.shapes.find(shape) != std::string::npos;
+    });
+  };
+  // Forward: the embedder's matmul [64, 32] x [32, 128] in the part, the projector's [64, 128] x [128, 24] not.
+  EXPECT_TRUE(has(true, "aten::mm", "[64, 32]"));
+  EXPECT_TRUE(has(false, "aten::mm", "[64, 128], [128, 24]"));
+  EXPECT_FALSE(has(true, "aten::mm", "[64, 128], [128, 24]"));
+  EXPECT_TRUE(has(true, "sem::simplex_softmax_backward", ""));
+  // Backward: of the two matmuls' backward nodes exactly one (the embedder's) is in the part, per step.
+  int64_t mm_backward_in = 0, mm_backward_out = 0;
+  for (const auto& op : intervals) {
+    if (!op.backward || op.name.find("MmBackward0") == std::string::npos) continue;
+    (op.in_part ? mm_backward_in : mm_backward_out) += 1;
+  }
+  EXPECT_EQ(mm_backward_in, 2);
+  EXPECT_EQ(mm_backward_out, 2);
+  EXPECT_TRUE(std::any_of(intervals.begin(), intervals.end(), [](const OpInterval& op) {
+    return op.backward && op.in_part && op.name.find("NativeBatchNormBackward0") != std::string::npos;
+  }));
+  // The part's rows and the rest's are kept apart.
+  const auto rows = aggregate_ops(intervals);
+  EXPECT_TRUE(std::any_of(rows.begin(), rows.end(), [](const OpProfileRow& row) { return row.in_part; }));
+  EXPECT_TRUE(std::any_of(rows.begin(), rows.end(), [](const OpProfileRow& row) { return !row.in_part; }));
+}
+
 }  // namespace
 }  // namespace semharness

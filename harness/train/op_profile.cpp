@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <cstdlib>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 
 namespace semharness {
@@ -40,35 +43,57 @@ std::string shapes_text(const kineto::KinetoEvent& event) {
   return out + "]";
 }
 
-}  // namespace
+constexpr size_t kNone = static_cast<size_t>(-1);
 
-std::vector<OpProfileRow> aggregate_ops(std::vector<OpInterval> intervals) {
-  // Per thread in start order, the longer of two that start together first: each interval's parent is the
-  // innermost open interval that has not ended when it starts.
-  std::sort(intervals.begin(), intervals.end(), [](const OpInterval& a, const OpInterval& b) {
+// Indices per thread (kernels in a space of their own) in start order, the longer of two that start together
+// first: a parent comes before the intervals nested in it.
+std::vector<size_t> nesting_order(const std::vector<OpInterval>& intervals) {
+  std::vector<size_t> order(intervals.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) {
+    const OpInterval& a = intervals[i];
+    const OpInterval& b = intervals[j];
     return std::make_tuple(a.kernel, a.thread, a.start_ns, b.end_ns) <
            std::make_tuple(b.kernel, b.thread, b.start_ns, a.end_ns);
   });
-  std::vector<uint64_t> nested_ns(intervals.size(), 0);
+  return order;
+}
+
+// Each interval's parent: the innermost interval of its thread that is open (has not ended) when it starts;
+// kNone for none.
+std::vector<size_t> parents(const std::vector<OpInterval>& intervals, const std::vector<size_t>& order) {
+  std::vector<size_t> parent(intervals.size(), kNone);
   std::vector<size_t> open;
-  for (size_t i = 0; i < intervals.size(); ++i) {
+  for (const size_t i : order) {
     const OpInterval& current = intervals[i];
     while (!open.empty() &&
            (intervals[open.back()].thread != current.thread || intervals[open.back()].kernel != current.kernel ||
             intervals[open.back()].end_ns <= current.start_ns)) {
       open.pop_back();
     }
-    if (!open.empty()) {
-      const OpInterval& parent = intervals[open.back()];
-      nested_ns[open.back()] += std::min(current.end_ns, parent.end_ns) - current.start_ns;
-    }
+    if (!open.empty()) parent[i] = open.back();
     open.push_back(i);
   }
-  std::map<std::tuple<bool, std::string, std::string>, OpProfileRow> rows;
+  return parent;
+}
+
+}  // namespace
+
+std::vector<OpProfileRow> aggregate_ops(std::vector<OpInterval> intervals) {
+  const std::vector<size_t> order = nesting_order(intervals);
+  const std::vector<size_t> parent = parents(intervals, order);
+  std::vector<uint64_t> nested_ns(intervals.size(), 0);
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    if (parent[i] == kNone) continue;
+    const OpInterval& current = intervals[i];
+    nested_ns[parent[i]] += std::min(current.end_ns, intervals[parent[i]].end_ns) - current.start_ns;
+  }
+  std::map<std::tuple<bool, bool, std::string, std::string>, OpProfileRow> rows;
   for (size_t i = 0; i < intervals.size(); ++i) {
     const OpInterval& interval = intervals[i];
-    OpProfileRow& row = rows[{interval.kernel, interval.name, interval.shapes}];
+    OpProfileRow& row = rows[{interval.kernel, interval.in_part, interval.name, interval.shapes}];
     row.kernel = interval.kernel;
+    row.in_part = interval.in_part;
     row.name = interval.name;
     row.shapes = interval.shapes;
     const uint64_t duration = interval.end_ns - interval.start_ns;
@@ -84,6 +109,41 @@ std::vector<OpProfileRow> aggregate_ops(std::vector<OpInterval> intervals) {
   return out;
 }
 
+void mark_part(std::vector<OpInterval>& intervals, const std::string& scope_prefix) {
+  const std::vector<size_t> order = nesting_order(intervals);
+  const std::vector<size_t> parent = parents(intervals, order);
+  // In nesting order a parent comes before its children, so one pass carries a mark down the tree.
+  const auto inherit = [&] {
+    for (const size_t i : order) {
+      if (parent[i] != kNone && intervals[parent[i]].in_part) intervals[i].in_part = true;
+    }
+  };
+  for (auto& interval : intervals) {
+    interval.in_part = !interval.kernel && interval.name.compare(0, scope_prefix.size(), scope_prefix) == 0;
+  }
+  inherit();
+  std::set<std::pair<uint64_t, int64_t>> forward_ops;  // (thread, sequence number)
+  for (const auto& interval : intervals) {
+    if (interval.in_part && !interval.kernel && !interval.backward && interval.sequence >= 0) {
+      forward_ops.insert({interval.thread, interval.sequence});
+    }
+  }
+  for (auto& interval : intervals) {
+    if (interval.backward && interval.sequence >= 0 &&
+        forward_ops.count({interval.forward_thread, interval.sequence}) > 0) {
+      interval.in_part = true;
+    }
+  }
+  inherit();
+  std::set<uint64_t> part_correlations;
+  for (const auto& interval : intervals) {
+    if (interval.in_part && !interval.kernel && interval.correlation != 0) part_correlations.insert(interval.correlation);
+  }
+  for (auto& interval : intervals) {
+    if (interval.kernel && part_correlations.count(interval.linked_correlation) > 0) interval.in_part = true;
+  }
+}
+
 OpProfiler::OpProfiler() = default;
 
 OpProfiler::~OpProfiler() {
@@ -92,6 +152,9 @@ OpProfiler::~OpProfiler() {
 
 void OpProfiler::start(bool cuda) {
   if (running_) throw std::logic_error("OpProfiler::start: already recording");
+  // Kineto logs every start and stop (and, without a GPU, a failed device count) to stderr, between the
+  // progress lines; its log level is read when it first starts. A user's own KINETO_LOG_LEVEL wins.
+  setenv("KINETO_LOG_LEVEL", "6", /*overwrite=*/0);
   const ProfilerConfig config = recording_shapes();
   const std::set<ActivityType> recorded = activities(cuda);
   kineto::prepareProfiler(config, recorded);
@@ -108,8 +171,17 @@ std::vector<OpInterval> OpProfiler::stop(const std::string& trace_path) {
   for (const auto& event : result->events()) {
     if (event.endNs() < event.startNs()) continue;
     const bool kernel = event.deviceType() != c10::DeviceType::CPU;
-    out.push_back({kernel ? static_cast<uint64_t>(event.deviceResourceId()) : event.startThreadId(), kernel,
-                   event.startNs(), event.endNs(), event.name(), shapes_text(event)});
+    OpInterval interval{kernel ? static_cast<uint64_t>(event.deviceResourceId()) : event.startThreadId(), kernel,
+                        event.startNs(), event.endNs(), event.name(), shapes_text(event)};
+    interval.sequence = event.sequenceNr();
+    interval.backward = event.scope() == static_cast<uint8_t>(at::RecordScope::BACKWARD_FUNCTION);
+    interval.forward_thread = event.fwdThreadId();
+    if (kernel) {
+      interval.linked_correlation = event.linkedCorrelationId();
+    } else {
+      interval.correlation = event.correlationId();
+    }
+    out.push_back(std::move(interval));
   }
   if (!trace_path.empty()) result->save(trace_path);
   return out;
