@@ -12,6 +12,10 @@
 
 namespace semharness {
 
+// Every profiler scope the SEM block records (its forward "sem::SEM", the softmax kernel and its backward)
+// starts with this, so that a profile can tell the block's calls from the rest (harness/train/op_profile.h).
+inline constexpr const char* kSemScopePrefix = "sem::";
+
 // What follows the Linear+BN embedder. Softmax is SEM; the other two are the paper code's controls.
 enum class SEMActivation {
   Softmax,        // softmax over each simplex at tau

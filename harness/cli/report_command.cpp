@@ -19,6 +19,7 @@
 #include "reports/document.h"
 #include "reports/benchmark_tables.h"
 #include "reports/reference_numbers.h"
+#include "reports/op_profile_tables.h"
 #include "reports/timings_table.h"
 #include "reports/training_curves.h"
 #include "reports/writers/writers.h"
@@ -73,6 +74,7 @@ std::vector<NamedBuilder> section_builders(const std::vector<ReferenceNumber>& r
       {"coherence", [](Store& store, const std::string& db_path,
                        const std::string& grid) { return coherence_sections(store, db_path, grid); }},
       {"timings", timing_sections},
+      {"profile", profile_sections},
   };
 }
 
@@ -168,7 +170,8 @@ int report_command(const std::vector<std::string>& args) {
                  "(the online linear top-1 per epoch, mean ± std over seeds, and its change over the last quarter);\n"
                  "ablations over\n"
                  "sem.L, sem.V, sem.tau_online, sem.tau_target and probe.tau_d (tables, and line plots in HTML and\n"
-                 "LaTeX); the bound check and semantic coherence; phase timings; benchmark results\n"
+                 "LaTeX); the bound check and semantic coherence; phase timings; where the time goes (the profiled\n"
+                 "steps of runs with profile.steps > 0: operators, the SEM block's share); benchmark results\n"
                  "(`semharness bench`).\n")) {
     return 0;
   }

@@ -136,6 +136,10 @@ std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
       not_identity(int_key("analysis.samples", "2000", 0,
                            "training and test images whose features and probe weights a finished run saves "
                            "next to the database for the analyses; 0: none")),
+      not_identity(int_key("profile.steps", "0", 0,
+                           "record N training steps (after warm-up) with LibTorch's profiler: per-operator and "
+                           "per-kernel times into the profile table, trace.json next to the database; the N steps "
+                           "before them run unprofiled and are timed, for the profiler's overhead; 0: off")),
       choice_key("method", method_names(), method_names().front(), "self-supervised method"),
       choice_key("sem", {"off", "on", "linear", "gumbel"}, "off",
                  "embedder: off; on (SEM); linear (Linear+BN, no softmax); gumbel (straight-through Gumbel-softmax)"),

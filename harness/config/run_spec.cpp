@@ -66,6 +66,7 @@ RunSpec RunSpec::parse(const RunConfig& c) {
   pretrain.precision = c.str("precision");
   pretrain.prefetch = on(c, "prefetch");
   pretrain.checkpoint_every = c.i("checkpoint_every");
+  pretrain.profile_steps = c.i("profile.steps");
 
   auto& probe = spec.probe;
   probe.split_seed = c.i("probe.split_seed");

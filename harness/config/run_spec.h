@@ -66,6 +66,7 @@ struct PretrainSpec {
   std::string precision;  // fp32, bf16, fp16 (autocast on CUDA)
   bool prefetch = false;
   int64_t checkpoint_every = 0;  // 0: never
+  int64_t profile_steps = 0;     // steps recorded by the profiler; 0: none
 };
 
 // The probes of the frozen features after pretraining.

@@ -105,8 +105,10 @@ MergeCounts fold_attached(SQLite::Database& db, std::vector<std::string>& merged
     SQLite::Statement remove, copy;
   };
   std::vector<ChildTable> children;
-  for (const char* table : {"metrics", "results", "timings", "provenance"}) {
-    const std::string columns = column_list(shared_columns(db, table));
+  for (const char* table : {"metrics", "results", "timings", "provenance", "profile"}) {
+    const std::vector<std::string> shared = shared_columns(db, table);
+    if (shared.empty()) continue;  // a shard from before the table existed
+    const std::string columns = column_list(shared);
     children.push_back(
         {SQLite::Statement(db, std::string("DELETE FROM main.") + table + " WHERE run_id = ?"),
          SQLite::Statement(db, std::string("INSERT INTO main.") + table + "(" + columns + ") SELECT " + columns +

@@ -49,12 +49,33 @@ struct BenchmarkRow {
   std::optional<double> items_per_second, bytes_per_second;
 };
 
+// One line of a run's profile (profile.steps, harness/train/op_profile.h): an operator's or a device kernel's
+// calls and times over the profiled steps, for one part of the model.
+struct ProfileRow {
+  std::string run_id;  // filled when read back; ignored on write (the outcome's run_id is used)
+  std::string device;  // "cpu", "cuda:0"
+  std::string kind;    // kProfileOperator or kProfileKernel
+  std::string part;    // kProfileSemPart (the SEM block) or kProfileRestPart
+  std::string name, shapes;
+  int64_t steps = 0, calls = 0;  // profiled steps; calls in them
+  double self_ms = 0, total_ms = 0;
+  double step_share = 0;  // self time over the profiled steps' wall time
+};
+inline constexpr const char* kProfileOperator = "operator";
+inline constexpr const char* kProfileKernel = "kernel";
+inline constexpr const char* kProfileSemPart = "sem";
+inline constexpr const char* kProfileRestPart = "rest";
+// The row of the profiled steps' wall time that no recorded CPU operator covers (waits, host code between
+// operators).
+inline constexpr const char* kOutsideOperators = "[outside operators]";
+
 // Stored features and probe weights of a finished run (README "Stored features"): .npy files by name and
 // meta.json, written next to the database (harness/train/artifacts.h), not into it.
 struct RunArtifacts {
   std::vector<std::pair<std::string, NpyArray>> arrays;  // file name ("train_h.npy") -> array
   std::string meta_json;
-  bool empty() const { return arrays.empty(); }
+  std::string trace_json;  // the profiler's Chrome trace (profile.steps > 0), written as trace.json
+  bool empty() const { return arrays.empty() && trace_json.empty(); }
 };
 
 // Everything a finished (or diverged) run writes, in one transaction.
@@ -65,6 +86,7 @@ struct RunOutcome {
   std::vector<MetricRow> metrics;
   std::vector<ResultRow> results;
   std::vector<TimingRow> timings;
+  std::vector<ProfileRow> profile;            // empty unless profile.steps > 0
   std::optional<int64_t> resumed_from_epoch;  // set when pretraining went on from a checkpoint
   RunArtifacts artifacts;                     // empty when analysis.samples is 0 or the run diverged
 };

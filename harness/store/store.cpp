@@ -237,6 +237,10 @@ Store::Store(const std::string& path) : path_(path) {
     for (const auto& [column, type] : kTimingsLaterColumns) {
       if (timing_columns.count(column) == 0) db_->exec("ALTER TABLE timings ADD COLUMN " + column + " " + type);
     }
+    db_->exec(
+        "CREATE TABLE IF NOT EXISTS profile(run_id TEXT, device TEXT, kind TEXT, part TEXT, name TEXT, "
+        "shapes TEXT, steps INTEGER, calls INTEGER, self_ms REAL, total_ms REAL, step_share REAL)");
+    db_->exec("CREATE INDEX IF NOT EXISTS profile_run_id ON profile(run_id)");
     db_->exec("CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id)");
     db_->exec("CREATE INDEX IF NOT EXISTS results_run_id ON results(run_id)");
     db_->exec("CREATE INDEX IF NOT EXISTS runs_cell_id ON runs(cell_id)");
@@ -386,7 +390,7 @@ void Store::finish_run(const RunOutcome& outcome) {
   update.bind(5, run_id);
   require_updated(update.exec(), run_id, path_);
 
-  for (const char* table : {"metrics", "results", "timings"}) {
+  for (const char* table : {"metrics", "results", "timings", "profile"}) {
     SQLite::Statement remove(*db_, std::string("DELETE FROM ") + table + " WHERE run_id = ?");
     remove.bind(1, run_id);
     remove.exec();
@@ -433,6 +437,25 @@ void Store::finish_run(const RunOutcome& outcome) {
     timing.bind(5, row.total_ms);
     timing.bind(6, row.total_ms / static_cast<double>(std::max<int64_t>(row.count, 1)));
     timing.exec();
+  }
+
+  SQLite::Statement profile(*db_,
+                            "INSERT INTO profile(run_id, device, kind, part, name, shapes, steps, calls, self_ms, "
+                            "total_ms, step_share) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const ProfileRow& row : outcome.profile) {
+    profile.reset();
+    profile.bind(1, run_id);
+    profile.bind(2, row.device);
+    profile.bind(3, row.kind);
+    profile.bind(4, row.part);
+    profile.bind(5, row.name);
+    profile.bind(6, row.shapes);
+    profile.bind(7, row.steps);
+    profile.bind(8, row.calls);
+    profile.bind(9, row.self_ms);
+    profile.bind(10, row.total_ms);
+    profile.bind(11, row.step_share);
+    profile.exec();
   }
 
   transaction.commit();
@@ -509,6 +532,17 @@ std::vector<ResultRow> Store::results(const std::string& run_id) {
   return rows;
 }
 
+std::vector<TimingRow> Store::timings(const std::string& run_id) {
+  SQLite::Statement query(*db_, "SELECT name, device, count, total_ms FROM timings WHERE run_id = ? ORDER BY rowid");
+  query.bind(1, run_id);
+  std::vector<TimingRow> rows;
+  while (query.executeStep()) {
+    rows.push_back({query.getColumn(0).getString(), query.getColumn(1).getString(), query.getColumn(2).getInt64(),
+                    query.getColumn(3).getDouble()});
+  }
+  return rows;
+}
+
 std::vector<TimingTotal> Store::timing_totals(const std::string& grid) {
   SQLite::Statement query(*db_,
                           "SELECT r.grid, t.name, t.device, COUNT(DISTINCT t.run_id), SUM(t.count), SUM(t.total_ms) "
@@ -541,6 +575,23 @@ std::vector<BenchmarkRow> Store::latest_benchmarks() {
     if (!query.getColumn(5).isNull()) row.items_per_second = query.getColumn(5).getDouble();
     if (!query.getColumn(6).isNull()) row.bytes_per_second = query.getColumn(6).getDouble();
     rows.push_back(row);
+  }
+  return rows;
+}
+
+std::vector<ProfileRow> Store::profile(const std::string& grid) {
+  SQLite::Statement query(*db_,
+                          "SELECT p.run_id, p.device, p.kind, p.part, p.name, p.shapes, p.steps, p.calls, p.self_ms, "
+                          "p.total_ms, p.step_share FROM profile p JOIN runs r ON r.run_id = p.run_id "
+                          "WHERE (? = '' OR r.grid = ?) ORDER BY r.rowid, p.rowid");
+  query.bind(1, grid);
+  query.bind(2, grid);
+  std::vector<ProfileRow> rows;
+  while (query.executeStep()) {
+    rows.push_back({query.getColumn(0).getString(), query.getColumn(1).getString(), query.getColumn(2).getString(),
+                    query.getColumn(3).getString(), query.getColumn(4).getString(), query.getColumn(5).getString(),
+                    query.getColumn(6).getInt64(), query.getColumn(7).getInt64(), query.getColumn(8).getDouble(),
+                    query.getColumn(9).getDouble(), query.getColumn(10).getDouble()});
   }
   return rows;
 }

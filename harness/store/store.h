@@ -13,6 +13,9 @@
 //           params TEXT, items_per_second REAL, bytes_per_second REAL, session TEXT, recorded_at TEXT)
 //     -- a run's phases (run_id set; the last five NULL) or a benchmark's result (`semharness bench`: run_id
 //        NULL, params like "B=256 L=5000 V=13", session = one bench invocation)
+//   profile(run_id TEXT, device TEXT, kind TEXT, part TEXT, name TEXT, shapes TEXT, steps INTEGER,
+//           calls INTEGER, self_ms REAL, total_ms REAL, step_share REAL)
+//     -- the profiled steps of a run with profile.steps > 0 (records.h ProfileRow)
 // The texts of runs.status and of results.protocol, feature, split and metric: harness/results/vocabulary.h.
 // Torch-free.
 #include <cstdint>
@@ -82,6 +85,10 @@ class Store {
   std::vector<RunRecord> runs(const std::string& grid = "");       // all grids when empty
   std::vector<ResultRow> results(const std::string& run_id = "");  // all runs when empty
   std::vector<MetricRow> metrics(const std::string& run_id);
+  // The profile rows of a grid's runs (all grids when empty), in the runs' order.
+  std::vector<ProfileRow> profile(const std::string& grid = "");
+  // A run's phase timings.
+  std::vector<TimingRow> timings(const std::string& run_id);
   // Each grid's timings (all grids when empty) summed per (phase name, device).
   std::vector<TimingTotal> timing_totals(const std::string& grid = "");
   // The newest stored benchmark row of each (name, params, device), by name.

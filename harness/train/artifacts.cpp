@@ -67,12 +67,15 @@ void save_run_artifacts(const std::string& database, const RunOutcome& outcome) 
       throw std::runtime_error(fmt::format("{}: artifact of unsupported dtype '{}'", path, array.dtype));
     }
   }
-  {
-    std::ofstream meta(partial / "meta.json", std::ios::trunc);
-    meta << outcome.artifacts.meta_json;
-    meta.flush();
-    if (!meta) throw std::runtime_error(fmt::format("{}: cannot write", (partial / "meta.json").string()));
-  }
+  const auto write_text = [&](const char* name, const std::string& text) {
+    std::ofstream file(partial / name, std::ios::trunc);
+    file << text;
+    file.flush();
+    if (!file) throw std::runtime_error(fmt::format("{}: cannot write", (partial / name).string()));
+  };
+  if (!outcome.artifacts.trace_json.empty()) write_text("trace.json", outcome.artifacts.trace_json);
+  // meta.json last, and only for a set of features: it marks the set complete.
+  if (!outcome.artifacts.arrays.empty()) write_text("meta.json", outcome.artifacts.meta_json);
   replace_artifacts_dir(partial, dir);
 }
 

@@ -17,6 +17,9 @@
 //   lbfgs_probe_<feature>_bias.npy     standardisation), its standardisation folded in: it applies to raw
 //                                      features. Stems: probe_file_stem (harness/store/artifact_paths.h)
 //   meta.json                          run_id, sem, L, V, layout, tau_d list, sample sizes, file list
+//   trace.json                         the profiler's Chrome trace of the profiled steps (profile.steps > 0;
+//                                      Perfetto, chrome://tracing); alone in the folder when analysis.samples
+//                                      is 0, and then without meta.json
 // n = analysis.samples (or fewer when a split is smaller), drawn with a fixed seed (the same images for
 // every run of a dataset). The SEM feature at tau_d is softmax over each simplex of e / tau_d (SPEC §2).
 #include <filesystem>

@@ -137,11 +137,29 @@ void mark_part(std::vector<OpInterval>& intervals, const std::string& scope_pref
   inherit();
   std::set<uint64_t> part_correlations;
   for (const auto& interval : intervals) {
-    if (interval.in_part && !interval.kernel && interval.correlation != 0) part_correlations.insert(interval.correlation);
+    if (interval.in_part && !interval.kernel && interval.correlation != 0)
+      part_correlations.insert(interval.correlation);
   }
   for (auto& interval : intervals) {
     if (interval.kernel && part_correlations.count(interval.linked_correlation) > 0) interval.in_part = true;
   }
+}
+
+std::vector<ProfileRow> profile_rows(std::vector<OpInterval> intervals, int64_t steps, double wall_ms,
+                                     const std::string& device) {
+  std::vector<ProfileRow> out;
+  double cpu_self_ms = 0;
+  for (const OpProfileRow& row : aggregate_ops(std::move(intervals))) {
+    const double self_ms = row.self_us / 1e3;
+    if (!row.kernel) cpu_self_ms += self_ms;
+    out.push_back({"", device, row.kernel ? kProfileKernel : kProfileOperator,
+                   row.in_part ? kProfileSemPart : kProfileRestPart, row.name, row.shapes, steps, row.calls, self_ms,
+                   row.total_us / 1e3, wall_ms > 0 ? self_ms / wall_ms : 0});
+  }
+  const double outside_ms = std::max(0.0, wall_ms - cpu_self_ms);
+  out.push_back({"", device, kProfileOperator, kProfileRestPart, kOutsideOperators, "", steps, 0, outside_ms,
+                 outside_ms, wall_ms > 0 ? outside_ms / wall_ms : 0});
+  return out;
 }
 
 OpProfiler::OpProfiler() = default;
@@ -171,8 +189,12 @@ std::vector<OpInterval> OpProfiler::stop(const std::string& trace_path) {
   for (const auto& event : result->events()) {
     if (event.endNs() < event.startNs()) continue;
     const bool kernel = event.deviceType() != c10::DeviceType::CPU;
-    OpInterval interval{kernel ? static_cast<uint64_t>(event.deviceResourceId()) : event.startThreadId(), kernel,
-                        event.startNs(), event.endNs(), event.name(), shapes_text(event)};
+    OpInterval interval{kernel ? static_cast<uint64_t>(event.deviceResourceId()) : event.startThreadId(),
+                        kernel,
+                        event.startNs(),
+                        event.endNs(),
+                        event.name(),
+                        shapes_text(event)};
     interval.sequence = event.sequenceNr();
     interval.backward = event.scope() == static_cast<uint8_t>(at::RecordScope::BACKWARD_FUNCTION);
     interval.forward_thread = event.fwdThreadId();

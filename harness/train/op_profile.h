@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/store/records.h"
+
 namespace semharness {
 
 // One recorded operator call (or device kernel): the thread (or stream) it started on, its interval, its name
@@ -47,6 +49,12 @@ std::vector<OpProfileRow> aggregate_ops(std::vector<OpInterval> intervals);
 // with scope_prefix; every backward node whose forward operator is one of those, and the calls inside it;
 // every kernel launched by a call of the part.
 void mark_part(std::vector<OpInterval>& intervals, const std::string& scope_prefix);
+
+// The stored lines of a recording of `steps` training steps that took wall_ms on `device`, its calls marked by
+// mark_part (the part: kProfileSemPart): one per (kind, part, name, shapes), largest self time first, and one
+// kOutsideOperators line after them with the wall time the CPU operators' self times leave (at least 0).
+std::vector<ProfileRow> profile_rows(std::vector<OpInterval> intervals, int64_t steps, double wall_ms,
+                                     const std::string& device);
 
 // Records operators from start() to stop(); one at a time per process (LibTorch's profiler is global).
 class OpProfiler {

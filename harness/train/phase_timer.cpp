@@ -1,5 +1,8 @@
 #include "harness/train/phase_timer.h"
 
+#include <mutex>
+#include <set>
+
 #include "harness/train/device.h"
 
 namespace semharness {
@@ -13,6 +16,13 @@ void PhaseTimer::begin_step() {
 }
 
 void PhaseTimer::synchronize() const { semharness::synchronize(device_); }
+
+const char* PhaseTimer::profiler_scope_name(const std::string& name) {
+  static std::mutex mutex;
+  static std::set<std::string> names;
+  std::lock_guard<std::mutex> lock(mutex);
+  return names.insert("phase:" + name).first->c_str();
+}
 
 void PhaseTimer::add(const std::string& name, std::chrono::steady_clock::time_point start) {
   add_ms(name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());

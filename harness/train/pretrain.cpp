@@ -1,10 +1,15 @@
 #include "harness/train/pretrain.h"
 
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <optional>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <c10/core/DeviceGuard.h>
 #include <torch/torch.h>
@@ -13,11 +18,18 @@
 #include "baselines/schedules.h"
 #include "harness/results/vocabulary.h"
 #include "harness/train/checkpoint.h"
+#include "harness/train/device.h"
 #include "harness/train/method_factory.h"
+#include "harness/train/op_profile.h"
 #include "harness/train/training_step.h"
+#include "sem/simplicial_embedding.h"
 
 namespace semharness {
 namespace {
+
+// Steps this process trains before the profiler's windows: the first steps build oneDNN's primitives, grow the
+// allocator's caches and, on CUDA, pick cuDNN's algorithms.
+constexpr int64_t kProfileWarmupSteps = 5;
 
 // Augmentation's generators are seeded with the run's seed plus this, a stream apart from the default ones.
 constexpr uint64_t kAugmentSeedOffset = 1000003;
@@ -51,6 +63,70 @@ double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, co
   return correct.item<int64_t>() * 100.0 / static_cast<double>(data.test.size());
 }
 
+// profile.steps = N: after kProfileWarmupSteps steps of this process, N steps timed without the profiler
+// (timings "step:unprofiled"), then N recorded by it ("step:profiled"), each step between two device
+// synchronisations, all in one epoch so that no epoch's end (its sync, the online evaluation, a checkpoint)
+// falls among them. A run resumed from a checkpoint counts its warm-up again.
+class StepProfiling {
+ public:
+  StepProfiling(int64_t steps, c10::Device device) : steps_(steps), device_(device) {}
+
+  // Before step s of an epoch of steps_per_epoch steps (s counts from 0).
+  void before_step(int64_t s, int64_t steps_per_epoch) {
+    if (phase_ == Phase::Waiting && steps_ > 0 && steps_here_ >= kProfileWarmupSteps &&
+        steps_per_epoch - s >= 2 * steps_) {
+      phase_ = Phase::Unprofiled;
+      left_ = steps_;
+    }
+    ++steps_here_;
+    if (!timed()) return;
+    if (phase_ == Phase::Profiled && left_ == steps_) profiler_.start(device_.is_cuda());
+    semharness::synchronize(device_);
+    step_started_ = std::chrono::steady_clock::now();
+  }
+
+  // After the step's work is queued: its wall time into the timer; the recording's rows once it is done.
+  void after_step(PhaseTimer& timer, PretrainResult& out) {
+    if (!timed()) return;
+    semharness::synchronize(device_);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - step_started_).count();
+    timer.add_ms(phase_ == Phase::Unprofiled ? "step:unprofiled" : "step:profiled", ms);
+    if (phase_ == Phase::Profiled) profiled_ms_ += ms;
+    if (--left_ > 0) return;
+    if (phase_ == Phase::Unprofiled) {
+      phase_ = Phase::Profiled;
+      left_ = steps_;
+      return;
+    }
+    phase_ = Phase::Done;
+    const auto trace = std::filesystem::temp_directory_path() / ("semharness-trace-" + std::to_string(getpid()) + "-" +
+                                                                 std::to_string(trace_number()) + ".json");
+    auto intervals = profiler_.stop(trace.string());
+    mark_part(intervals, kSemScopePrefix);
+    out.profile = profile_rows(std::move(intervals), steps_, profiled_ms_, device_.str());
+    std::ifstream file(trace);
+    out.trace_json.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    std::filesystem::remove(trace);
+  }
+
+ private:
+  enum class Phase { Waiting, Unprofiled, Profiled, Done };
+  bool timed() const { return phase_ == Phase::Unprofiled || phase_ == Phase::Profiled; }
+  static int64_t trace_number() {
+    static std::atomic<int64_t> next{0};
+    return next++;
+  }
+
+  int64_t steps_;
+  c10::Device device_;
+  Phase phase_ = Phase::Waiting;
+  int64_t steps_here_ = 0, left_ = 0;
+  double profiled_ms_ = 0;
+  std::chrono::steady_clock::time_point step_started_;
+  OpProfiler profiler_;
+};
+
 // One run's pretraining in named steps: the data order and schedule, the training step, augmentation's
 // generators, and the checkpoint that holds them. Everything that draws from a random generator is made in the
 // order the numbers depend on (the subset, the online classifier's init, then augmentation's generators).
@@ -77,6 +153,7 @@ class PretrainLoop {
         recipe_(augment_recipe(method.options.method())),
         training_(method, spec, data.info.num_classes, device_),
         generators_(AugmentGenerators::seeded(device_, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset)),
+        profiling_(spec.pretrain.profile_steps, device_),
         parts_{method,
                *training_.classifier(),
                training_.optimizer().momentum_buffers(),
@@ -102,7 +179,7 @@ class PretrainLoop {
     double mean_loss, lr, online_train_top1;
   };
 
-  EpochResult train_epoch(int64_t epoch) {
+  EpochResult train_epoch(int64_t epoch, PretrainResult& out) {
     method_.on_epoch_start(epoch - 1, epochs_);
     // Accumulated on the device and read once per epoch: no host sync inside the step.
     auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
@@ -115,6 +192,7 @@ class PretrainLoop {
     if (prefetch_) next = std::async(std::launch::async, make_batch, 0);
     double lr = base_lr_;
     for (int64_t s = 0; s < steps_per_epoch_; ++s, ++step_) {
+      profiling_.before_step(s, steps_per_epoch_);
       timer_.begin_step();
       Batch views;
       if (prefetch_) {
@@ -128,6 +206,7 @@ class PretrainLoop {
       const auto loss =
           training_.run(views.view1, views.view2, views.labels, step_, total_steps_, timer_, online_correct);
       loss_sum += loss.to(torch::kFloat);
+      profiling_.after_step(timer_, out);
     }
     const double seen = static_cast<double>(steps_per_epoch_ * batch_);
     return {loss_sum.item<double>() / static_cast<double>(steps_per_epoch_), lr,
@@ -177,6 +256,7 @@ class PretrainLoop {
   AugmentRecipe recipe_;
   TrainingStep training_;
   AugmentGenerators generators_;
+  StepProfiling profiling_;
   CheckpointParts parts_;
   int64_t step_ = 0;
 };
@@ -193,7 +273,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
   method.train();
   std::optional<double> online_test_top1;  // of the last epoch trained
   for (int64_t epoch = first_epoch; epoch <= loop.epochs(); ++epoch) {
-    const auto result = loop.train_epoch(epoch);
+    const auto result = loop.train_epoch(epoch, out);
     out.curve.push_back({epoch, "train_loss", result.mean_loss});
     out.curve.push_back({epoch, "lr", result.lr});
     out.curve.push_back({epoch, "online_train_top1", result.online_train_top1});

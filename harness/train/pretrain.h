@@ -1,7 +1,8 @@
 #pragma once
 // Self-supervised pretraining of one run: two augmented views per image, the method's loss, the optimizer
 // with its warmup + cosine schedule, and the online linear classifier on the detached backbone feature
-// (solo-learn's protocol for its published numbers, stored as protocol "online_linear").
+// (solo-learn's protocol for its published numbers, stored as protocol "online_linear"). With profile.steps
+// = N it records N steps with LibTorch's profiler (harness/train/op_profile.h) after timing N without it.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -29,6 +30,8 @@ struct PretrainResult {
   std::vector<ResultRow> results;             // online_linear top-1 on the test split
   std::string divergence;                     // empty unless the loss became NaN or infinite
   std::optional<int64_t> resumed_from_epoch;  // the checkpoint's epoch when the run went on from one
+  std::vector<ProfileRow> profile;            // profile.steps > 0: the profiled steps' operators and kernels
+  std::string trace_json;                     // and their Chrome trace
 };
 
 // Where the run keeps its checkpoint and how often it writes it (config key checkpoint_every; 0: never).

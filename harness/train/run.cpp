@@ -305,7 +305,9 @@ RunOutcome execute_run(const RunSpec& spec, const DeviceDataset& data, c10::Devi
   outcome.resumed_from_epoch = pretrained.resumed_from_epoch;
   outcome.metrics = std::move(pretrained.curve);
   outcome.results = std::move(pretrained.results);
+  outcome.profile = std::move(pretrained.profile);
   if (!pretrained.divergence.empty()) {
+    outcome.artifacts.trace_json = std::move(pretrained.trace_json);
     outcome.status = text(RunStatus::Diverged);
     outcome.error = pretrained.divergence;
     outcome.timings = timer.rows();
@@ -329,6 +331,7 @@ RunOutcome execute_run(const RunSpec& spec, const DeviceDataset& data, c10::Devi
   if (spec.probe.analysis_samples > 0) {
     outcome.artifacts = make_artifacts(spec, data, train_features, test_features, split.train_index, probes);
   }
+  outcome.artifacts.trace_json = std::move(pretrained.trace_json);
   timer.add_ms("probe", seconds_since(probe_started) * 1000.0);
   timer.add_ms("run", seconds_since(started) * 1000.0);
   outcome.timings = timer.rows();
