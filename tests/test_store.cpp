@@ -261,13 +261,17 @@ TEST_F(StoreTest, FinishingAgainReplacesRows) {
                    {{0, "loss", 1.0}, {1, "loss", 2.0}},
                    {{"", "knn", "sem", 0.5, "val", "top1", 0.2}},
                    {{"step", "cpu", 2, 4.0}}};
+  first.profile = {{"", "cpu", kProfileOperator, kProfileSemPart, "aten::mm", "[[2, 3]]", 3, 6, 1.5, 2.0, 0.25},
+                   {"", "cpu", kProfileOperator, kProfileRestPart, kOutsideOperators, "", 3, 0, 0.1, 0.1, 0.01}};
   store.finish_run(first);
+  ASSERT_EQ(store.profile("g1").size(), 2u);
   RunOutcome second{run_id,
                     "finished",
                     "",
                     {{0, "loss", 3.0}},
                     {{"", "linear_probe", "backbone", std::nullopt, "test", "top1", 0.9}},
                     {{"step", "cpu", 5, 5.0}}};
+  second.profile = {{"", "cuda:0", kProfileKernel, kProfileRestPart, "sgemm", "", 3, 9, 4.0, 4.0, 0.5}};
   store.finish_run(second);
 
   std::vector<MetricRow> metrics = store.metrics(run_id);
@@ -286,6 +290,18 @@ TEST_F(StoreTest, FinishingAgainReplacesRows) {
   EXPECT_EQ(timings.getColumn(0).getInt64(), 5);
   EXPECT_DOUBLE_EQ(timings.getColumn(1).getDouble(), 1.0);
   EXPECT_FALSE(timings.executeStep());
+
+  const auto profile = store.profile("g1");
+  ASSERT_EQ(profile.size(), 1u);
+  EXPECT_EQ(profile[0].run_id, run_id);
+  EXPECT_EQ(profile[0].device, "cuda:0");
+  EXPECT_EQ(profile[0].kind, kProfileKernel);
+  EXPECT_EQ(profile[0].part, kProfileRestPart);
+  EXPECT_EQ(profile[0].name, "sgemm");
+  EXPECT_EQ(profile[0].calls, 9);
+  EXPECT_DOUBLE_EQ(profile[0].self_ms, 4.0);
+  EXPECT_DOUBLE_EQ(profile[0].step_share, 0.5);
+  EXPECT_TRUE(store.profile("g2").empty());
 
   // The other run's rows are untouched.
   EXPECT_EQ(store.metrics(other_id).size(), 1u);

@@ -1,5 +1,6 @@
 #include "harness/bench/python_race.h"
 
+#include <dlfcn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -109,8 +110,8 @@ struct PythonRun {
 };
 
 // One run of the Python reference on the configuration the workload trains.
-PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, const std::string& mode, bool count_flops,
-                      const RaceOptions& options) {
+PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, const std::string& mode,
+                      const std::string& preload, bool count_flops, const RaceOptions& options) {
   const ImageShape shape = benchmark_image_shape(c.backbone);
   // The script's options as flag-value pairs, in the order the command line has always had them.
   const std::vector<std::pair<std::string, std::string>> flags = {
@@ -125,7 +126,9 @@ PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, cons
       {"--warmup", std::to_string(options.warmup)},
       {"--threads", std::to_string(options.threads)},
       {"--mode", mode}};
-  std::vector<std::string> words = {options.python, options.script};
+  std::vector<std::string> words;
+  if (!preload.empty()) words = {"env", "LD_PRELOAD=" + preload};
+  words.insert(words.end(), {options.python, options.script});
   for (const auto& [flag, value] : flags) words.insert(words.end(), {flag, value});
   words.insert(words.end(), {"--json", "--optimizer", optimizer.name(), "--lr", format_float(optimizer.lr()), "--wd",
                              format_float(optimizer.weight_decay())});
@@ -149,6 +152,15 @@ PythonRun time_python(const RaceCase& c, const OptimizerOptions& optimizer, cons
 
 double RaceEntry::median_images_per_second() const { return median(images_per_second); }
 
+std::string tcmalloc_library() {
+  void* symbol = ::dlsym(RTLD_DEFAULT, "tc_malloc");
+  Dl_info info{};
+  if (symbol == nullptr || ::dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return "";
+  const std::string path = info.dli_fname;
+  // Linked statically, tcmalloc lives in the executable itself: nothing to preload.
+  return path.find("tcmalloc") == std::string::npos ? "" : path;
+}
+
 std::vector<RaceCase> race_cases(const std::vector<std::string>& backbones, int64_t batch) {
   std::vector<RaceCase> cases;
   for (const auto& backbone : backbones) {
@@ -169,8 +181,13 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
         fmt::format("{}: the Python reference is missing (run bench from the repository root)", options.script));
   }
   torch::set_num_threads(options.threads);
+  // Python's own allocator (glibc malloc) and the harness's, tcmalloc, preloaded: the allocator is the largest
+  // single difference between the two processes (README "Benchmarks").
+  const std::string tcmalloc = tcmalloc_library();
   std::vector<std::string> impls = {"semharness", "python-eager"};
+  if (!tcmalloc.empty()) impls.push_back("python-eager-tcmalloc");
   if (options.compile) impls.push_back("python-compile");
+  if (options.compile && !tcmalloc.empty()) impls.push_back("python-compile-tcmalloc");
   RaceResult race;
   std::vector<RaceEntry>& entries = race.entries;
   const double peak = matmul_peak();
@@ -191,9 +208,11 @@ RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions
           const double seconds = median_seconds(options.warmup, options.steps, [&] { workload.step(); });
           entry.images_per_second.push_back(static_cast<double>(workload.batch()) / seconds);
         } else {
-          const bool eager = impl == "python-eager";
+          const bool eager = impl.rfind("python-eager", 0) == 0;
+          const bool preloaded = impl.size() > 9 && impl.compare(impl.size() - 9, 9, "-tcmalloc") == 0;
           const bool count = eager && flops.step_flops == 0;
-          const PythonRun run = time_python(c, workload.spec().optimizer, eager ? "eager" : "compile", count, options);
+          const PythonRun run = time_python(c, workload.spec().optimizer, eager ? "eager" : "compile",
+                                            preloaded ? tcmalloc : "", count, options);
           if (run.images_per_second) entry.images_per_second.push_back(*run.images_per_second);
           entry.error = run.error;
           if (count && run.error.empty()) {

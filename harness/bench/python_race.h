@@ -32,7 +32,9 @@ struct RaceOptions {
 };
 
 struct RaceEntry {
-  std::string case_name, impl;            // impl: "semharness", "python-eager", "python-compile"
+  // impl: "semharness", "python-eager", "python-compile", and with tcmalloc preloaded into Python (when the
+  // harness runs on it) "python-eager-tcmalloc", "python-compile-tcmalloc"
+  std::string case_name, impl;
   std::vector<double> images_per_second;  // one per repetition
   std::string error;                      // why it has no numbers (e.g. compile failed)
   double median_images_per_second() const;
@@ -54,6 +56,10 @@ struct RaceResult {
   std::vector<RaceFlops> flops;  // the cases whose FLOPs were counted
 };
 RaceResult run_python_race(const std::vector<RaceCase>& cases, const RaceOptions& options, std::ostream& out);
+
+// The shared library this process's tcmalloc comes from (the allocator the harness links), for LD_PRELOAD;
+// empty when it runs on glibc's malloc.
+std::string tcmalloc_library();
 
 // Benchmark rows for the store: name "race/<impl>", params "<case> B=<batch>", the median repetition; and
 // "race/flops/step", "race/flops/backbone" with items/s = FLOP/s.
