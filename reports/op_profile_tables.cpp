@@ -88,8 +88,8 @@ ReportTable step_table(const std::vector<CellProfile>& cells) {
   table.id = "profile_steps";
   table.title = "Time per training step, and the SEM block's share of it";
   table.label_columns = 2;
-  table.header = {"cell",          "embedder", "runs", "device", "step (ms)", "profiled (ms)", "overhead",
-                  "SEM block (%)", "softmax fwd", "softmax bwd", "Linear+BN",  "outside ops (%)"};
+  table.header = {"cell",     "embedder",      "runs",        "device",      "step (ms)", "profiled (ms)",
+                  "overhead", "SEM block (%)", "softmax fwd", "softmax bwd", "Linear+BN", "outside ops (%)"};
   for (const CellProfile& cell : cells) {
     const double n = cell.runs;
     const double sem = (cell.softmax_forward + cell.softmax_backward + cell.embedder) / n;
@@ -198,7 +198,8 @@ std::vector<ReportSection> profile_sections(Store& store, const std::string& /*d
     if (by_group[cell.group].empty()) groups.push_back(cell.group);
     by_group[cell.group].push_back(&cell);
   }
-  for (size_t i = 0; i < groups.size(); ++i) section.tables.push_back(operator_table(groups[i], by_group[groups[i]], i));
+  for (size_t i = 0; i < groups.size(); ++i)
+    section.tables.push_back(operator_table(groups[i], by_group[groups[i]], i));
   return {section};
 }
 

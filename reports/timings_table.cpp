@@ -74,8 +74,8 @@ ReportSection timings_section(Store& store, const std::string& grid) {
     table.notes.push_back(
         "Summed over the grid's runs: count = timed calls, total = their wall time, mean = total / "
         "count; x pretraining = a probe phase's total over pretraining's (run minus probe: the pretraining loop "
-        "with its online-classifier evaluation). Device work is timed with synchronisation at the phase "
-        "boundaries.");
+        "with its online-classifier evaluation). On CUDA a step's phases are device time (events on the "
+        "stream, no host synchronisation); on the CPU wall time.");
     section.tables.push_back(table);
   }
 

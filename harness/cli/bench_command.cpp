@@ -58,9 +58,9 @@ std::string format_race(const RaceResult& race, const std::vector<RaceCase>& cas
       "online classifier), CPU, {} threads; median of {} repetitions x {} steps\n",
       options.threads, options.repetitions, options.steps);
   const std::vector<std::pair<std::string, std::string>> python = {{"python-eager", "eager"},
-                                                                     {"python-eager-tcmalloc", "eager+tcmalloc"},
-                                                                     {"python-compile", "compile"},
-                                                                     {"python-compile-tcmalloc", "compile+tcmalloc"}};
+                                                                   {"python-eager-tcmalloc", "eager+tcmalloc"},
+                                                                   {"python-compile", "compile"},
+                                                                   {"python-compile-tcmalloc", "compile+tcmalloc"}};
   std::vector<std::string> header = {"case", "batch", "semharness"};
   for (const auto& [impl, title] : python) header.push_back(title);
   header.insert(header.end(), {"best Python", "vs best"});
@@ -91,8 +91,9 @@ std::string format_race(const RaceResult& race, const std::vector<RaceCase>& cas
     rows.push_back(row);
   }
   out += format_aligned(rows);
-  out += "images/s (median); vs best = semharness / the fastest Python contestant (above 1: semharness is faster); "
-         "+tcmalloc: Python with the harness's allocator preloaded (LD_PRELOAD)\n";
+  out +=
+      "images/s (median); vs best = semharness / the fastest Python contestant (above 1: semharness is faster); "
+      "+tcmalloc: Python with the harness's allocator preloaded (LD_PRELOAD)\n";
   for (const auto& e : race.entries) {
     if (!e.error.empty()) out += fmt::format("{} {}: {}\n", e.case_name, e.impl, e.error);
   }

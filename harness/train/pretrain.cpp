@@ -196,7 +196,7 @@ class PretrainLoop {
       timer_.begin_step();
       Batch views;
       if (prefetch_) {
-        views = timer_.time("data_wait", [&] { return next.get(); });
+        views = timer_.time_host("data_wait", [&] { return next.get(); });
         if (s + 1 < steps_per_epoch_) next = std::async(std::launch::async, make_batch, s + 1);
       } else {
         views = timer_.time("augment", [&] { return make_batch(s); });
