@@ -87,25 +87,32 @@ ReportTable step_table(const std::vector<CellProfile>& cells) {
   ReportTable table;
   table.id = "profile_steps";
   table.title = "Time per training step, and the SEM block's share of it";
-  table.label_columns = 2;
-  table.header = {"cell",     "embedder",      "runs",        "device",      "step (ms)", "profiled (ms)",
-                  "overhead", "SEM block (%)", "softmax fwd", "softmax bwd", "Linear+BN", "outside ops (%)"};
+  // The group (e.g. the method) leads when there is one; the embedder's setting names the rest of the cell.
+  const bool grouped = std::any_of(cells.begin(), cells.end(), [](const CellProfile& c) { return !c.group.empty(); });
+  table.label_columns = grouped ? 2 : 1;
+  if (grouped) table.header.push_back("cell");
+  for (const char* column : {"embedder", "runs", "device", "step (ms)", "profiled (ms)", "overhead", "SEM block (%)",
+                             "softmax fwd", "softmax bwd", "Linear+BN", "outside ops (%)"}) {
+    table.header.push_back(column);
+  }
   for (const CellProfile& cell : cells) {
     const double n = cell.runs;
     const double sem = (cell.softmax_forward + cell.softmax_backward + cell.embedder) / n;
     const double overhead = cell.step_ms > 0 ? cell.profiled_step_ms / cell.step_ms : 0;
-    table.rows.push_back({{cell.group, std::nullopt},
-                          {cell.column, std::nullopt},
-                          {std::to_string(cell.runs), n},
-                          {cell.device, std::nullopt},
-                          {fmt::format("{:.1f}", cell.step_ms / n), cell.step_ms / n},
-                          {fmt::format("{:.1f}", cell.profiled_step_ms / n), cell.profiled_step_ms / n},
-                          {fmt::format("{:.2f}x", overhead), overhead},
-                          percent_cell(sem),
-                          percent_cell(cell.softmax_forward / n),
-                          percent_cell(cell.softmax_backward / n),
-                          percent_cell(cell.embedder / n),
-                          percent_cell(cell.outside / n)});
+    std::vector<ReportCell> row;
+    if (grouped) row.push_back({cell.group, std::nullopt});
+    row.insert(row.end(), {{cell.column, std::nullopt},
+                           {std::to_string(cell.runs), n},
+                           {cell.device, std::nullopt},
+                           {fmt::format("{:.1f}", cell.step_ms / n), cell.step_ms / n},
+                           {fmt::format("{:.1f}", cell.profiled_step_ms / n), cell.profiled_step_ms / n},
+                           {fmt::format("{:.2f}x", overhead), overhead},
+                           percent_cell(sem),
+                           percent_cell(cell.softmax_forward / n),
+                           percent_cell(cell.softmax_backward / n),
+                           percent_cell(cell.embedder / n),
+                           percent_cell(cell.outside / n)});
+    table.rows.push_back(std::move(row));
   }
   table.notes.push_back(
       "Means over the cell's runs. step = a training step's wall time without the profiler, profiled = with it "
