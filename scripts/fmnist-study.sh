@@ -3,7 +3,7 @@
 # of reports/fmnist/ from the grid files, into results/fmnist.db. Each stage skips the runs the database has
 # finished, so an interrupted study resumes where it stopped (a killed run from its last checkpoint).
 #   scripts/fmnist-study.sh                 every stage in order
-#   scripts/fmnist-study.sh STAGE...        only these: search comparison controls floor crosscheck report
+#   scripts/fmnist-study.sh STAGE...        only these: search comparison controls floor ablation crosscheck report
 # Needs a built build/semharness and .venv with scikit-learn (scripts/setup.sh). CPU, 2 LibTorch threads: CPU
 # runs repeat bit for bit with the same thread count on the same kind of processor.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 db=results/fmnist.db
 run=(build/semharness run --db "$db" --device cpu --threads 2)
 stages=("$@")
-((${#stages[@]})) || stages=(search comparison controls floor crosscheck report)
+((${#stages[@]})) || stages=(search comparison controls floor ablation crosscheck report)
 
 for stage in "${stages[@]}"; do
   echo "== $stage"
@@ -24,6 +24,9 @@ for stage in "${stages[@]}"; do
     controls) "${run[@]}" experiments/fmnist_paper.ini ;;
     # The floor: the same probes on an untrained backbone (and untrained embedder), 3 seeds.
     floor) "${run[@]}" experiments/fmnist_paper.ini --set epochs=0 --set method=simclr --set sem=off,on ;;
+    # L, V and tau_online one at a time around the study's setting, tau_d at probe time, for the method where
+    # SEM gained most; 3 seeds.
+    ablation) "${run[@]}" experiments/fmnist_ablation.ini ;;
     # scikit-learn on every run's exported features at the penalty the harness selected, against the harness's
     # converged probe: within 1 point. One file per run in reports/fmnist/crosscheck/ (a run checked before is
     # not checked again: the features of runs stored on another machine may be gone), then the summary.
@@ -44,7 +47,7 @@ for stage in "${stages[@]}"; do
         reports/fmnist/crosscheck/*.txt | wc -l); largest |difference|: $(grep -ho 'max |difference| [0-9.]*' \
         reports/fmnist/crosscheck/*.txt | awk '{print $3}' | sort -g | tail -1)" ;;
     report) build/semharness report --db "$db" --out reports/fmnist --format md,html,csv ;;
-    *) echo "unknown stage '$stage' (expected search, comparison, controls, floor, crosscheck, report)" >&2
+    *) echo "unknown stage '$stage' (expected search, comparison, controls, floor, ablation, crosscheck, report)" >&2
        exit 2 ;;
   esac
 done

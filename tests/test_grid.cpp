@@ -638,6 +638,20 @@ TEST_F(GridTest, PaperAndMethodGridsLoad) {
   }
   EXPECT_EQ(load_grid(dir + "fmnist_methods.ini").runs.size(), 14u);
   EXPECT_EQ(load_grid(dir + "quick.ini").runs.size(), 6u);
+  // The study's ablation: one method + SEM, L, V and tau_online each swept around the study's setting.
+  const Grid ablation = load_grid(dir + "fmnist_ablation.ini");
+  EXPECT_EQ(ablation.runs.size(), 7u * 3u);
+  std::set<std::string> cells;
+  for (const RunConfig& run : ablation.runs) {
+    EXPECT_EQ(run.str("method"), "swav");
+    EXPECT_EQ(run.str("sem"), "on");
+    EXPECT_EQ(run.str("epochs"), "20");
+    EXPECT_EQ(run.str("probe.tau_d"), "0.01,0.1,1,10");
+    const int changed = (run.str("sem.L") != "64") + (run.str("sem.V") != "16") + (run.str("sem.tau_online") != "0.5");
+    EXPECT_LE(changed, 1) << run.str("sem.L") << " " << run.str("sem.V") << " " << run.str("sem.tau_online");
+    cells.insert(run.str("sem.L") + "/" + run.str("sem.V") + "/" + run.str("sem.tau_online"));
+  }
+  EXPECT_EQ(cells.size(), 7u);
 }
 
 // The gate's baseline grid is the study at the quick size: each quick run is the study's run of the same
