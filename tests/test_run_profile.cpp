@@ -21,10 +21,16 @@ TEST(RunProfileTest, StoresTheSemBlocksOperatorsAndTheirShareOfTheStep) {
   const fs::path dir = make_temp_dir("run-profile");
   write_bytes(dir / "prof.ini", std::string("name = prof\nepochs = 1\nmethod = simclr\nsem = on\n") + kTinySettings);
   const fs::path db = dir / "prof.db";
-  const Result run = run_binary(
-      dir, {"run", (dir / "prof.ini").string(), "--db", db.string(), "--device", "cpu", "--set", "profile.steps=3",
-            "--set", "prefetch=off", "--set", "train_subset=1024", "--set", "batch_size=64", "--set",
-            "analysis.samples=0", "--set", "probe.epochs=1", "--set", "probe.protocols=sgd"});
+  const Result run = run_binary(dir, {"run",      (dir / "prof.ini").string(),
+                                      "--db",     db.string(),
+                                      "--device", "cpu",
+                                      "--set",    "profile.steps=3",
+                                      "--set",    "prefetch=off",
+                                      "--set",    "train_subset=1024",
+                                      "--set",    "batch_size=64",
+                                      "--set",    "analysis.samples=0",
+                                      "--set",    "probe.epochs=1",
+                                      "--set",    "probe.protocols=sgd"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.output.find("USDT"), std::string::npos) << "Kineto's log lines reach the output:\n" << run.output;
 
