@@ -4,6 +4,8 @@
 # finished, so an interrupted study resumes where it stopped (a killed run from its last checkpoint).
 #   scripts/fmnist-study.sh                 every stage in order
 #   scripts/fmnist-study.sh STAGE...        only these: search comparison controls floor ablation crosscheck report
+#                                           repro (SimCLR's baseline cell again into a scratch database: its
+#                                           results and curves must equal the stored ones bit for bit)
 # Needs a built build/semharness and .venv with scikit-learn (scripts/setup.sh). CPU, 2 LibTorch threads: CPU
 # runs repeat bit for bit with the same thread count on the same kind of processor.
 set -euo pipefail
@@ -46,8 +48,31 @@ for stage in "${stages[@]}"; do
       echo "runs checked: $(ls reports/fmnist/crosscheck/*.txt | wc -l); failed: $(grep -L '; passed$' \
         reports/fmnist/crosscheck/*.txt | wc -l); largest |difference|: $(grep -ho 'max |difference| [0-9.]*' \
         reports/fmnist/crosscheck/*.txt | awk '{print $3}' | sort -g | tail -1)" ;;
+    # Re-runs one cell of the study (SimCLR's baseline, 3 seeds) into a scratch database and compares every
+    # results and metrics row of its runs with the stored ones at 17 significant digits.
+    repro)
+      scratch=$(mktemp -d)
+      build/semharness run --db "$scratch/repro.db" --device cpu --threads 2 experiments/fmnist_paper.ini \
+        --set method=simclr --set sem=off
+      ids=$(sqlite3 "$scratch/repro.db" "SELECT group_concat(quote(run_id)) FROM runs WHERE status = 'finished'")
+      differing=0
+      compare() {  # TABLE QUERY: the query's rows in the scratch database against the study's
+        local rerun stored
+        rerun=$(sqlite3 "$scratch/repro.db" "$2")
+        stored=$(sqlite3 "$db" "$2")
+        if [ "$rerun" = "$stored" ]; then echo "repro: $1: $(wc -l <<<"$rerun") rows, identical"
+        else echo "repro: $1: $(wc -l <<<"$rerun") rows, DIFFERENT"; differing=1; fi
+      }
+      compare results "SELECT run_id, protocol, feature, IFNULL(tau_d, ''), split, metric, printf('%.17g', value)
+        FROM results WHERE run_id IN ($ids) ORDER BY 1, 2, 3, 4, 5, 6"
+      compare metrics "SELECT run_id, epoch, name, printf('%.17g', value) FROM metrics WHERE run_id IN ($ids)
+        ORDER BY 1, 2, 3"
+      rm -rf "$scratch"
+      ((differing == 0)) || { echo "repro: the re-run differs from $db" >&2; exit 1; }
+      echo "repro: identical to $db" ;;
     report) build/semharness report --db "$db" --out reports/fmnist --format md,html,csv ;;
-    *) echo "unknown stage '$stage' (expected search, comparison, controls, floor, ablation, crosscheck, report)" >&2
+    *) echo "unknown stage '$stage' (expected search, comparison, controls, floor, ablation, crosscheck, report," \
+         "repro)" >&2
        exit 2 ;;
   esac
 done
