@@ -169,6 +169,9 @@ TEST(MethodOptionsTest, EveryOptionIsAKeyWhoseValueReachesTheStruct) {
     void operator()(const std::string& value, const char* name, const std::vector<std::string>&, const char*) {
       texts[prefix + "." + name] = value;
     }
+    void operator()(const bool& value, const char* name, const char*) {  // a flag, on/off in a grid
+      texts[prefix + "." + name] = value ? "on" : "off";
+    }
     void ordered(const char*, const char*) {}
     void added_later(const char*) {}
   };

@@ -19,10 +19,10 @@ struct DINOOptions {
       "3-layer GELU head (truncated-normal init) and weight-normalised prototypes; EMA teacher; centring; "
       "teacher temperature warmup; last layer frozen for the first epochs";
   static constexpr const char* kSemTemperatures = "student `tau_online`, teacher `tau_target`";
-  static ProjectorRecipe projector() {
+  ProjectorRecipe projector() const {
     ProjectorRecipe recipe;
     recipe.layers = 3;
-    recipe.batch_norm = false;
+    recipe.batch_norm = head_batch_norm_;
     recipe.gelu = true;
     recipe.init_std = 0.02;
     return recipe;
@@ -39,6 +39,7 @@ struct DINOOptions {
   SEMHARNESS_ARG(int64_t, freeze_last_layer_epochs) = 1;
   SEMHARNESS_ARG(double, ema_base) = 0.9995;
   SEMHARNESS_ARG(double, ema_final) = 1.0;
+  SEMHARNESS_ARG(bool, head_batch_norm) = false;
 
  public:
   template <typename Visitor>
@@ -55,6 +56,9 @@ struct DINOOptions {
     v(ema_base_, "ema_base", unit_interval(), "DINO teacher EMA momentum at the start");
     v(ema_final_, "ema_final", unit_interval(), "DINO teacher EMA momentum at the end");
     v.ordered("ema_base", "ema_final");
+    v(head_batch_norm_, "head_batch_norm",
+      "BatchNorm after each hidden Linear of DINO's head (solo-learn's use_bn_in_head, off there by default)");
+    v.added_later("head_batch_norm");
   }
 };
 
