@@ -24,7 +24,7 @@ struct CellProfile {
   int runs = 0;
   int64_t steps = 0;
   double step_ms = 0, profiled_step_ms = 0;  // per step
-  double softmax_forward = 0, softmax_backward = 0, embedder = 0, sem_kernels = 0, outside = 0;
+  double softmax_forward = 0, softmax_backward = 0, embedder = 0, outside = 0;
   std::map<std::string, double> operators;  // display name -> share
 };
 
@@ -56,24 +56,16 @@ void add_run(CellProfile& cell, const std::vector<const ProfileRow*>& rows, cons
   cell.profiled_step_ms += profiled_ms;
   const double wall_ms = profiled_ms * static_cast<double>(cell.steps);
   const auto share = [&](double ms) { return wall_ms > 0 ? ms / wall_ms : 0; };
-  double sem_self = 0;
+  double sem_self = 0, softmax_total = 0;
   for (const ProfileRow* row : rows) {
     cell.operators[display_name(*row)] += row->step_share;
     if (row->name == kOutsideOperators) cell.outside += row->step_share;
-    if (row->part != kProfileSemPart) continue;
-    if (row->kind == kProfileKernel) {
-      cell.sem_kernels += row->step_share;
-      continue;
-    }
+    if (row->part != kProfileSemPart || row->kind == kProfileKernel) continue;
     sem_self += row->self_ms;
     // The softmax's scopes by their total time: the operators they call (an output's allocation) are theirs.
-    if (row->name == kSoftmaxForward) cell.softmax_forward += share(row->total_ms);
-    if (row->name == kSoftmaxBackward) cell.softmax_backward += share(row->total_ms);
-  }
-  double softmax_total = 0;
-  for (const ProfileRow* row : rows) {
-    if (row->part == kProfileSemPart && (row->name == kSoftmaxForward || row->name == kSoftmaxBackward)) {
+    if (row->name == kSoftmaxForward || row->name == kSoftmaxBackward) {
       softmax_total += row->total_ms;
+      (row->name == kSoftmaxForward ? cell.softmax_forward : cell.softmax_backward) += share(row->total_ms);
     }
   }
   cell.embedder += share(std::max(0.0, sem_self - softmax_total));
