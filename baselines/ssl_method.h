@@ -4,6 +4,7 @@
 // frozen layers). A folder per method under baselines/methods/ holds its options, heads and loss.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -29,6 +30,9 @@ class SSLMethodImpl : public torch::nn::Module {
   virtual void before_optimizer_step() {}
   // Called after every optimizer step; step counts from 0 to total_steps - 1.
   virtual void after_optimizer_step(int64_t /*step*/, int64_t /*total_steps*/) {}
+  // The method's own per-epoch curves (e.g. DINO's teacher entropy), each the mean over the epoch's steps,
+  // read once after the epoch's last step; names are metric names of the store. None by default.
+  virtual std::vector<std::pair<std::string, double>> epoch_diagnostics() { return {}; }
 
   // Parameters the optimizer updates (EMA targets excluded).
   std::vector<torch::Tensor> trainable_parameters() const;

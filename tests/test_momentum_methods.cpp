@@ -238,6 +238,52 @@ TEST(DINOTest, CenterMovesTowardTeacherMean) {
   EXPECT_TRUE(torch::allclose(dino.center, 0.9 * torch::ones({1, 6}) + 0.1 * teacher_mean, 1e-5, 1e-6));
 }
 
+// The epoch's entropies against the same distributions recomputed here in float64 from the teacher's and
+// student's logits; the mean over steps; cleared at the next epoch.
+TEST(DINOTest, EntropyDiagnosticsAreTheEpochsMeanEntropies) {
+  torch::manual_seed(0);
+  MethodOptions options("dino", tiny_encoder(3, dino_projector(16, 8), SEMVariant::None));
+  options.get<DINOOptions>().prototypes(6).student_temperature(0.1).warmup_teacher_temperature_epochs(0);
+  DINOImpl dino(options);
+  EXPECT_TRUE(dino.epoch_diagnostics().empty());
+  {
+    torch::NoGradGuard no_grad;
+    dino.center.copy_(torch::randn({1, 6}) * 0.1);
+  }
+  const auto entropy = [](const torch::Tensor& p) { return -(p * p.log()).sum(-1); };
+  std::vector<double> expected(3, 0.0);
+  dino.on_epoch_start(0, 1);
+  for (int step = 0; step < 2; ++step) {
+    const auto v1 = torch::randn({4, 3, 16, 16}), v2 = torch::randn({4, 3, 16, 16});
+    torch::Tensor teacher, student;
+    {
+      torch::NoGradGuard no_grad;
+      const auto logits = [](DINOLastLayer& last, Encoder& encoder, const torch::Tensor& a, const torch::Tensor& b) {
+        return torch::cat({last->forward(encoder->forward(a, 1.0).z), last->forward(encoder->forward(b, 1.0).z)})
+            .to(torch::kDouble);
+      };
+      teacher = torch::softmax((logits(dino.teacher_last_layer, dino.teacher, v1, v2) - dino.center) / 0.07, -1);
+      student = torch::softmax(logits(dino.last_layer, dino.online, v1, v2) / 0.1, -1);
+    }
+    dino.training_step(v1, v2);
+    expected[0] += entropy(teacher).mean().item<double>() / 2;
+    expected[1] += entropy(student).mean().item<double>() / 2;
+    expected[2] += entropy(teacher.mean(0)).item<double>() / 2;
+  }
+  const auto diagnostics = dino.epoch_diagnostics();
+  ASSERT_EQ(diagnostics.size(), 3u);
+  EXPECT_EQ(diagnostics[0].first, "dino_teacher_entropy");
+  EXPECT_EQ(diagnostics[1].first, "dino_student_entropy");
+  EXPECT_EQ(diagnostics[2].first, "dino_teacher_marginal_entropy");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(diagnostics[i].second, expected[i], 1e-5) << diagnostics[i].first;
+    EXPECT_GT(diagnostics[i].second, 0.0);
+    EXPECT_LE(diagnostics[i].second, std::log(6.0) + 1e-9);
+  }
+  dino.on_epoch_start(1, 2);
+  EXPECT_TRUE(dino.epoch_diagnostics().empty());
+}
+
 TEST(DINOTest, TeacherTemperatureWarmsUpLinearly) {
   auto options =
       DINOOptions().warmup_teacher_temperature(0.04).teacher_temperature(0.07).warmup_teacher_temperature_epochs(50);

@@ -277,6 +277,7 @@ PretrainResult pretrain(SSLMethodImpl& method, const DeviceDataset& data, const 
     out.curve.push_back({epoch, "train_loss", result.mean_loss});
     out.curve.push_back({epoch, "lr", result.lr});
     out.curve.push_back({epoch, "online_train_top1", result.online_train_top1});
+    for (auto& [name, value] : method.epoch_diagnostics()) out.curve.push_back({epoch, std::move(name), value});
     if (std::isfinite(result.mean_loss)) {
       online_test_top1 = loop.online_classifier_test_top1();
       out.curve.push_back({epoch, std::string(kOnlineTestTop1Curve), *online_test_top1});

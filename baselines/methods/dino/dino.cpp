@@ -64,14 +64,32 @@ StepOutput DINOImpl::training_step(const torch::Tensor& view1, const torch::Tens
                                  teacher_last_layer->forward(teacher->forward(view2, tau_target()).z)});
     pending_teacher_mean_ = teacher_logits.mean(0, /*keepdim=*/true);
   }
-  const auto loss = dino_loss(student, teacher_logits, center, options.get<DINOOptions>().student_temperature(),
-                              teacher_temperature_);
+  const double student_temperature = options.get<DINOOptions>().student_temperature();
+  const auto loss = dino_loss(student, teacher_logits, center, student_temperature, teacher_temperature_);
+  {
+    torch::NoGradGuard no_grad;
+    const auto entropy = [](const torch::Tensor& p) { return -(p * p.clamp_min(1e-30).log()).sum(-1); };
+    const auto t = torch::softmax((teacher_logits - center).to(torch::kFloat) / teacher_temperature_, -1);
+    const auto s = torch::softmax(student.detach().to(torch::kFloat) / student_temperature, -1);
+    const auto sums = torch::stack({entropy(t).mean(), entropy(s).mean(), entropy(t.mean(0))});
+    entropy_sums_ = entropy_sums_.defined() ? entropy_sums_ + sums : sums;
+    ++entropy_steps_;
+  }
   return {loss, out1.h, out2.h};
 }
 
 void DINOImpl::on_epoch_start(int64_t epoch, int64_t /*epochs*/) {
   epoch_ = epoch;
   teacher_temperature_ = dino_teacher_temperature(options.get<DINOOptions>(), epoch);
+  entropy_sums_ = torch::Tensor();
+  entropy_steps_ = 0;
+}
+
+std::vector<std::pair<std::string, double>> DINOImpl::epoch_diagnostics() {
+  if (entropy_steps_ == 0) return {};
+  const auto mean = (entropy_sums_ / static_cast<double>(entropy_steps_)).to(torch::kCPU, torch::kDouble);
+  const auto* m = mean.data_ptr<double>();
+  return {{"dino_teacher_entropy", m[0]}, {"dino_student_entropy", m[1]}, {"dino_teacher_marginal_entropy", m[2]}};
 }
 
 void DINOImpl::before_optimizer_step() {

@@ -38,6 +38,11 @@ class DINOImpl : public MomentumMethodImpl {
   // During the first freeze_last_layer_epochs epochs the last layer's gradient is reset (the optimizer
   // skips it, weight decay and momentum included).
   void before_optimizer_step() override;
+  // dino_teacher_entropy and dino_student_entropy (the mean entropy of one image's distribution over the
+  // prototypes, nats) and dino_teacher_marginal_entropy (the entropy of the batch's mean teacher
+  // distribution): ln(prototypes) for all three is the uniform collapse, a marginal entropy near 0 the
+  // one-prototype collapse, a low teacher entropy under a high marginal one the working regime.
+  std::vector<std::pair<std::string, double>> epoch_diagnostics() override;
 
   double teacher_temperature() const { return teacher_temperature_; }
 
@@ -53,6 +58,8 @@ class DINOImpl : public MomentumMethodImpl {
   int64_t epoch_ = 0;
   double teacher_temperature_;
   torch::Tensor pending_teacher_mean_;  // [1, prototypes] batch mean of the teacher logits of the last step
+  torch::Tensor entropy_sums_;          // [3] this epoch's sums of the three entropies, on the device
+  int64_t entropy_steps_ = 0;
 };
 
 }  // namespace semharness
