@@ -63,7 +63,7 @@ struct Point {
 std::string group_key(const RunRecord& run, const std::string& excluded) {
   std::string key;
   for (const auto& spec : config_keys()) {
-    if (spec.identity && spec.name != excluded) key += spec.name + "=" + run.config.at(spec.name) + "\n";
+    if (spec.identity && spec.name != excluded) key += spec.name + "=" + stored_value(run, spec.name) + "\n";
   }
   return key;
 }
@@ -103,7 +103,7 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
   for (const auto& spec : config_keys()) {
     if (!spec.identity || spec.name == axis.key || spec.name == "method") continue;
     std::set<std::string> values;
-    for (const auto& key : kept) values.insert(groups[key].front()->run->config.at(spec.name));
+    for (const auto& key : kept) values.insert(stored_value(*groups[key].front()->run, spec.name));
     if (values.size() > 1 && spec.name != "sem") label_keys.push_back(spec.name);
   }
   std::set<double> all_x;
@@ -130,7 +130,7 @@ std::optional<ReportSection> ablation_of(const AxisSpec& axis, const std::vector
     if (const EmbedderMode mode = stored_sem_mode(first); mode != EmbedderMode::Softmax)
       label += std::string(" sem=") + text(mode);
     for (size_t i = 1; i < label_keys.size(); ++i)
-      label += fmt::format(" {}={}", label_keys[i], first.config.at(label_keys[i]));
+      label += fmt::format(" {}={}", label_keys[i], stored_value(first, label_keys[i]));
     // x -> seed -> values (one per seed unless the store holds duplicates)
     std::map<double, std::map<int64_t, std::vector<double>>> by_x;
     for (const auto* p : groups[key]) by_x[p->x][p->run->seed].push_back(p->y);

@@ -549,13 +549,13 @@ TableRuns group_into_rows(const std::vector<const RunRecord*>& finished, const s
       row.label = label;
       row.protocol = std::string(protocol);
       row.untrained = is_untrained(*run);
-      for (const auto& key : keys) row.keys[key] = run->config.at(key);
+      for (const auto& key : keys) row.keys[key] = stored_value(*run, key);
     }
     RowRuns& row_runs = table.rows.at(label);
     const EmbedderMode mode = stored_sem_mode(*run);
     std::string setting;
     for (const auto& key : setting_keys)
-      setting += fmt::format("{}{}={}", setting.empty() ? "" : " ", key, run->config.at(key));
+      setting += fmt::format("{}{}={}", setting.empty() ? "" : " ", key, stored_value(*run, key));
     auto& by_setting = row_runs.by_setting[mode];
     if (!by_setting.count(setting)) row_runs.setting_order[mode].push_back(setting);
     SettingValues& values = by_setting[setting];

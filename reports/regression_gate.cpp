@@ -68,7 +68,7 @@ std::map<std::string, std::vector<std::string>> varying_keys(const StoreSnapshot
 std::string cell_label(const RunRecord& run, const std::vector<std::string>& varying) {
   std::string label = run.grid;
   for (const std::string& key : varying)
-    label += fmt::format("{}{}={}", label == run.grid ? ": " : " ", key, run.config.at(key));
+    label += fmt::format("{}{}={}", label == run.grid ? ": " : " ", key, stored_value(run, key));
   return label;
 }
 

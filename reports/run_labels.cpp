@@ -16,7 +16,7 @@ std::vector<std::string> distinguishing_keys(const std::vector<const RunRecord*>
     std::set<std::string> values;
     std::map<std::string, std::set<std::string>> values_per_method;
     for (const RunRecord* run : runs) {
-      const std::string& value = run->config.at(spec.name);
+      const std::string value = stored_value(*run, spec.name);
       values.insert(value);
       values_per_method[run->config.at("method")].insert(value);
     }
@@ -60,12 +60,19 @@ EmbedderMode stored_sem_mode(const RunRecord& run) {
   return parse_embedder_mode(run.config.at("sem"), "run " + run.run_id);
 }
 
+std::string stored_value(const RunRecord& run, const std::string& key) {
+  const std::string& value = run.config.at(key);
+  if (!value.empty()) return value;
+  const KeySpec* spec = find_key(key);
+  return spec ? spec->default_value : value;
+}
+
 bool is_untrained(const RunRecord& run) { return run.config.at("epochs") == "0"; }
 
 std::string row_label(const RunRecord& run, const std::vector<std::string>& keys) {
   std::string label;
   for (const auto& key : keys)
-    label += label.empty() ? run.config.at(key) : fmt::format(" {}={}", key, run.config.at(key));
+    label += label.empty() ? stored_value(run, key) : fmt::format(" {}={}", key, stored_value(run, key));
   return label;
 }
 

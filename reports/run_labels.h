@@ -23,6 +23,10 @@ std::map<std::string, std::string> run_labels(const std::vector<RunRecord>& runs
 // takes its default. Throws InputError when a stored value does not parse.
 RunSpec stored_run_spec(const RunRecord& run);
 
+// A stored run's value of a key; its default where the database has none (the key was added after the run
+// was stored), so that such runs and newer ones at the default read alike.
+std::string stored_value(const RunRecord& run, const std::string& key);
+
 // A stored run's sem mode and whether it is the untrained-backbone floor (epochs = 0): the two settings the
 // reports group runs by, read without parsing the rest.
 EmbedderMode stored_sem_mode(const RunRecord& run);

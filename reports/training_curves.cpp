@@ -54,7 +54,7 @@ std::vector<Setting> grid_settings(Store& store, const std::vector<const RunReco
     const std::string method = run->config.at("method");
     std::string label;
     for (const std::string& key : keys)
-      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, run->config.at(key));
+      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, stored_value(*run, key));
     if (label.empty()) label = method;
     const std::string id = method + "\n" + label;
     if (!index.count(id)) {

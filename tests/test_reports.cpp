@@ -10,6 +10,7 @@
 #include "reports/ablations.h"
 #include "reports/comparison_table.h"
 #include "reports/reference_numbers.h"
+#include "reports/run_labels.h"
 #include "reports/timings_table.h"
 #include "report_fixture.h"
 #include "test_paths.h"
@@ -86,6 +87,25 @@ TEST(ReportTest, ControlsGetTheirOwnColumns) {
   const auto text = format_comparison(rows);
   EXPECT_NE(text.find("+linear"), std::string::npos);
   EXPECT_NE(text.find("+gumbel"), std::string::npos);
+}
+
+// A run stored before a key existed (no value) ran at the key's default: it reads as the default, so that it
+// and a newer run at the default are not told apart by that key, while a run away from the default is.
+TEST(ReportTest, AKeyAddedLaterReadsAsItsDefaultInLabels) {
+  const auto run = [](const std::string& id, const std::string& head_batch_norm) {
+    RunRecord record;
+    record.run_id = id;
+    record.grid = "g";
+    for (const KeySpec& spec : config_keys()) record.config[spec.name] = spec.default_value;
+    record.config["method"] = "dino";
+    record.config["dino.head_batch_norm"] = head_batch_norm;
+    return record;
+  };
+  const RunRecord older = run("a", ""), newer = run("b", "off"), other = run("c", "on");
+  EXPECT_EQ(stored_value(older, "dino.head_batch_norm"), "off");
+  EXPECT_TRUE(distinguishing_keys({&older, &newer}).empty());
+  EXPECT_EQ(distinguishing_keys({&older, &other}), std::vector<std::string>{"dino.head_batch_norm"});
+  EXPECT_EQ(row_label(older, {"method", "dino.head_batch_norm"}), "dino dino.head_batch_norm=off");
 }
 
 TEST(ReportTest, PairedIntervalHandComputed) {

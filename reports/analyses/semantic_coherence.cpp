@@ -212,7 +212,7 @@ bool is_sem_key(const std::string& key) { return key == "sem" || key.rfind("sem.
 std::string baseline_key(const RunRecord& run) {
   std::string key = fmt::format("seed={}", run.seed);
   for (const auto& spec : config_keys()) {
-    if (spec.identity && !is_sem_key(spec.name)) key += fmt::format("\n{}={}", spec.name, run.config.at(spec.name));
+    if (spec.identity && !is_sem_key(spec.name)) key += fmt::format("\n{}={}", spec.name, stored_value(run, spec.name));
   }
   return key;
 }
