@@ -10,7 +10,7 @@ TORCH_VERSION=2.15.0
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache git pkg-config python3 python3-venv sqlite3
   libfmt-dev libboost-program-options-dev libsqlite3-dev libsqlitecpp-dev zlib1g-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev libjpeg62-turbo-dev libpng-dev
   dataset-fashion-mnist
 )
 
