@@ -51,6 +51,11 @@ class ConvNetImpl : public BackboneImpl {
   int64_t dim_ = 0;
 };
 
+// A residual block's shortcut where its output differs from its input in shape: 1x1 conv (stride) and BN.
+nn::Sequential projection_shortcut(int64_t in, int64_t out, int64_t stride) {
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)), nn::BatchNorm2d(out));
+}
+
 class BasicBlockImpl : public nn::Module {
  public:
   BasicBlockImpl(int64_t in, int64_t out, int64_t stride)
@@ -58,11 +63,7 @@ class BasicBlockImpl : public nn::Module {
         bn1(register_module("bn1", nn::BatchNorm2d(out))),
         conv2(register_module("conv2", conv3x3(out, out, 1))),
         bn2(register_module("bn2", nn::BatchNorm2d(out))) {
-    if (stride != 1 || in != out) {
-      shortcut = register_module(
-          "shortcut",
-          nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)), nn::BatchNorm2d(out)));
-    }
+    if (stride != 1 || in != out) shortcut = register_module("shortcut", projection_shortcut(in, out, stride));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto out = torch::relu(bn1->forward(conv1->forward(x)));
@@ -79,19 +80,71 @@ class BasicBlockImpl : public nn::Module {
 };
 TORCH_MODULE(BasicBlock);
 
-// CIFAR ResNet-18: 3x3 stride-1 stem, no max-pool, four stages of two basic blocks, fc removed.
-class ResNet18Impl : public BackboneImpl {
+// torchvision's Bottleneck (ResNet v1.5: the stride on the 3x3 conv): 1x1 reduce, 3x3, 1x1 expand by 4.
+class BottleneckImpl : public nn::Module {
  public:
-  ResNet18Impl(int64_t in_channels, double width, int64_t stem_padding) {
-    const int64_t widths[] = {scaled(64, width), scaled(128, width), scaled(256, width), scaled(512, width)};
-    stem = register_module("stem", nn::Sequential(conv3x3(in_channels, widths[0], 1, stem_padding),
-                                                  nn::BatchNorm2d(widths[0]), nn::ReLU(nn::ReLUOptions(true))));
+  static constexpr int64_t kExpansion = 4;
+  BottleneckImpl(int64_t in, int64_t planes, int64_t stride)
+      : conv1(register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in, planes, 1).bias(false)))),
+        bn1(register_module("bn1", nn::BatchNorm2d(planes))),
+        conv2(register_module("conv2", conv3x3(planes, planes, stride))),
+        bn2(register_module("bn2", nn::BatchNorm2d(planes))),
+        conv3(register_module("conv3", nn::Conv2d(nn::Conv2dOptions(planes, planes * kExpansion, 1).bias(false)))),
+        bn3(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))) {
+    if (stride != 1 || in != planes * kExpansion) {
+      shortcut = register_module("shortcut", projection_shortcut(in, planes * kExpansion, stride));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto out = torch::relu(bn1->forward(conv1->forward(x)));
+    out = torch::relu(bn2->forward(conv2->forward(out)));
+    out = bn3->forward(conv3->forward(out));
+    return torch::relu(out + (shortcut.is_empty() ? x : shortcut->forward(x)));
+  }
+
+ private:
+  nn::Conv2d conv1;
+  nn::BatchNorm2d bn1;
+  nn::Conv2d conv2;
+  nn::BatchNorm2d bn2;
+  nn::Conv2d conv3;
+  nn::BatchNorm2d bn3;
+  nn::Sequential shortcut{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
+// ResNet-18 (basic blocks, 2-2-2-2) or ResNet-50 (bottlenecks, 3-4-6-3), fc removed. The CIFAR stem of the
+// paper's code is one 3x3 stride-1 conv and no max-pool; the ImageNet stem is torchvision's 7x7 stride-2 conv
+// (padding 3) and a 3x3 stride-2 max-pool.
+class ResNetImpl : public BackboneImpl {
+ public:
+  ResNetImpl(int64_t in_channels, const BackboneOptions& o) {
+    const bool bottleneck = o.name() == "resnet50";
+    const int64_t blocks_per_stage[] = {bottleneck ? 3 : 2, bottleneck ? 4 : 2, bottleneck ? 6 : 2, bottleneck ? 3 : 2};
+    const int64_t widths[] = {scaled(64, o.width()), scaled(128, o.width()), scaled(256, o.width()),
+                              scaled(512, o.width())};
+    if (o.stem() == "imagenet") {
+      stem = register_module(
+          "stem",
+          nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in_channels, widths[0], 7).stride(2).padding(3).bias(false)),
+                         nn::BatchNorm2d(widths[0]), nn::ReLU(nn::ReLUOptions(true)),
+                         nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1))));
+    } else {
+      stem = register_module("stem", nn::Sequential(conv3x3(in_channels, widths[0], 1, o.stem_padding()),
+                                                    nn::BatchNorm2d(widths[0]), nn::ReLU(nn::ReLUOptions(true))));
+    }
     int64_t in = widths[0];
     for (int stage = 0; stage < 4; ++stage) {
-      const int64_t stride = stage == 0 ? 1 : 2;
-      blocks->push_back(BasicBlock(in, widths[stage], stride));
-      blocks->push_back(BasicBlock(widths[stage], widths[stage], 1));
-      in = widths[stage];
+      for (int64_t block = 0; block < blocks_per_stage[stage]; ++block) {
+        const int64_t stride = stage > 0 && block == 0 ? 2 : 1;
+        if (bottleneck) {
+          blocks->push_back(Bottleneck(in, widths[stage], stride));
+          in = widths[stage] * BottleneckImpl::kExpansion;
+        } else {
+          blocks->push_back(BasicBlock(in, widths[stage], stride));
+          in = widths[stage];
+        }
+      }
     }
     register_module("blocks", blocks);
     dim_ = in;
@@ -131,10 +184,13 @@ std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options) {
   std::shared_ptr<BackboneImpl> backbone;
   if (options.name() == "convnet") {
     backbone = std::make_shared<ConvNetImpl>(options.in_channels(), options.width());
-  } else if (options.name() == "resnet18") {
-    backbone = std::make_shared<ResNet18Impl>(options.in_channels(), options.width(), options.stem_padding());
+  } else if (options.name() == "resnet18" || options.name() == "resnet50") {
+    if (options.stem() != "cifar" && options.stem() != "imagenet") {
+      throw std::invalid_argument("unknown ResNet stem '" + options.stem() + "' (expected cifar or imagenet)");
+    }
+    backbone = std::make_shared<ResNetImpl>(options.in_channels(), options);
   } else {
-    throw std::invalid_argument("unknown backbone '" + options.name() + "' (expected convnet or resnet18)");
+    throw std::invalid_argument("unknown backbone '" + options.name() + "' (expected convnet, resnet18 or resnet50)");
   }
   backbone->set_channels_last(options.channels_last());
   return backbone;

@@ -1,5 +1,6 @@
 #pragma once
-// Backbones: the CIFAR ResNet-18 of the paper's code (SPEC §3) and a small ConvNet for CPU work. Each maps
+// Backbones: ResNet-18 and ResNet-50 with the CIFAR stem of the paper's code (SPEC §3) or torchvision's
+// ImageNet stem, and a small ConvNet for CPU work. Each maps
 // [B, C, H, W] images to a pooled feature h of output_dim() values (the classifier head is removed).
 #include <memory>
 #include <string>
@@ -28,11 +29,12 @@ class BackboneImpl : public torch::nn::Module {
 
 struct BackboneOptions {
   BackboneOptions(std::string name, int64_t in_channels) : name_(std::move(name)), in_channels_(in_channels) {}
-  TORCH_ARG(std::string, name);  // "convnet" or "resnet18"
+  TORCH_ARG(std::string, name);  // "convnet", "resnet18" or "resnet50"
   TORCH_ARG(int64_t, in_channels);
-  TORCH_ARG(double, width) = 1.0;         // channel multiplier
-  TORCH_ARG(int64_t, stem_padding) = 2;   // ResNet-18 stem: 3x3 conv, stride 1, this padding (the paper's code: 2)
-  TORCH_ARG(bool, channels_last) = true;  // see BackboneImpl::set_channels_last
+  TORCH_ARG(double, width) = 1.0;          // channel multiplier
+  TORCH_ARG(std::string, stem) = "cifar";  // ResNet stem: "cifar" (3x3, stride 1) or "imagenet" (7x7/2, max-pool)
+  TORCH_ARG(int64_t, stem_padding) = 2;    // CIFAR stem: the 3x3 conv's padding (the paper's code: 2)
+  TORCH_ARG(bool, channels_last) = true;   // see BackboneImpl::set_channels_last
 };
 
 // A fresh, randomly initialised backbone; calling it twice with the same options gives two modules of the

@@ -442,11 +442,12 @@ TEST_F(RunConfigTest, CanonicalListsIdentityKeysSortedWithoutSeed) {
   EXPECT_EQ(text.find("backbone.channels_last="), std::string::npos);
   EXPECT_EQ(text.find("prefetch="), std::string::npos);
   EXPECT_EQ(text.find("profile.steps="), std::string::npos);
+  EXPECT_EQ(text.find("data.workers="), std::string::npos);
   size_t identity_keys = 0;
   for (const KeySpec& spec : config_keys()) identity_keys += spec.identity ? 1 : 0;
-  // name, data_dir, checkpoint_every, analysis.samples, backbone.channels_last, prefetch, profile.steps: how a
-  // run is carried out, not what it computes.
-  EXPECT_EQ(identity_keys, config_keys().size() - 7);
+  // name, data_dir, data.workers, checkpoint_every, analysis.samples, backbone.channels_last, prefetch,
+  // profile.steps: how a run is carried out, not what it computes.
+  EXPECT_EQ(identity_keys, config_keys().size() - 8);
   // Keys added after runs were stored are part of the identity only away from their default.
   size_t added_later = 0;
   for (const KeySpec& spec : config_keys()) added_later += spec.identity && !spec.identity_at_default ? 1 : 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -83,8 +84,8 @@ TEST_F(ImageFolderTest, CropsAgreeWithPillowWithinOneGreyLevel) {
         }
       }
     }
-    EXPECT_LE(worst, 1) << path << " box " << c["box"].dump() << " -> " << out << " " << c["filter"]
-                        << " scale " << c["scale"];
+    EXPECT_LE(worst, 1) << path << " box " << c["box"].dump() << " -> " << out << " " << c["filter"] << " scale "
+                        << c["scale"];
   }
   EXPECT_EQ(scales, (std::set<int>{1, 2, 4, 8}));  // every DCT scale was exercised
 }
@@ -115,7 +116,9 @@ TEST_F(ImageFolderTest, BadFoldersAndFilesAreOneLineInputErrors) {
   const fs::path bad = semharness_test::make_temp_dir("badfolder");
   fs::create_directories(bad / "train" / "n01");
   EXPECT_NE(message([&] { scan_image_folder(bad.string(), {}); }).find("/val: no such folder"), std::string::npos);
-  EXPECT_NE(message([&] { scan_image_folder(dir_->string(), {"n01", "n99"}); }).find("n99: no such class folder"),
+  EXPECT_NE(message([&] {
+              scan_image_folder(dir_->string(), {"n01", "n99"});
+            }).find("n99: no such class folder"),
             std::string::npos);
   fs::create_directories(bad / "val" / "n01");
   EXPECT_NE(message([&] { scan_image_folder(bad.string(), {}); }).find("no .jpg, .jpeg or .png images"),
@@ -127,9 +130,12 @@ TEST_F(ImageFolderTest, BadFoldersAndFilesAreOneLineInputErrors) {
   const std::string whole = semharness_test::read_bytes(*dir_ / "train" / "n01" / "a.JPEG");
   const fs::path cut = bad / "cut.JPEG";
   semharness_test::write_bytes(cut, whole.substr(0, 40));
-  EXPECT_NE(message([&] { decode_image(read_file_bytes(cut.string()), cut.string()); }).find("cut.JPEG: not a readable JPEG"),
-            std::string::npos);
-  EXPECT_NE(message([&] { read_image_size({'G', 'I', 'F', '8', '9'}, "x.JPEG"); }).find("x.JPEG: not a JPEG or PNG"),
+  EXPECT_NE(
+      message([&] { decode_image(read_file_bytes(cut.string()), cut.string()); }).find("cut.JPEG: not a readable JPEG"),
+      std::string::npos);
+  EXPECT_NE(message([&] {
+              read_image_size({'G', 'I', 'F', '8', '9'}, "x.JPEG");
+            }).find("x.JPEG: not a JPEG or PNG"),
             std::string::npos);
   EXPECT_NE(message([] { named_class_list("imagenet1k"); }).find("unknown class list 'imagenet1k'"), std::string::npos);
   fs::remove_all(bad);
@@ -155,6 +161,60 @@ TEST_F(ImageFolderTest, ViewsAreKeyedBySampleNotByThreadOrBatch) {
     decode_train_views(folder.train, {3}, seed, epoch, view, crop, pool, other.data());
     EXPECT_NE(other, alone) << epoch << " " << view << " " << seed;
   }
+}
+
+// The folder through `semharness run`: an ImageNet-stem ResNet-18 pretrained one epoch on 32-pixel crops of
+// the files (each copied 4 times: 24 training and 12 validation images), probed, stored; a second `run`
+// finds it done.
+TEST_F(ImageFolderTest, OneEpochOfAGridOnTheFolderIsStored) {
+  const fs::path work = semharness_test::make_temp_dir("folder-run");
+  for (const auto& entry : fs::recursive_directory_iterator(*dir_)) {
+    const fs::path relative = fs::relative(entry.path(), *dir_);
+    const std::string split = relative.begin()->string();
+    if (!entry.is_regular_file() || (split != "train" && split != "val")) continue;
+    for (int copy = 0; copy < 4; ++copy) {
+      const fs::path target = work / "data" / relative.parent_path() /
+                              (relative.stem().string() + "_" + std::to_string(copy) + relative.extension().string());
+      fs::create_directories(target.parent_path());
+      fs::copy_file(entry.path(), target);
+    }
+  }
+  const fs::path grid = work / "folder.ini";
+  semharness_test::write_bytes(grid, "name = folder\ndataset = image_folder\ndata_dir = " + (work / "data").string() +
+                                         "\ndata.image_size = 32\ndata.workers = 2\n"
+                                         "backbone = resnet18\nbackbone.stem = imagenet\nbackbone.width = 0.125\n"
+                                         "epochs = 1\nbatch_size = 8\nmethod = simclr\nsem = on\nseeds = 0\n"
+                                         "[sem]\nL = 4\nV = 4\n[proj]\nhidden = 32\nout = 16\n"
+                                         "[probe]\nprotocols = lbfgs, sgd_augmented\nepochs = 2\ntau_d = 1\n"
+                                         "[knn]\nk = 5\n");
+  const fs::path db = work / "runs.db";
+  const auto first = semharness_test::run_binary(work, {"run", grid.string(), "--db", db.string(), "--device", "cpu"});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("1 finished, 0 diverged, 0 failed"), std::string::npos) << first.output;
+  {
+    SQLite::Database sqlite(db.string(), SQLite::OPEN_READONLY);
+    EXPECT_EQ(sqlite.execAndGet("SELECT status || ' ' || dataset || ' ' || backbone_stem FROM runs").getString(),
+              "finished image_folder imagenet");
+    for (const char* protocol : {"lbfgs_probe", "linear_probe_augmented"}) {
+      SQLite::Statement top1(sqlite,
+                             "SELECT value FROM results WHERE protocol = ? AND feature = 'backbone' AND split = 'test' "
+                             "AND metric = 'top1'");
+      top1.bind(1, protocol);
+      ASSERT_TRUE(top1.executeStep()) << protocol;
+      EXPECT_GE(top1.getColumn(0).getDouble(), 0.0) << protocol;
+      EXPECT_LE(top1.getColumn(0).getDouble(), 100.0) << protocol;
+    }
+  }
+  const auto again = semharness_test::run_binary(work, {"run", grid.string(), "--db", db.string(), "--device", "cpu"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("1 already done"), std::string::npos) << again.output;
+  // A folder dataset without data_dir is a one-line error before anything is stored.
+  semharness_test::write_bytes(work / "nodir.ini", "dataset = image_folder\nepochs = 1\n");
+  const auto nodir = semharness_test::run_binary(
+      work, {"run", (work / "nodir.ini").string(), "--db", (work / "nodir.db").string(), "--device", "cpu"});
+  EXPECT_EQ(nodir.exit_code, 2) << nodir.output;
+  EXPECT_NE(nodir.output.find("dataset = image_folder needs data_dir"), std::string::npos) << nodir.output;
+  fs::remove_all(work);
 }
 
 TEST(ImageFolderCropTest, RandomResizedCropBoxesFitAndFollowTorchvisionsRule) {
@@ -209,7 +269,11 @@ TEST(ImageFolderCropTest, DecodePoolRunsEveryTaskAndRethrowsTheFirstError) {
     pool.run(37, [&](int64_t i) { ++seen[static_cast<size_t>(i)]; });
     ASSERT_EQ(std::count(seen.begin(), seen.end(), 1), 37);
   }
-  EXPECT_THROW(pool.run(10, [](int64_t i) { if (i == 4) throw InputError("bad"); }), InputError);
+  EXPECT_THROW(pool.run(10,
+                        [](int64_t i) {
+                          if (i == 4) throw InputError("bad");
+                        }),
+               InputError);
   std::vector<int> after(5, 0);
   pool.run(5, [&](int64_t i) { after[static_cast<size_t>(i)] = 1; });  // the pool still works
   EXPECT_EQ(std::count(after.begin(), after.end(), 1), 5);

@@ -111,12 +111,23 @@ std::vector<KeySpec> build_config_keys(std::vector<KeyOrder>& orders) {
 
   std::vector<KeySpec> keys = {
       text_key("name", "", "grid name; empty: the grid file's stem"),
-      choice_key("dataset", {"fashion_mnist", "cifar10", "cifar100", "synthetic"}, "fashion_mnist",
-                 "dataset to pretrain and probe on"),
+      choice_key("dataset", {"fashion_mnist", "cifar10", "cifar100", "synthetic", "image_folder"}, "fashion_mnist",
+                 "dataset to pretrain and probe on; image_folder: JPEG/PNG files in data_dir/{train,val}/CLASS/, "
+                 "decoded per batch"),
       text_key("data_dir", "", "dataset files; empty: the dataset's default location"),
-      choice_key("backbone", {"convnet", "resnet18"}, "convnet", "backbone network"),
+      added_later(int_key("data.image_size", "224", 8,
+                          "image_folder: side of the square crops the backbone sees (training: RandomResizedCrop; "
+                          "evaluation: Resize(size * 256 / 224) + CenterCrop(size))")),
+      added_later(choice_key("data.classes", {"all", "imagenet100"}, "all",
+                             "image_folder: the class folders used; imagenet100: the 100 of the CMC paper "
+                             "(results/imagenet100_classes.txt)")),
+      not_identity(int_key("data.workers", "0", 0, "image_folder: threads decoding each batch; 0: one per core")),
+      choice_key("backbone", {"convnet", "resnet18", "resnet50"}, "convnet", "backbone network"),
       positive_float_key("backbone.width", "1", "channel width multiplier of the backbone"),
-      int_key("backbone.stem_padding", "2", 0, "padding of the CIFAR ResNet-18 stem conv (paper: 2)"),
+      added_later(choice_key("backbone.stem", {"cifar", "imagenet"}, "cifar",
+                             "ResNet stem: cifar (3x3 stride-1 conv, no max-pool: the paper's CIFAR code) or imagenet "
+                             "(torchvision's 7x7 stride-2 conv and 3x3 stride-2 max-pool)")),
+      int_key("backbone.stem_padding", "2", 0, "padding of the CIFAR ResNet stem conv (paper: 2)"),
       not_identity(choice_key("backbone.channels_last", {"on", "off"}, "on",
                               "channels-last (NHWC) convolutions: the same function, faster on oneDNN and cuDNN")),
       int_key("epochs", "10", 0, "pretraining epochs"),

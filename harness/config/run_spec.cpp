@@ -35,8 +35,8 @@ RunSpec RunSpec::parse(const RunConfig& c) {
   RunSpec spec;
   spec.run_id = c.run_id();
   spec.seed = c.seed;
-  spec.data = {c.str("dataset"), c.str("data_dir")};
-  spec.backbone = {c.str("backbone"), c.f("backbone.width"), c.i("backbone.stem_padding"),
+  spec.data = {c.str("dataset"), c.str("data_dir"), c.i("data.image_size"), c.str("data.classes"), c.i("data.workers")};
+  spec.backbone = {c.str("backbone"), c.f("backbone.width"), c.str("backbone.stem"), c.i("backbone.stem_padding"),
                    on(c, "backbone.channels_last")};
   spec.projector = {c.i("proj.hidden"), c.i("proj.out")};
 

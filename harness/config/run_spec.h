@@ -15,13 +15,17 @@
 namespace semharness {
 
 struct DataSpec {
-  std::string dataset;   // fashion_mnist, cifar10, cifar100, synthetic
-  std::string data_dir;  // empty: the dataset's default location
+  std::string dataset;     // fashion_mnist, cifar10, cifar100, synthetic, image_folder
+  std::string data_dir;    // empty: the dataset's default location
+  int64_t image_size = 0;  // image_folder: crop side
+  std::string classes;     // image_folder: all, imagenet100
+  int64_t workers = 0;     // image_folder: decode threads; 0: one per core
 };
 
 struct BackboneSpec {
-  std::string name;  // convnet, resnet18
+  std::string name;  // convnet, resnet18, resnet50
   double width = 0;
+  std::string stem;  // ResNets: cifar, imagenet
   int64_t stem_padding = 0;
   bool channels_last = false;
 };

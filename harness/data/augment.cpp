@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "harness/data/augment_ops.h"
+#include "harness/data/folder_images.h"
 
 namespace semharness {
 namespace {
@@ -69,8 +70,13 @@ at::Tensor Augmenter::view(const at::Tensor& unit, const ViewAugmentOptions& o,
   const CropBoxes boxes = sample_crop_boxes(b, height, width, o.crop_min_scale, 1.0, g);
   const auto flip = torch::rand({b}, g, unit.options()) < o.flip_p;
   // Clamped: bicubic overshoots [0, 1], which the authors' pipeline (8-bit PIL images) cannot hold.
-  auto x = resized_crop(unit, boxes, height, width, flip).clamp_(0.0, 1.0);
-  x = with_probability(x, o.jitter_p, g, [&](const torch::Tensor& t) { return random_color_jitter(t, o, g); });
+  return view_of_crops(resized_crop(unit, boxes, height, width, flip).clamp_(0.0, 1.0), o, generators);
+}
+
+at::Tensor Augmenter::view_of_crops(const at::Tensor& unit, const ViewAugmentOptions& o,
+                                    const AugmentGenerators& generators) const {
+  const auto& g = generators.device;
+  auto x = with_probability(unit, o.jitter_p, g, [&](const torch::Tensor& t) { return random_color_jitter(t, o, g); });
   if (x.size(1) == 3) {
     x = with_probability(x, o.gray_p, g, [](const torch::Tensor& t) { return rgb_to_grayscale(t).expand_as(t); });
   }
@@ -80,6 +86,15 @@ at::Tensor Augmenter::view(const at::Tensor& unit, const ViewAugmentOptions& o,
 
 at::Tensor Augmenter::view(const at::Tensor& unit, const ViewAugmentOptions& o) const {
   return view(unit, o, AugmentGenerators::defaults(unit.device()));
+}
+
+at::Tensor augmented_rows(const TensorSplit& split, const at::Tensor& index, const Augmenter& augmenter,
+                          const ViewAugmentOptions& options, const AugmentGenerators& generators,
+                          const FolderViewKey& key) {
+  if (!split.folder) return augmenter.view(to_unit_float(split.images.index_select(0, index)), options, generators);
+  const auto crops =
+      split.folder->train_views(index, key.seed, key.epoch, key.view, options.crop_min_scale, options.flip_p);
+  return augmenter.view_of_crops(to_unit_float(crops), options, generators);
 }
 
 }  // namespace semharness

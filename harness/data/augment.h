@@ -12,6 +12,7 @@
 #include <c10/core/Device.h>
 
 #include "baselines/methods/method_recipe.h"  // ViewAugmentOptions: each method names its own
+#include "harness/data/tensors.h"
 
 namespace semharness {
 
@@ -34,9 +35,26 @@ class Augmenter {
   at::Tensor view(const at::Tensor& unit, const ViewAugmentOptions& options, const AugmentGenerators& generators) const;
   // The same with the default generators.
   at::Tensor view(const at::Tensor& unit, const ViewAugmentOptions& options) const;
+  // The view's steps after the crop and flip (colour, grayscale, solarize, normalisation), for images an
+  // image folder's decoder has already cropped and flipped.
+  at::Tensor view_of_crops(const at::Tensor& unit, const ViewAugmentOptions& options,
+                           const AugmentGenerators& generators) const;
 
  private:
   at::Tensor mean_, std_;  // [1, C, 1, 1] on the device
 };
+
+// Which crop an image folder's decoder draws for a view of a row: (seed, epoch, row, view) alone.
+struct FolderViewKey {
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  int view = 0;
+};
+
+// One augmented, normalised view of rows `index` of a split: in-memory images cropped and augmented on the
+// device; a folder's files cropped and flipped as they are decoded (keyed by `key`), the rest on the device.
+at::Tensor augmented_rows(const TensorSplit& split, const at::Tensor& index, const Augmenter& augmenter,
+                          const ViewAugmentOptions& options, const AugmentGenerators& generators,
+                          const FolderViewKey& key);
 
 }  // namespace semharness

@@ -109,9 +109,12 @@ class Heartbeat {
 }  // namespace
 
 std::string duration_text(double seconds) {
-  if (seconds < 60) return fmt::format("{:.0f}s", seconds);
-  if (seconds < 3600) return fmt::format("{:.0f}m{:02.0f}s", std::floor(seconds / 60), std::fmod(seconds, 60));
-  return fmt::format("{:.0f}h{:02.0f}m", std::floor(seconds / 3600), std::fmod(seconds, 3600) / 60);
+  // Rounded to the unit shown first, so that 59.7 s of a minute reads as the next minute, not as "60s".
+  const auto whole_seconds = static_cast<int64_t>(std::llround(std::max(seconds, 0.0)));
+  if (whole_seconds < 60) return fmt::format("{}s", whole_seconds);
+  if (whole_seconds < 3600) return fmt::format("{}m{:02}s", whole_seconds / 60, whole_seconds % 60);
+  const int64_t whole_minutes = (whole_seconds + 30) / 60;
+  return fmt::format("{}h{:02}m", whole_minutes / 60, whole_minutes % 60);
 }
 
 Grid worker_share(const Grid& grid, const std::optional<int64_t>& task_index) {
@@ -129,15 +132,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One dataset per (dataset, data_dir) the runs name, on the device.
-using Datasets = std::map<std::pair<std::string, std::string>, DeviceDataset>;
+// One dataset per (dataset, data_dir, and an image folder's crop side and classes) the runs name, on the device.
+using Datasets = std::map<std::string, DeviceDataset>;
+
+std::string dataset_key(const DataSpec& data) {
+  return fmt::format("{}\n{}\n{}\n{}", data.dataset, data.data_dir, data.image_size, data.classes);
+}
 
 Datasets load_datasets(const Grid& grid, c10::Device device) {
   Datasets datasets;
   for (const auto& run : grid.runs) {
     const DataSpec data = RunSpec::parse(run).data;
-    const auto key = std::make_pair(data.dataset, data.data_dir);
-    if (!datasets.count(key)) datasets.emplace(key, to_device(load_dataset(key.first, key.second), device));
+    const std::string key = dataset_key(data);
+    if (!datasets.count(key)) datasets.emplace(key, load_device_dataset(data, device));
   }
   return datasets;
 }
@@ -213,7 +220,7 @@ class GridWorker {
     const CheckpointPolicy checkpoint{checkpoint_path(store_.path(), run_id), spec.pretrain.checkpoint_every};
     try {
       const auto outcome = execute_run(
-          spec, datasets_.at({spec.data.dataset, spec.data.data_dir}), device_,
+          spec, datasets_.at(dataset_key(spec.data)), device_,
           [&](const EpochProgress& p) {
             log_ << fmt::format("{}  epoch {}/{}  loss {:.4f}  {}\n", tag, p.epoch, p.epochs, p.loss,
                                 duration_text(p.seconds))

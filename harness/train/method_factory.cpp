@@ -27,6 +27,7 @@ std::optional<SEMOptions> sem_options(const EmbedderSpec& embedder) {
 MethodOptions method_options(const RunSpec& spec, int64_t in_channels) {
   BackboneOptions backbone(spec.backbone.name, in_channels);
   backbone.width(spec.backbone.width)
+      .stem(spec.backbone.stem)
       .stem_padding(spec.backbone.stem_padding)
       .channels_last(spec.backbone.channels_last);
   EncoderOptions encoder(backbone, projector_options(spec.projector, projector_recipe(spec.method)));

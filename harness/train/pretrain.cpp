@@ -52,10 +52,10 @@ double online_test_top1(SSLMethodImpl& method, torch::nn::Linear& classifier, co
                         const Augmenter& augmenter) {
   torch::NoGradGuard no_grad;
   method.eval();
-  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(data.test.images.device()));
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(data.test.device()));
   for (int64_t start = 0; start < data.test.size(); start += 1024) {
     const int64_t end = std::min(data.test.size(), start + 1024);
-    const auto x = augmenter.normalize(to_unit_float(data.test.images.slice(0, start, end)));
+    const auto x = augmenter.normalize(to_unit_float(data.test.eval_images(start, end)));
     const auto logits = classifier->forward(method.online->backbone->forward(x));
     correct += (logits.argmax(1) == data.test.labels.slice(0, start, end)).sum();
   }
@@ -138,7 +138,8 @@ class PretrainLoop {
         data_(data),
         augmenter_(augmenter),
         timer_(timer),
-        device_(data.train.images.device()),
+        device_(data.train.device()),
+        augment_seed_(static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset),
         long_on_device_(torch::TensorOptions().dtype(torch::kLong).device(device_)),
         subset_(torch::randperm(data.train.size(), long_on_device_)),
         n_(spec.pretrain.train_subset > 0 ? std::min(data.train.size(), spec.pretrain.train_subset)
@@ -152,7 +153,7 @@ class PretrainLoop {
         prefetch_(spec.pretrain.prefetch),
         recipe_(augment_recipe(method.options.method())),
         training_(method, spec, data.info.num_classes, device_),
-        generators_(AugmentGenerators::seeded(device_, static_cast<uint64_t>(spec.seed) + kAugmentSeedOffset)),
+        generators_(AugmentGenerators::seeded(device_, augment_seed_)),
         profiling_(spec.pretrain.profile_steps, device_),
         parts_{method,
                *training_.classifier(),
@@ -184,7 +185,10 @@ class PretrainLoop {
     // Accumulated on the device and read once per epoch: no host sync inside the step.
     auto loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
     auto online_correct = torch::zeros({}, long_on_device_);
-    const auto order = subset_.slice(0, 0, n_).index_select(0, torch::randperm(n_, long_on_device_));
+    auto order = subset_.slice(0, 0, n_).index_select(0, torch::randperm(n_, long_on_device_));
+    // A folder's decoder reads its rows on the host: one copy per epoch, not a sync per step.
+    if (data_.train.folder) order = order.cpu();
+    epoch_ = epoch;
     const auto make_batch = [this, &order](int64_t s) { return this->make_batch(order, s); };
     // The next batch is made while this step trains; never across an epoch's end, so that a checkpoint holds
     // augmentation's generator state after exactly the epochs it saved.
@@ -238,9 +242,12 @@ class PretrainLoop {
     c10::DeviceGuard on_device(device_);  // the current device is per thread
     if (prefetch_) use_one_intra_op_thread();
     const auto index = order.slice(0, s * batch_, (s + 1) * batch_);
-    const auto images = to_unit_float(data_.train.images.index_select(0, index));
-    return Batch{augmenter_.view(images, recipe_.view1, generators_),
-                 augmenter_.view(images, recipe_.view2, generators_), data_.train.labels.index_select(0, index)};
+    auto view = [&](const ViewAugmentOptions& options, int which) {
+      return augmented_rows(data_.train, index, augmenter_, options, generators_, {augment_seed_, epoch_, which});
+    };
+    auto view1 = view(recipe_.view1, 0);  // first: both draw from generators_, in this order
+    auto view2 = view(recipe_.view2, 1);
+    return Batch{view1, view2, data_.train.labels.index_select(0, index.to(device_, /*non_blocking=*/true))};
   }
 
   SSLMethodImpl& method_;
@@ -248,6 +255,7 @@ class PretrainLoop {
   const Augmenter& augmenter_;
   PhaseTimer& timer_;
   c10::Device device_;
+  uint64_t augment_seed_;
   torch::TensorOptions long_on_device_;
   at::Tensor subset_;
   int64_t n_, batch_, steps_per_epoch_, epochs_, total_steps_, warmup_steps_;
@@ -259,6 +267,7 @@ class PretrainLoop {
   StepProfiling profiling_;
   CheckpointParts parts_;
   int64_t step_ = 0;
+  int64_t epoch_ = 0;  // the epoch being trained: a folder's crops are keyed by it
 };
 
 }  // namespace

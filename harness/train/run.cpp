@@ -39,8 +39,7 @@ FrozenFeatures extract(EncoderImpl& encoder, const TensorSplit& split, const Aug
   encoder.eval();
   std::vector<torch::Tensor> hs, es;
   for (int64_t start = 0; start < split.size(); start += 1024) {
-    const auto x =
-        augmenter.normalize(to_unit_float(split.images.slice(0, start, std::min(split.size(), start + 1024))));
+    const auto x = augmenter.normalize(to_unit_float(split.eval_images(start, std::min(split.size(), start + 1024))));
     auto h = encoder.backbone->forward(x);
     if (encoder.has_sem()) es.push_back(encoder.sem->embed(h));
     hs.push_back(std::move(h));
@@ -231,15 +230,18 @@ void run_augmented_sgd_probe(const ProbeInputs& in, std::vector<ResultRow>& rows
   const auto features = probed_features(in.encoder, probe);
   ViewAugmentOptions crop_and_flip;
   crop_and_flip.jitter_p = crop_and_flip.gray_p = crop_and_flip.solarize_p = 0;
-  const auto device = in.data.train.images.device();
+  const auto device = in.data.train.device();
   const auto generators = AugmentGenerators::seeded(device, static_cast<uint64_t>(in.spec.seed) + kProbeAugmentSeed);
   in.encoder.eval();
+  // A folder's crops are keyed by the batch's number (the batches come one after another).
+  int64_t batch_number = 0;
+  const uint64_t seed = static_cast<uint64_t>(in.spec.seed) + kProbeAugmentSeed;
   const TrainBatches batches = [&](const at::Tensor& index) {
     torch::NoGradGuard no_grad;
-    const auto images =
-        to_unit_float(in.data.train.images.index_select(0, in.split.train_index.index_select(0, index)));
+    const auto rows = in.split.train_index.index_select(0, index);
     FrozenFeatures batch;
-    batch.h = in.encoder.backbone->forward(in.augmenter.view(images, crop_and_flip, generators));
+    batch.h = in.encoder.backbone->forward(
+        augmented_rows(in.data.train, rows, in.augmenter, crop_and_flip, generators, {seed, batch_number++, 0}));
     if (in.encoder.has_sem()) batch.e = in.encoder.sem->embed(batch.h);
     std::vector<at::Tensor> xs;
     for (const auto& f : features) xs.push_back(feature_matrix(f, batch, in.spec.embedder));
@@ -297,7 +299,7 @@ RunOutcome execute_run(const RunSpec& spec, const DeviceDataset& data, c10::Devi
   outcome.run_id = spec.run_id;
   PhaseTimer timer(device);
 
-  auto method = make_method(method_options(spec, data.train.images.size(1)));
+  auto method = make_method(method_options(spec, data.train.channels()));
   method->to(device);
   const Augmenter augmenter(data.info.mean, data.info.std, device);
 

@@ -67,8 +67,8 @@ PixelBox random_resized_crop_box(int64_t height, int64_t width, double min_scale
 }
 
 SourceBox centre_crop_box(int64_t height, int64_t width, int64_t crop_size, int64_t resize_size) {
-  const double side = static_cast<double>(std::min(height, width)) * static_cast<double>(crop_size) /
-                      static_cast<double>(resize_size);
+  const double side =
+      static_cast<double>(std::min(height, width)) * static_cast<double>(crop_size) / static_cast<double>(resize_size);
   const double top = (static_cast<double>(height) - side) / 2, left = (static_cast<double>(width) - side) / 2;
   return {left, top, left + side, top + side};
 }

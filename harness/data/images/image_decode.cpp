@@ -10,6 +10,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -51,8 +52,8 @@ PixelBox clip(const PixelBox& box, int64_t height, int64_t width) {
 }
 
 // Decodes the JPEG's header only (header_only) or the wanted box at 1/scale.
-DecodedRegion decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& path, int scale,
-                          const PixelBox& wanted, bool header_only) {
+DecodedRegion decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& path, int scale, const PixelBox& wanted,
+                          bool header_only) {
   jpeg_decompress_struct cinfo;
   JpegErrors errors;
   cinfo.err = jpeg_std_error(&errors.manager);
@@ -193,6 +194,32 @@ RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& path
   if (sniff_image_format(bytes, path) == ImageFormat::png) return decode_png(bytes, path);
   const ImageSize size = read_image_size(bytes, path);
   return decode_jpeg(bytes, path, 1, {0, 0, size.height, size.width}, false).pixels;
+}
+
+std::vector<uint8_t> encode_jpeg(const RgbImage& image, int quality) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr errors;
+  cinfo.err = jpeg_std_error(&errors);  // an encoder error here is a bug: libjpeg's default exits
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(image.width);
+  cinfo.image_height = static_cast<JDIMENSION>(image.height);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(image.row(cinfo.next_scanline));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  std::vector<uint8_t> bytes(buffer, buffer + size);
+  jpeg_destroy_compress(&cinfo);
+  std::free(buffer);
+  return bytes;
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {

@@ -54,6 +54,9 @@ DecodedRegion decode_region(const std::vector<uint8_t>& bytes, const std::string
 // The whole image at full size.
 RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& path);
 
+// A baseline JPEG of `image` at `quality` (1-100), 4:2:0: for benchmarks and tests that need files.
+std::vector<uint8_t> encode_jpeg(const RgbImage& image, int quality);
+
 // The file's bytes; throws InputError naming the file when it cannot be read.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 

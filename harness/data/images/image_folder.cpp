@@ -74,7 +74,7 @@ std::vector<std::string> named_class_list(const std::string& name) {
   std::vector<std::string> classes;
   std::istringstream lines(kImagenet100Classes);
   for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) classes.push_back(line);
+    if (!line.empty() && line[0] != '#') classes.push_back(line);
   }
   return classes;
 }
@@ -118,6 +118,7 @@ DecodePool::~DecodePool() {
 
 void DecodePool::run(int64_t n, const std::function<void(int64_t)>& task) {
   if (n <= 0) return;
+  std::lock_guard<std::mutex> one_batch(run_mutex_);
   std::unique_lock<std::mutex> lock(mutex_);
   task_ = &task;
   next_ = 0;
@@ -154,8 +155,8 @@ void DecodePool::work() {
   }
 }
 
-void decode_train_views(const ImageFolderSplit& split, const std::vector<int64_t>& index, uint64_t seed,
-                        int64_t epoch, int view, const TrainCrop& crop, DecodePool& pool, uint8_t* out) {
+void decode_train_views(const ImageFolderSplit& split, const std::vector<int64_t>& index, uint64_t seed, int64_t epoch,
+                        int view, const TrainCrop& crop, DecodePool& pool, uint8_t* out) {
   const int64_t bytes_per_image = 3 * crop.size * crop.size;
   pool.run(static_cast<int64_t>(index.size()), [&](int64_t i) {
     const int64_t sample = index[static_cast<size_t>(i)];

@@ -48,11 +48,13 @@ class DecodePool {
   DecodePool& operator=(const DecodePool&) = delete;
   int threads() const { return static_cast<int>(workers_.size()); }
   // Runs task(i) for i in [0, n) and returns when all are done; rethrows the first exception a task threw.
+  // Callers on several threads take turns.
   void run(int64_t n, const std::function<void(int64_t)>& task);
 
  private:
   void work();
   std::vector<std::thread> workers_;
+  std::mutex run_mutex_;  // one batch at a time
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t)>* task_ = nullptr;
@@ -73,8 +75,8 @@ struct TrainCrop {
 
 // Training views of split.files[index[i]] into out + i * 3 * size * size, each drawn from
 // SampleRandom(seed, epoch, index[i], view).
-void decode_train_views(const ImageFolderSplit& split, const std::vector<int64_t>& index, uint64_t seed,
-                        int64_t epoch, int view, const TrainCrop& crop, DecodePool& pool, uint8_t* out);
+void decode_train_views(const ImageFolderSplit& split, const std::vector<int64_t>& index, uint64_t seed, int64_t epoch,
+                        int view, const TrainCrop& crop, DecodePool& pool, uint8_t* out);
 
 // Evaluation images (Resize(resize_size, bilinear) + CenterCrop(size) as one resampling) of split.files[index[i]].
 void decode_eval_images(const ImageFolderSplit& split, const std::vector<int64_t>& index, int64_t size,

@@ -74,10 +74,10 @@ AxisSpan resample_span(double start, double end, int64_t out, int64_t size, Resa
 void resample_rgb(const RgbImage& source, const PixelBox& region, int64_t full_height, int64_t full_width,
                   const SourceBox& box, int64_t out_height, int64_t out_width, ResampleFilter filter, uint8_t* out) {
   if (out_height <= 0 || out_width <= 0) throw std::invalid_argument("resample_rgb: empty output");
-  const AxisWeights horizontal = axis_weights(static_cast<float>(box.left), static_cast<float>(box.right),
-                                              out_width, full_width, filter);
-  const AxisWeights vertical = axis_weights(static_cast<float>(box.top), static_cast<float>(box.bottom),
-                                            out_height, full_height, filter);
+  const AxisWeights horizontal =
+      axis_weights(static_cast<float>(box.left), static_cast<float>(box.right), out_width, full_width, filter);
+  const AxisWeights vertical =
+      axis_weights(static_cast<float>(box.top), static_cast<float>(box.bottom), out_height, full_height, filter);
   const int64_t row_first = vertical.first.front();
   const int64_t row_last = vertical.first.back() + vertical.count.back();
   const int64_t column_first = horizontal.first.front();
@@ -114,7 +114,8 @@ void resample_rgb(const RgbImage& source, const PixelBox& region, int64_t full_h
     uint8_t* dest = out + yy * out_width * 3;
     for (int64_t i = 0; i < out_width * 3; ++i) {
       int64_t sum = 1 << (kPrecisionBits - 1);
-      for (int64_t y = 0; y < count; ++y) sum += temporary[static_cast<size_t>((first + y) * out_width * 3 + i)] * int64_t{k[y]};
+      for (int64_t y = 0; y < count; ++y)
+        sum += temporary[static_cast<size_t>((first + y) * out_width * 3 + i)] * int64_t{k[y]};
       dest[i] = clip8(sum);
     }
   }
