@@ -71,6 +71,15 @@ inline fs::path make_temp_dir(const std::string& tag) {
   return dir;
 }
 
+// Runs tests/crosscheck/SCRIPT with .venv's Python, writing its reference files into `out` and its output
+// into out/log.txt; returns std::system's status (0: the references are there).
+inline int run_python_reference(const std::string& script, const fs::path& out) {
+  const std::string command = std::string(SEMHARNESS_SOURCE_DIR) + "/.venv/bin/python " + SEMHARNESS_SOURCE_DIR +
+                              "/tests/crosscheck/" + script + " --out " + shell_quote(out.string()) + " > " +
+                              shell_quote((out / "log.txt").string()) + " 2>&1";
+  return std::system(command.c_str());
+}
+
 struct Result {
   int exit_code = -1;
   std::string output;  // stdout and stderr together

@@ -33,10 +33,7 @@ class AugmentOpsTest : public ::testing::Test {
   // The reference files, made once for the suite by torchvision.
   static void SetUpTestSuite() {
     dir_ = new fs::path(semharness_test::make_temp_dir("torchvision"));
-    const std::string command = std::string(SEMHARNESS_SOURCE_DIR) + "/.venv/bin/python " + SEMHARNESS_SOURCE_DIR +
-                                "/tests/crosscheck/torchvision_augment.py --out " + dir_->string() + " > " +
-                                (*dir_ / "log.txt").string() + " 2>&1";
-    status_ = std::system(command.c_str());
+    status_ = semharness_test::run_python_reference("torchvision_augment.py", *dir_);
   }
   static void TearDownTestSuite() {
     std::error_code ignored;

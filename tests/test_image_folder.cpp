@@ -30,10 +30,7 @@ class ImageFolderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(semharness_test::make_temp_dir("pillow"));
-    const std::string command = std::string(SEMHARNESS_SOURCE_DIR) + "/.venv/bin/python " + SEMHARNESS_SOURCE_DIR +
-                                "/tests/crosscheck/pillow_image_folder.py --out " + dir_->string() + " > " +
-                                (*dir_ / "log.txt").string() + " 2>&1";
-    status_ = std::system(command.c_str());
+    status_ = semharness_test::run_python_reference("pillow_image_folder.py", *dir_);
   }
   static void TearDownTestSuite() {
     std::error_code ignored;
